@@ -1,0 +1,134 @@
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createContainer } from './container.ts';
+import { SCOPES } from './domain/shared/principal.ts';
+import { AppError } from './domain/shared/errors.ts';
+import { isEmpty, seedDemo, seedScale } from './infra/db/seed.ts';
+import { startServer } from './server.ts';
+
+const USAGE = `Usage: stoa <command> [options]
+
+Commands:
+  serve                                   start the API (default)
+  migrate                                 apply pending database migrations
+  seed [--scale N]                        demo data; with --scale, N extra users in batches
+  keys create --user EMAIL --scopes a,b [--name NAME] [--expires-at ISO]
+  keys list --user EMAIL
+  keys revoke --user EMAIL --id KEY_ID
+
+Configuration comes from environment variables (see README).`;
+
+function fail(message: string): never {
+  process.stderr.write(`stoa: ${message}\n`);
+  process.exit(1);
+}
+
+async function withContainer<T>(config: Config, work: (c: Awaited<ReturnType<typeof createContainer>>) => Promise<T>): Promise<T> {
+  const container = await createContainer(config);
+  try {
+    return await work(container);
+  } finally {
+    await container.close();
+  }
+}
+
+async function findUserId(container: Awaited<ReturnType<typeof createContainer>>, email: string | undefined): Promise<string> {
+  if (!email) fail('--user EMAIL is required');
+  const row = await container.database.db
+    .selectFrom('users')
+    .select('id')
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!row) fail(`no user with email ${email}`);
+  return row.id;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      scale: { type: 'string' },
+      user: { type: 'string' },
+      scopes: { type: 'string' },
+      name: { type: 'string' },
+      id: { type: 'string' },
+      'expires-at': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command = 'serve', sub] = positionals;
+  if (values.help || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`configuration: ${error.message}`);
+    throw error;
+  }
+
+  switch (command) {
+    case 'serve':
+      await startServer(config);
+      return;
+    case 'migrate':
+      // createContainer applies migrations.
+      await withContainer(config, async () => process.stdout.write('migrations applied\n'));
+      return;
+    case 'seed':
+      await withContainer(config, async (container) => {
+        if (await isEmpty(container)) {
+          const demo = await seedDemo(container);
+          process.stdout.write(`demo admin ${demo.adminEmail} / ${demo.adminPassword}\ndemo API key ${demo.apiKey}\n`);
+        }
+        if (values.scale !== undefined) {
+          const count = Number(values.scale);
+          if (!Number.isInteger(count) || count < 1 || count > 10_000_000) fail('--scale must be an integer from 1 to 10000000');
+          const bar = new cliProgress.SingleBar({ format: 'seeding users [{bar}] {value}/{total} {eta}s left' }, cliProgress.Presets.shades_classic);
+          bar.start(count, 0);
+          const { password } = await seedScale(container, count, (done) => bar.update(done));
+          bar.stop();
+          process.stdout.write(`seeded ${count} users (password "${password}")\n`);
+        }
+      });
+      return;
+    case 'keys':
+      await withContainer(config, async (container) => {
+        const userId = await findUserId(container, values.user);
+        if (sub === 'create') {
+          const scopes = (values.scopes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+          if (scopes.length === 0) fail(`--scopes is required, from: ${SCOPES.join(' ')}`);
+          const expiresAt = values['expires-at'] ? new Date(values['expires-at']) : undefined;
+          if (expiresAt && Number.isNaN(expiresAt.getTime())) fail('--expires-at must be an ISO 8601 date');
+          const { key, secret } = await container.apiKeys.createForUser(userId, { name: values.name ?? 'cli key', scopes, expiresAt });
+          process.stdout.write(`${secret}\n(id ${key.id}, scopes ${key.scopes.join(' ')}; the secret is not shown again)\n`);
+        } else if (sub === 'list') {
+          const principal = { userId, role: 'user', plan: 'free', via: 'session', apiKeyId: null, scopes: null, apiVersion: null } as const;
+          for (const key of await container.apiKeys.list(principal)) {
+            process.stdout.write(`${key.id}  ${key.prefix}…  ${key.name}  [${key.scopes.join(' ')}]\n`);
+          }
+        } else if (sub === 'revoke') {
+          if (!values.id) fail('--id KEY_ID is required');
+          const principal = { userId, role: 'user', plan: 'free', via: 'session', apiKeyId: null, scopes: null, apiVersion: null } as const;
+          await container.apiKeys.revoke(principal, values.id);
+          process.stdout.write(`revoked ${values.id}\n`);
+        } else {
+          fail('keys takes create, list or revoke');
+        }
+      });
+      return;
+    default:
+      fail(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof AppError) fail(`${error.code}: ${error.message}${error.errors ? ' ' + JSON.stringify(error.errors) : ''}`);
+  fail(error instanceof Error ? error.message : String(error));
+});

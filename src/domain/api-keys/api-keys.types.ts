@@ -1,0 +1,28 @@
+import type { Scope } from '../shared/principal.ts';
+
+export interface ApiKey {
+  id: string;
+  userId: string;
+  name: string;
+  /** The public start of the secret, safe to show in lists and logs. */
+  prefix: string;
+  scopes: Scope[];
+  apiVersion: string | null;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+}
+
+export interface NewApiKey {
+  name: string;
+  scopes: string[];
+  expiresAt?: Date | undefined;
+  apiVersion?: string | undefined;
+}
+
+/** The one time the secret exists outside the caller's hands. */
+export interface CreatedApiKey {
+  key: ApiKey;
+  secret: string;
+}

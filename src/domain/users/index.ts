@@ -1,0 +1,3 @@
+export { UsersService, type UsersServiceDeps, type UpdateOptions } from './users.service.ts';
+export type { CredentialRevoker, PasswordHasher, UserRecord, UserRepository, InsertUser, UpdateUser } from './users.port.ts';
+export * from './users.types.ts';

@@ -1,0 +1,175 @@
+import type { Clock } from '../shared/clock.ts';
+import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import { canActFor, isAdmin, requireScope, PLANS, ROLES, type Principal } from '../shared/principal.ts';
+import type { CredentialRevoker, PasswordHasher, UpdateUser, UserRepository } from './users.port.ts';
+import {
+  EMAIL_MAX,
+  NAME_MAX,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  USER_STATUSES,
+  type NewUser,
+  type PublicProfile,
+  type User,
+  type UserChanges,
+} from './users.types.ts';
+
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function checkEmail(value: unknown, errors: FieldError[]): void {
+  if (typeof value !== 'string' || value.length > EMAIL_MAX || !EMAIL_SHAPE.test(value)) {
+    errors.push({ field: 'email', code: 'invalid_email', message: 'must be a valid email address' });
+  }
+}
+
+function checkName(value: unknown, errors: FieldError[]): void {
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > NAME_MAX) {
+    errors.push({ field: 'name', code: 'invalid_length', message: `must be 1 to ${NAME_MAX} characters` });
+  }
+}
+
+function checkPassword(value: unknown, errors: FieldError[]): void {
+  if (typeof value !== 'string' || value.length < PASSWORD_MIN || value.length > PASSWORD_MAX) {
+    errors.push({ field: 'password', code: 'invalid_length', message: `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters` });
+  }
+}
+
+function checkEnum(field: string, value: unknown, allowed: readonly string[], errors: FieldError[]): void {
+  if (typeof value !== 'string' || !allowed.includes(value)) {
+    errors.push({ field, code: 'invalid_value', message: `must be one of ${allowed.join(', ')}` });
+  }
+}
+
+export interface UsersServiceDeps {
+  users: UserRepository;
+  passwords: PasswordHasher;
+  credentials: CredentialRevoker;
+  clock: Clock;
+}
+
+export interface UpdateOptions {
+  /** The version the caller last saw (from If-Match); the update fails with 412 when it moved on. */
+  expectedVersion?: number | undefined;
+}
+
+/** Sign-up, profiles and account management. Authorization lives here, not in transports. */
+export class UsersService {
+  readonly #deps: UsersServiceDeps;
+
+  constructor(deps: UsersServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** Public sign-up. */
+  async register(input: NewUser): Promise<User> {
+    const errors: FieldError[] = [];
+    checkEmail(input.email, errors);
+    checkName(input.name, errors);
+    checkPassword(input.password, errors);
+    if (errors.length > 0) throw validationError(errors);
+    return this.#create({ ...input, role: 'user' });
+  }
+
+  /** Creates or repairs an administrator (boot-time `STOA_ADMIN_EMAIL`, the seed, the CLI). */
+  async ensureAdmin(email: string, password: string, name = 'Administrator'): Promise<User> {
+    const existing = await this.#deps.users.findByEmail(email);
+    if (!existing) return this.#create({ email, name, password, role: 'admin' });
+    const passwordOk = await this.#deps.passwords.verify(password, existing.passwordHash);
+    if (passwordOk && existing.role === 'admin' && existing.status === 'active') return existing;
+    const changes: UpdateUser = { role: 'admin', status: 'active' };
+    if (!passwordOk) changes.passwordHash = await this.#deps.passwords.hash(password);
+    const updated = await this.#deps.users.update(existing.id, changes, this.#deps.clock.now());
+    if (!updated || typeof updated === 'string') throw new AppError('CONFLICT', 'Could not update the administrator');
+    return updated;
+  }
+
+  async #create(input: NewUser & { role: 'user' | 'admin' }): Promise<User> {
+    const now = this.#deps.clock.now();
+    const result = await this.#deps.users.insert({
+      id: newId('usr', now.getTime()),
+      email: input.email.trim(),
+      name: input.name,
+      passwordHash: await this.#deps.passwords.hash(input.password),
+      role: input.role,
+      plan: 'free',
+      now,
+    });
+    if (result === 'email_taken') throw new AppError('EMAIL_TAKEN', 'A user with this email already exists');
+    return result;
+  }
+
+  /** The caller's own full record. */
+  async me(actor: Principal): Promise<User> {
+    requireScope(actor, 'users:read');
+    const user = await this.#deps.users.findById(actor.userId);
+    if (!user) throw new AppError('UNAUTHENTICATED', 'The account behind this credential no longer exists');
+    return user;
+  }
+
+  /** The full record for the user itself and admins; the public profile for anyone else signed in. */
+  async get(actor: Principal, id: string): Promise<User | PublicProfile> {
+    requireScope(actor, 'users:read');
+    const user = await this.#deps.users.findById(id);
+    if (!user) throw notFound('User');
+    if (canActFor(actor, id)) return user;
+    return { id: user.id, name: user.name, createdAt: user.createdAt, version: user.version };
+  }
+
+  async update(actor: Principal, id: string, changes: UserChanges, options: UpdateOptions = {}): Promise<User> {
+    requireScope(actor, 'users:write');
+    await this.#authorizeChange(actor, id);
+    const privileged = (['role', 'status', 'plan'] as const).filter((f) => changes[f] !== undefined);
+    if (privileged.length > 0 && !isAdmin(actor)) {
+      throw new AppError('FORBIDDEN', `Only administrators may change ${privileged.join(', ')}`);
+    }
+    const errors: FieldError[] = [];
+    if (changes.email !== undefined) checkEmail(changes.email, errors);
+    if (changes.name !== undefined) checkName(changes.name, errors);
+    if (changes.password !== undefined) checkPassword(changes.password, errors);
+    if (changes.role !== undefined) checkEnum('role', changes.role, ROLES, errors);
+    if (changes.status !== undefined) checkEnum('status', changes.status, USER_STATUSES, errors);
+    if (changes.plan !== undefined) checkEnum('plan', changes.plan, PLANS, errors);
+    if (errors.length > 0) throw validationError(errors);
+
+    const update: UpdateUser = {};
+    if (changes.email !== undefined) update.email = changes.email.trim();
+    if (changes.name !== undefined) update.name = changes.name;
+    if (changes.role !== undefined) update.role = changes.role;
+    if (changes.status !== undefined) update.status = changes.status;
+    if (changes.plan !== undefined) update.plan = changes.plan;
+    if (changes.password !== undefined) update.passwordHash = await this.#deps.passwords.hash(changes.password);
+
+    const now = this.#deps.clock.now();
+    const result = await this.#deps.users.update(id, update, now, options.expectedVersion);
+    if (result === undefined) throw notFound('User');
+    if (result === 'email_taken') throw new AppError('EMAIL_TAKEN', 'A user with this email already exists');
+    if (result === 'version_mismatch') throw preconditionFailed();
+    // A new password ends every other session: stolen refresh tokens stop working.
+    if (update.passwordHash !== undefined) await this.#deps.credentials.revokeAllForUser(id, now);
+    return result;
+  }
+
+  async delete(actor: Principal, id: string, options: UpdateOptions = {}): Promise<void> {
+    requireScope(actor, 'users:write');
+    await this.#authorizeChange(actor, id);
+    const now = this.#deps.clock.now();
+    const deleted = await this.#deps.users.softDelete(id, now, options.expectedVersion);
+    if (!deleted) {
+      if (options.expectedVersion !== undefined && (await this.#deps.users.findById(id))) throw preconditionFailed();
+      throw notFound('User');
+    }
+    await this.#deps.credentials.revokeAllForUser(id, now);
+  }
+
+  async #authorizeChange(actor: Principal, id: string): Promise<void> {
+    if (canActFor(actor, id)) return;
+    // Existence is no secret (profiles are readable), so a stranger's account answers 403, an unknown id 404.
+    if (!(await this.#deps.users.findById(id))) throw notFound('User');
+    throw new AppError('FORBIDDEN', 'You may only change your own account');
+  }
+}
+
+function preconditionFailed(): AppError {
+  return new AppError('PRECONDITION_FAILED', 'The resource has changed since the ETag given in If-Match; fetch it again and retry');
+}

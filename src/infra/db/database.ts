@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs';
+import { Kysely, PGliteDialect, PostgresDialect, type LogEvent } from 'kysely';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when absent the embedded PGlite is used. */
+  databaseUrl?: string | undefined;
+  /** PGlite data directory, or `memory`. */
+  dataDir: string;
+  /** PostgreSQL schema to work in (tests isolate themselves this way). */
+  schema?: string | undefined;
+  /** Called once per executed query (query counting in tests, slow-query logs). */
+  onQuery?: ((event: LogEvent) => void) | undefined;
+  poolSize?: number;
+}
+
+/** Runs SQL text (several statements allowed, no parameters) and returns the last statement's rows. */
+export type ScriptRunner = (sql: string) => Promise<Array<Record<string, unknown>>>;
+
+export interface DatabaseHandle {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Runs `work` on one dedicated connection with a multi-statement script runner (migrations). */
+  withScriptRunner<T>(work: (run: ScriptRunner) => Promise<T>): Promise<T>;
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+// int8 (bigint) columns hold money and sequences well inside 2^53: read them as numbers.
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+/** Opens Kysely over PostgreSQL (`pg`) when a URL is given, else over PGlite. */
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  const log = options.onQuery;
+  if (options.databaseUrl) {
+    const schema = options.schema;
+    if (schema) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+      const admin = new pg.Client({ connectionString: options.databaseUrl });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      } finally {
+        await admin.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      types: pgTypes,
+      connectionTimeoutMillis: 5_000,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    // An idle client that loses its server must not crash the process.
+    pool.on('error', () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
+    return {
+      db,
+      kind: 'postgres',
+      async withScriptRunner(work) {
+        const client = await pool.connect();
+        try {
+          // Without parameters pg uses the simple query protocol, which accepts several statements.
+          return await work(async (text) => {
+            const result = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
+            const last = Array.isArray(result) ? result[result.length - 1] : result;
+            return (last?.rows ?? []) as Array<Record<string, unknown>>;
+          });
+        } finally {
+          client.release();
+        }
+      },
+      async ping() {
+        const client = await pool.connect();
+        try {
+          await client.query('SELECT 1');
+        } finally {
+          client.release();
+        }
+      },
+      close: once(() => db.destroy()),
+    };
+  }
+
+  if (options.dataDir !== 'memory') mkdirSync(options.dataDir, { recursive: true });
+  const pglite = new PGlite({
+    ...(options.dataDir === 'memory' ? {} : { dataDir: options.dataDir }),
+    parsers: { [INT8_OID]: (value: string) => Number(value) },
+  });
+  await pglite.waitReady;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), ...(log ? { log } : {}) });
+  return {
+    db,
+    kind: 'pglite',
+    async withScriptRunner(work) {
+      return work(async (text) => {
+        const results = await pglite.exec(text);
+        return (results[results.length - 1]?.rows ?? []) as Array<Record<string, unknown>>;
+      });
+    },
+    async ping() {
+      await pglite.query('SELECT 1');
+    },
+    close: once(() => db.destroy()),
+  };
+}
+
+/** Wraps a close function so a second call waits on the first instead of failing. */
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= close());
+}

@@ -1,0 +1,106 @@
+import type { Selectable } from 'kysely';
+import type { User, UserRecord, UserRepository } from '../../../domain/users/index.ts';
+import type { Db } from '../database.ts';
+import type { UsersTable } from '../schema.ts';
+import { isUniqueViolation } from './pg-errors.ts';
+
+const EMAIL_CONSTRAINT = 'users_email_live_key';
+const COLUMNS = ['id', 'email', 'name', 'role', 'status', 'plan', 'email_verified_at', 'created_at', 'updated_at', 'version'] as const;
+
+type Row = Pick<Selectable<UsersTable>, (typeof COLUMNS)[number]>;
+
+function toUser(row: Row): User {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    status: row.status,
+    plan: row.plan,
+    emailVerifiedAt: row.email_verified_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version,
+  };
+}
+
+export function createUserRepository(db: Db): UserRepository {
+  return {
+    async insert(user) {
+      try {
+        const row = await db
+          .insertInto('users')
+          .values({
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            password_hash: user.passwordHash,
+            role: user.role,
+            plan: user.plan,
+            created_at: user.now,
+            updated_at: user.now,
+          })
+          .returning(COLUMNS)
+          .executeTakeFirstOrThrow();
+        return toUser(row);
+      } catch (error) {
+        if (isUniqueViolation(error, EMAIL_CONSTRAINT)) return 'email_taken';
+        throw error;
+      }
+    },
+
+    async findById(id) {
+      const row = await db.selectFrom('users').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      return row && toUser(row);
+    },
+
+    async findByEmail(email): Promise<UserRecord | undefined> {
+      const row = await db
+        .selectFrom('users')
+        .select([...COLUMNS, 'password_hash'])
+        .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      return row && { ...toUser(row), passwordHash: row.password_hash };
+    },
+
+    async update(id, changes, now, expectedVersion) {
+      try {
+        let query = db
+          .updateTable('users')
+          .set((eb) => ({
+            ...(changes.email !== undefined && { email: changes.email }),
+            ...(changes.name !== undefined && { name: changes.name }),
+            ...(changes.passwordHash !== undefined && { password_hash: changes.passwordHash }),
+            ...(changes.role !== undefined && { role: changes.role }),
+            ...(changes.status !== undefined && { status: changes.status }),
+            ...(changes.plan !== undefined && { plan: changes.plan }),
+            updated_at: now,
+            version: eb('version', '+', 1),
+          }))
+          .where('id', '=', id)
+          .where('deleted_at', 'is', null);
+        if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+        const row = await query.returning(COLUMNS).executeTakeFirst();
+        if (row) return toUser(row);
+        if (expectedVersion === undefined) return undefined;
+        const exists = await db.selectFrom('users').select('id').where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+        return exists ? 'version_mismatch' : undefined;
+      } catch (error) {
+        if (isUniqueViolation(error, EMAIL_CONSTRAINT)) return 'email_taken';
+        throw error;
+      }
+    },
+
+    async softDelete(id, now, expectedVersion) {
+      let query = db
+        .updateTable('users')
+        .set((eb) => ({ deleted_at: now, updated_at: now, version: eb('version', '+', 1) }))
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null);
+      if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+      const result = await query.executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+  };
+}

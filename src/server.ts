@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp, createLogger } from './app.ts';
+import type { Config } from './config.ts';
+import { createContainer, type Container } from './container.ts';
+import { isEmpty, seedDemo } from './infra/db/seed.ts';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface RunningServer {
+  app: FastifyInstance;
+  container: Container;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Stoa: migrations, the boot-time administrator, demo data on a first
+ * embedded start, then listens. Stops gracefully on SIGTERM/SIGINT.
+ */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const logger = createLogger(config.logLevel);
+  const container = await createContainer(config);
+  const out = (line: string) => process.stdout.write(line + '\n');
+
+  const embedded = container.database.kind === 'pglite';
+  const firstStart = await isEmpty(container);
+  if (config.adminEmail && config.adminPassword) {
+    await container.users.ensureAdmin(config.adminEmail, config.adminPassword);
+    logger.info({ email: config.adminEmail }, 'administrator ensured from STOA_ADMIN_EMAIL');
+  }
+  const demo = embedded && config.seedDemo && firstStart ? await seedDemo(container) : undefined;
+
+  const app = await buildApp(container, { logger });
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://localhost:${port}`;
+
+  out('');
+  out(`Stoa is listening on ${url}  (${embedded ? `embedded PGlite: ${config.dataDir}` : 'PostgreSQL'}${container.redis ? ' + Redis' : ''})`);
+  out(`  API       ${url}/v1`);
+  out(`  Docs      ${url}/docs   (OpenAPI: ${url}/openapi.json)`);
+  out(`  Metrics   ${url}/metrics   Health: ${url}/healthz   Ready: ${url}/readyz`);
+  if (demo) {
+    out('');
+    out('Demo data seeded (first start). These credentials are shown once:');
+    out(`  Admin login   ${demo.adminEmail} / ${demo.adminPassword}`);
+    out(`  Demo users    ada@example.com, grace@example.com, linus@example.com / ${demo.userPassword}`);
+    out(`  Admin API key ${demo.apiKey}`);
+    out(`  Try: curl -H "Authorization: Bearer ${demo.apiKey}" ${url}/v1/me`);
+  }
+  out('');
+  out('Ready. Stop with Ctrl+C (SIGINT) or SIGTERM.');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('shutting down: draining in-flight requests');
+      const guard = setTimeout(() => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS);
+      guard.unref();
+      await app.close();
+      await container.close();
+      clearTimeout(guard);
+      logger.info('stopped');
+    })());
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+  return { app, container, url, stop };
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Negotiator from 'negotiator';
+import { AppError } from '../../../domain/shared/errors.ts';
+import type { Principal } from '../../../domain/shared/principal.ts';
+import type { Authenticator } from '../../../platform/auth/index.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `required`: 401 without a credential; `optional`: a credential is checked if given; `none`: never looked at. */
+    auth?: 'required' | 'optional' | 'none';
+    /** Media types the route can answer with (406 otherwise); JSON when absent. */
+    produces?: readonly string[];
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const REQUEST_ID_SHAPE = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+const DEFAULT_PRODUCES = ['application/json'];
+
+/** Keeps a caller's X-Request-ID when it is short and plain; otherwise makes a new one. */
+export function requestIdFor(raw: IncomingMessage): string {
+  const given = raw.headers['x-request-id'];
+  const value = Array.isArray(given) ? given[0] : given;
+  return value !== undefined && REQUEST_ID_SHAPE.test(value) ? value : randomUUID();
+}
+
+/** The caller; only for routes declared `auth: 'required'`. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('UNAUTHENTICATED', 'Authentication required');
+  return request.principal;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Per-request context: request id echo, content negotiation (406), the
+ * principal from credentials (401/403 before any body is read), and
+ * cache headers for personal responses.
+ */
+export function registerRequestContext(app: FastifyInstance, authenticator: Authenticator): void {
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    const config = request.routeOptions.config;
+
+    const accept = request.headers.accept;
+    if (accept !== undefined && accept !== '') {
+      const produces = config.produces ?? DEFAULT_PRODUCES;
+      if (new Negotiator(request.raw).mediaType(produces as string[]) === undefined) {
+        throw new AppError('NOT_ACCEPTABLE', `This resource is available as ${produces.join(', ')}`);
+      }
+    }
+
+    if (config.auth === 'none') return;
+    const principal = await authenticator.authenticate({ authorization: header(request, 'authorization'), apiKey: header(request, 'x-api-key') });
+    if (principal) {
+      request.principal = principal;
+      request.log = request.log.child({ principal: principal.userId, ...(principal.apiKeyId ? { api_key: principal.apiKeyId } : {}) });
+    } else if (config.auth === 'required') {
+      throw new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <access token or API key>" or "X-API-Key"');
+    }
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-cache');
+    return payload;
+  });
+}

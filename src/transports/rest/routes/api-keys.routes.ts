@@ -1,0 +1,124 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { SUPPORTED_API_VERSIONS, type ApiKey, type ApiKeysService } from '../../../domain/api-keys/index.ts';
+import { SCOPES } from '../../../domain/shared/principal.ts';
+import { principalOf } from '../plugins/request-context.ts';
+import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+const ApiKeyFields = {
+  id: Type.String({ examples: ['key_01jd3k9x7m2v8q4r6t0w5y1zab'] }),
+  name: Type.String(),
+  prefix: Type.String({ description: 'The first characters of the secret, to recognise the key.', examples: ['sk_4Fq9ZrT2'] }),
+  scopes: Type.Array(Type.String({ enum: [...SCOPES] })),
+  api_version: Nullable(Type.String()),
+  last_used_at: Nullable(Timestamp),
+  expires_at: Nullable(Timestamp),
+  created_at: Timestamp,
+  links: SelfLinks,
+};
+const ApiKeySchema = Type.Object(ApiKeyFields, { description: 'An API key; its secret is never shown again after creation.' });
+const CreatedApiKeySchema = Type.Object(
+  { ...ApiKeyFields, secret: Type.String({ description: 'Shown only in this response. Starts with prefix.' }) },
+  { description: 'The new API key with its secret' },
+);
+
+function presentKey(key: ApiKey) {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    api_version: key.apiVersion,
+    last_used_at: key.lastUsedAt?.toISOString() ?? null,
+    expires_at: key.expiresAt?.toISOString() ?? null,
+    created_at: key.createdAt.toISOString(),
+    links: { self: `/v1/api-keys/${key.id}` },
+  };
+}
+
+const CreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    scopes: Type.Array(Type.String({ enum: [...SCOPES] }), { minItems: 1, uniqueItems: true }),
+    expires_at: Type.Optional(Type.String({ format: 'date-time' })),
+    api_version: Type.Optional(Type.String({ enum: [...SUPPORTED_API_VERSIONS], description: 'Pins the key to an API version.' })),
+  },
+  { additionalProperties: false, examples: [{ name: 'billing backend', scopes: ['orders:read', 'charges:write'], expires_at: '2027-06-30T00:00:00Z' }] },
+);
+
+export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysService): void {
+  const tags = ['api-keys'];
+  const security = SECURITY.session;
+
+  app.post('/v1/api-keys', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'createApiKey',
+      tags,
+      summary: 'Create an API key',
+      description: 'Signed-in users only (not with another API key). The secret appears once, in this response.',
+      security,
+      querystring: NoQuery,
+      body: CreateBody,
+      response: { 201: Envelope(CreatedApiKeySchema, 'The new key'), ...problemResponses(400, 401, 403, 415, 422) },
+    },
+    handler: async (request, reply) => {
+      const body = request.body as { name: string; scopes: string[]; expires_at?: string; api_version?: string };
+      const { key, secret } = await apiKeys.create(principalOf(request), {
+        name: body.name,
+        scopes: body.scopes,
+        expiresAt: body.expires_at === undefined ? undefined : new Date(body.expires_at),
+        apiVersion: body.api_version,
+      });
+      reply.header('location', `/v1/api-keys/${key.id}`).header('cache-control', 'no-store');
+      return reply.code(201).send({ data: { ...presentKey(key), secret } });
+    },
+  });
+
+  app.get('/v1/api-keys', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'listApiKeys',
+      tags,
+      summary: "List the caller's live API keys",
+      security,
+      querystring: NoQuery,
+      response: { 200: Type.Object({ data: Type.Array(ApiKeySchema) }, { description: 'Every live key, oldest first' }), ...problemResponses(400, 401, 403) },
+    },
+    handler: async (request) => ({ data: (await apiKeys.list(principalOf(request))).map(presentKey) }),
+  });
+
+  app.get('/v1/api-keys/:id', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'getApiKey',
+      tags,
+      summary: 'Get an API key',
+      security,
+      params: IdParams,
+      querystring: NoQuery,
+      response: { 200: Envelope(ApiKeySchema, 'The key'), ...problemResponses(401, 403, 404) },
+    },
+    handler: async (request) => ({ data: presentKey(await apiKeys.get(principalOf(request), (request.params as { id: string }).id)) }),
+  });
+
+  app.delete('/v1/api-keys/:id', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'revokeApiKey',
+      tags,
+      summary: 'Revoke an API key',
+      description: 'Effective immediately, in every process.',
+      security,
+      params: IdParams,
+      querystring: NoQuery,
+      response: { 204: Type.Null({ description: 'Revoked' }), ...problemResponses(401, 403, 404) },
+    },
+    handler: async (request, reply) => {
+      await apiKeys.revoke(principalOf(request), (request.params as { id: string }).id);
+      return reply.code(204).send();
+    },
+  });
+}

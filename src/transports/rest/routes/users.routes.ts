@@ -1,0 +1,173 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { PLANS, ROLES } from '../../../domain/shared/principal.ts';
+import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USER_STATUSES, type PublicProfile, type User, type UserChanges, type UsersService } from '../../../domain/users/index.ts';
+import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
+import { principalOf } from '../plugins/request-context.ts';
+import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
+
+export const UserSchema = Type.Object(
+  {
+    id: Type.String({ examples: ['usr_01jd3k9x7m2v8q4r6t0w5y1zab'] }),
+    email: Type.Optional(Type.String({ description: 'Only for the user itself and admins.' })),
+    name: Type.String(),
+    role: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('admin')])),
+    status: Type.Optional(Type.String({ enum: [...USER_STATUSES] })),
+    plan: Type.Optional(Type.String({ enum: [...PLANS] })),
+    email_verified_at: Type.Optional(Type.Union([Timestamp, Type.Null()])),
+    created_at: Timestamp,
+    updated_at: Type.Optional(Timestamp),
+    links: SelfLinks,
+  },
+  { description: 'A user: the full record for itself and admins, the public profile (id, name, created_at) for anyone else.' },
+);
+
+const Email = Type.String({ format: 'email', maxLength: EMAIL_MAX, examples: ['ada@example.com'] });
+const Name = Type.String({ minLength: 1, maxLength: NAME_MAX, examples: ['Ada Lovelace'] });
+const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, examples: ['correct horse battery staple'] });
+const Privileged = {
+  role: Type.Optional(Type.String({ enum: [...ROLES], description: 'Admins only.' })),
+  status: Type.Optional(Type.String({ enum: [...USER_STATUSES], description: 'Admins only.' })),
+  plan: Type.Optional(Type.String({ enum: [...PLANS], description: 'Admins only.' })),
+};
+
+const SignUpBody = Type.Object(
+  { email: Email, name: Name, password: Password },
+  { additionalProperties: false, examples: [{ email: 'ada@example.com', name: 'Ada Lovelace', password: 'correct horse battery staple' }] },
+);
+const ReplaceBody = Type.Object(
+  { email: Email, name: Name, password: Type.Optional(Password), ...Privileged },
+  { additionalProperties: false, examples: [{ email: 'ada@example.com', name: 'Ada King' }] },
+);
+const PatchBody = Type.Object(
+  { email: Type.Optional(Email), name: Type.Optional(Name), password: Type.Optional(Password), ...Privileged },
+  { additionalProperties: false, minProperties: 1, examples: [{ name: 'Ada King' }] },
+);
+
+
+
+export function presentUser(user: User | PublicProfile) {
+  const links = { self: `/v1/users/${user.id}` };
+  if (!('email' in user)) return { id: user.id, name: user.name, created_at: user.createdAt.toISOString(), links };
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    status: user.status,
+    plan: user.plan,
+    email_verified_at: user.emailVerifiedAt?.toISOString() ?? null,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+    links,
+  };
+}
+
+export function userEtag(user: User | PublicProfile): string {
+  return versionEtag(user.version, 'email' in user ? '' : 'p');
+}
+
+const UserEnvelope = Envelope(UserSchema, 'The user');
+const conditionalHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (412 otherwise).' })) });
+
+export function registerUserRoutes(app: FastifyInstance, users: UsersService): void {
+  app.post('/v1/users', {
+    config: { auth: 'optional' },
+    schema: {
+      operationId: 'createUser',
+      tags: ['users'],
+      summary: 'Sign up',
+      description: 'Public sign-up. The email must be unique (case-insensitively).',
+      security: SECURITY.optional,
+      querystring: NoQuery,
+      body: SignUpBody,
+      response: { 201: UserEnvelope, ...problemResponses(400, 401, 409, 413, 415, 422) },
+    },
+    handler: async (request, reply) => {
+      const user = await users.register(request.body as { email: string; name: string; password: string });
+      reply.header('location', `/v1/users/${user.id}`).header('etag', userEtag(user));
+      return reply.code(201).send({ data: presentUser(user) });
+    },
+  });
+
+  app.get('/v1/users/:id', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'getUser',
+      tags: ['users'],
+      summary: 'Get a user',
+      description: 'The full record for the user itself and admins; the public profile (id, name, created_at) for anyone else signed in.',
+      security: SECURITY.required,
+      params: IdParams,
+      querystring: NoQuery,
+      response: { 200: UserEnvelope, 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 404) },
+    },
+    handler: async (request, reply) => {
+      const user = await users.get(principalOf(request), (request.params as { id: string }).id);
+      if (notModified(request, reply, userEtag(user))) return reply.send();
+      return { data: presentUser(user) };
+    },
+  });
+
+  const change = (method: 'put' | 'patch', operationId: string, summary: string, body: typeof ReplaceBody | typeof PatchBody) =>
+    app[method]('/v1/users/:id', {
+      config: { auth: 'required' },
+      schema: {
+        operationId,
+        tags: ['users'],
+        summary,
+        description: 'A user changes only itself; admins change anyone and alone may set role, status and plan. Send If-Match to avoid lost updates.',
+        security: SECURITY.required,
+        params: IdParams,
+        querystring: NoQuery,
+        headers: conditionalHeaders,
+        body,
+        response: { 200: UserEnvelope, ...problemResponses(400, 401, 403, 404, 409, 412, 415, 422) },
+      },
+      handler: async (request, reply) => {
+        const user = await users.update(principalOf(request), (request.params as { id: string }).id, request.body as UserChanges, {
+          expectedVersion: expectedVersion(request),
+        });
+        reply.header('etag', userEtag(user));
+        return { data: presentUser(user) };
+      },
+    });
+  change('put', 'replaceUser', 'Replace a user', ReplaceBody);
+  change('patch', 'updateUser', 'Update a user (JSON Merge Patch)', PatchBody);
+
+  app.delete('/v1/users/:id', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'deleteUser',
+      tags: ['users'],
+      summary: 'Delete a user',
+      description: 'Deletes the account and revokes its API keys and sessions.',
+      security: SECURITY.required,
+      params: IdParams,
+      querystring: NoQuery,
+      headers: conditionalHeaders,
+      response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(401, 403, 404, 412) },
+    },
+    handler: async (request, reply) => {
+      await users.delete(principalOf(request), (request.params as { id: string }).id, { expectedVersion: expectedVersion(request) });
+      return reply.code(204).send();
+    },
+  });
+
+  app.get('/v1/me', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'getMe',
+      tags: ['auth'],
+      summary: 'The caller',
+      security: SECURITY.required,
+      querystring: NoQuery,
+      response: { 200: UserEnvelope, 304: Type.Null({ description: 'Not modified' }), ...problemResponses(401, 403) },
+    },
+    handler: async (request, reply) => {
+      const user = await users.me(principalOf(request));
+      if (notModified(request, reply, userEtag(user))) return reply.send();
+      return { data: presentUser(user) };
+    },
+  });
+}
