@@ -15,12 +15,15 @@ import { registerApiKeyRoutes } from './transports/rest/routes/api-keys.routes.t
 import { registerAuthRoutes } from './transports/rest/routes/auth.routes.ts';
 import { registerOpsRoutes } from './transports/rest/routes/ops.routes.ts';
 import { registerUserRoutes } from './transports/rest/routes/users.routes.ts';
+import { registerPostRoutes } from './transports/rest/routes/posts.routes.ts';
+import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
+import { RestLists } from './transports/rest/lists.ts';
 import { ProblemSchema } from './transports/rest/schemas/common.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Headers browsers may read on cross-origin responses. */
-const EXPOSED_HEADERS = ['x-request-id', 'location', 'etag', 'retry-after', 'link', 'www-authenticate'];
+const EXPOSED_HEADERS = ['x-request-id', 'location', 'etag', 'last-modified', 'retry-after', 'link', 'www-authenticate'];
 
 export function createLogger(level: string): Logger {
   return pino({
@@ -74,8 +77,12 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
 
   registerOpsRoutes(app, { database: container.database, redis: container.redis, metrics: container.metrics });
   registerAuthRoutes(app, container.sessions, container.accessTokens);
+  app.decorate('requireIfMatch', config.requireIfMatch);
+  const lists = new RestLists(container.cursors);
   registerUserRoutes(app, container.users);
   registerApiKeyRoutes(app, container.apiKeys);
+  registerPostRoutes(app, { posts: container.posts, users: container.users, lists });
+  registerEventRoutes(app, { events: container.events, lists });
 
   app.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({
     data: { name: 'Stoa', version: VERSION, links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', metrics: '/metrics' } },

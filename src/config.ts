@@ -26,6 +26,8 @@ export interface Config {
   readonly adminPassword: string | undefined;
   /** Seed demo data on the first embedded start. */
   readonly seedDemo: boolean;
+  /** PUT/PATCH/DELETE without If-Match are 428. */
+  readonly requireIfMatch: boolean;
 }
 
 export class ConfigError extends Error {
@@ -154,5 +156,6 @@ export function loadConfig(env: Env = process.env): Config {
     adminEmail,
     adminPassword,
     seedDemo: boolean(env, 'STOA_SEED_DEMO', true),
+    requireIfMatch: boolean(env, 'STOA_REQUIRE_IF_MATCH', false),
   });
 }

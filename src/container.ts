@@ -5,6 +5,12 @@ import type { Config } from './config.ts';
 import { ApiKeysService } from './domain/api-keys/index.ts';
 import { systemClock, type Clock } from './domain/shared/clock.ts';
 import { UsersService } from './domain/users/index.ts';
+import { EventsService } from './domain/events/index.ts';
+import { PostsService } from './domain/posts/index.ts';
+import { createEventLog } from './infra/db/repositories/events.repository.ts';
+import { createCommentRepository, createPostRepository } from './infra/db/repositories/posts.repository.ts';
+import { createTransactions } from './infra/db/transactions.ts';
+import { CursorCodec } from './platform/pagination/index.ts';
 import { openDatabase, type DatabaseHandle } from './infra/db/database.ts';
 import { migrate } from './infra/db/migrate.ts';
 import { createApiKeyRepository } from './infra/db/repositories/api-keys.repository.ts';
@@ -34,6 +40,9 @@ export interface Container {
   sessions: SessionsService;
   accessTokens: AccessTokens;
   authenticator: Authenticator;
+  posts: PostsService;
+  events: EventsService;
+  cursors: CursorCodec;
   close(): Promise<void>;
 }
 
@@ -64,12 +73,17 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
-  const userRepository = createUserRepository(database.db);
+  const { connection, transactor } = createTransactions(database.db);
+  const userRepository = createUserRepository(connection);
   const apiKeyRepository = createApiKeyRepository(database.db);
   const refreshTokenRepository = createRefreshTokenRepository(database.db);
   const passwords = createScryptHasher(config.passwordHashCost);
+  const signingKeys = await loadSigningKeys({ configured: config.jwtKeys, dataDir: config.dataDir });
+  // Cursors are MACed with a key derived from the signing key, which every process of a deployment shares.
+  const cursors = new CursorCodec(String(signingKeys[0]?.d ?? ''));
+  const eventLog = createEventLog(connection);
   const accessTokens = await createAccessTokens({
-    keys: await loadSigningKeys({ configured: config.jwtKeys, dataDir: config.dataDir }),
+    keys: signingKeys,
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     ttlSeconds: config.accessTokenTtlSeconds,
@@ -78,6 +92,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
   const users = new UsersService({
     users: userRepository,
+    events: eventLog,
+    transactor,
     passwords,
     clock,
     credentials: {
@@ -106,6 +122,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
     accessTokens,
     authenticator: createAuthenticator({ users: userRepository, apiKeys: apiKeyRepository, accessTokens, clock }),
+    posts: new PostsService({ posts: createPostRepository(connection), comments: createCommentRepository(connection), events: eventLog, transactor, clock }),
+    events: new EventsService(eventLog),
+    cursors,
     async close() {
       redis?.disconnect();
       await database.close();

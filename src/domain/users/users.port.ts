@@ -29,6 +29,7 @@ export interface UserRepository {
   /** Returns `email_taken` when a live user already has this email (case-insensitively). */
   insert(user: InsertUser): Promise<User | 'email_taken'>;
   findById(id: string): Promise<User | undefined>;
+  findByIds(ids: readonly string[]): Promise<User[]>;
   findByEmail(email: string): Promise<UserRecord | undefined>;
   /**
    * Applies `changes` and bumps the version. With `expectedVersion`, updates only

@@ -1,4 +1,6 @@
+import type { EventLog } from '../events/index.ts';
 import type { Clock } from '../shared/clock.ts';
+import type { Transactor } from '../shared/transactor.ts';
 import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { canActFor, isAdmin, requireScope, PLANS, ROLES, type Principal } from '../shared/principal.ts';
@@ -43,6 +45,8 @@ function checkEnum(field: string, value: unknown, allowed: readonly string[], er
 
 export interface UsersServiceDeps {
   users: UserRepository;
+  events: EventLog;
+  transactor: Transactor;
   passwords: PasswordHasher;
   credentials: CredentialRevoker;
   clock: Clock;
@@ -85,18 +89,18 @@ export class UsersService {
   }
 
   async #create(input: NewUser & { role: 'user' | 'admin' }): Promise<User> {
+    const passwordHash = await this.#deps.passwords.hash(input.password);
     const now = this.#deps.clock.now();
-    const result = await this.#deps.users.insert({
-      id: newId('usr', now.getTime()),
-      email: input.email.trim(),
-      name: input.name,
-      passwordHash: await this.#deps.passwords.hash(input.password),
-      role: input.role,
-      plan: 'free',
-      now,
+    return this.#deps.transactor.run(async () => {
+      const user = await this.#deps.users.insert({ id: newId('usr', now.getTime()), email: input.email.trim(), name: input.name, passwordHash, role: input.role, plan: 'free', now });
+      if (user === 'email_taken') throw new AppError('EMAIL_TAKEN', 'A user with this email already exists');
+      await this.#deps.events.append(
+        // Who signed up is the user's own and the administrators' business.
+        { type: 'user.created', resourceType: 'user', resourceId: user.id, data: { id: user.id, name: user.name, created_at: user.createdAt.toISOString() }, audience: [user.id] },
+        now,
+      );
+      return user;
     });
-    if (result === 'email_taken') throw new AppError('EMAIL_TAKEN', 'A user with this email already exists');
-    return result;
   }
 
   /** The caller's own full record. */
@@ -112,8 +116,13 @@ export class UsersService {
     requireScope(actor, 'users:read');
     const user = await this.#deps.users.findById(id);
     if (!user) throw notFound('User');
-    if (canActFor(actor, id)) return user;
-    return { id: user.id, name: user.name, createdAt: user.createdAt, version: user.version };
+    return canActFor(actor, id) ? user : publicProfile(user);
+  }
+
+  /** Several users at once (includes): full records for the caller itself and admins, public profiles otherwise. */
+  async getMany(actor: Principal | null, ids: readonly string[]): Promise<Array<User | PublicProfile>> {
+    const users = await this.#deps.users.findByIds([...new Set(ids)]);
+    return users.map((user) => (actor && canActFor(actor, user.id) ? user : publicProfile(user)));
   }
 
   async update(actor: Principal, id: string, changes: UserChanges, options: UpdateOptions = {}): Promise<User> {
@@ -168,6 +177,10 @@ export class UsersService {
     if (!(await this.#deps.users.findById(id))) throw notFound('User');
     throw new AppError('FORBIDDEN', 'You may only change your own account');
   }
+}
+
+function publicProfile(user: User): PublicProfile {
+  return { id: user.id, name: user.name, createdAt: user.createdAt, version: user.version };
 }
 
 function preconditionFailed(): AppError {

@@ -6,6 +6,13 @@ export interface Database {
   api_keys: ApiKeysTable;
   refresh_tokens: RefreshTokensTable;
   schema_migrations: SchemaMigrationsTable;
+  follows: FollowsTable;
+  posts: PostsTable;
+  comments: CommentsTable;
+  products: ProductsTable;
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  events: EventsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -54,4 +61,79 @@ export interface RefreshTokensTable {
 export interface SchemaMigrationsTable {
   name: string;
   applied_at: Timestamp;
+}
+
+export interface FollowsTable {
+  follower_id: string;
+  following_id: string;
+  created_at: Timestamp;
+}
+
+export interface PostsTable {
+  id: string;
+  author_id: string;
+  title: string;
+  content: string;
+  likes: Generated<number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  version: Generated<number>;
+}
+
+export interface CommentsTable {
+  id: string;
+  post_id: string;
+  author_id: string;
+  content: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  version: Generated<number>;
+}
+
+export interface ProductsTable {
+  id: string;
+  name: string;
+  description: string;
+  category: string;
+  price: number;
+  currency: string;
+  stock: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+  version: Generated<number>;
+}
+
+export type OrderStatusColumn = 'pending' | 'confirmed' | 'shipped' | 'delivered' | 'cancelled';
+
+export interface OrdersTable {
+  id: string;
+  user_id: string;
+  status: OrderStatusColumn;
+  total: number;
+  currency: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  version: Generated<number>;
+}
+
+export interface OrderItemsTable {
+  id: string;
+  order_id: string;
+  product_id: string;
+  quantity: number;
+  unit_price: number;
+  currency: string;
+  created_at: Timestamp;
+}
+
+export interface EventsTable {
+  sequence: Generated<number>;
+  id: string;
+  type: string;
+  resource_type: string;
+  resource_id: string;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  audience: string[];
+  created_at: Timestamp;
 }

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { User, UserRecord, UserRepository } from '../../../domain/users/index.ts';
-import type { Db } from '../database.ts';
+import type { Connection } from '../transactions.ts';
 import type { UsersTable } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
 
@@ -24,11 +24,11 @@ function toUser(row: Row): User {
   };
 }
 
-export function createUserRepository(db: Db): UserRepository {
+export function createUserRepository(connection: Connection): UserRepository {
   return {
     async insert(user) {
       try {
-        const row = await db
+        const row = await connection()
           .insertInto('users')
           .values({
             id: user.id,
@@ -50,12 +50,18 @@ export function createUserRepository(db: Db): UserRepository {
     },
 
     async findById(id) {
-      const row = await db.selectFrom('users').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      const row = await connection().selectFrom('users').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
       return row && toUser(row);
     },
 
+    async findByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = await connection().selectFrom('users').select(COLUMNS).where('id', 'in', [...ids]).where('deleted_at', 'is', null).execute();
+      return rows.map(toUser);
+    },
+
     async findByEmail(email): Promise<UserRecord | undefined> {
-      const row = await db
+      const row = await connection()
         .selectFrom('users')
         .select([...COLUMNS, 'password_hash'])
         .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
@@ -66,7 +72,7 @@ export function createUserRepository(db: Db): UserRepository {
 
     async update(id, changes, now, expectedVersion) {
       try {
-        let query = db
+        let query = connection()
           .updateTable('users')
           .set((eb) => ({
             ...(changes.email !== undefined && { email: changes.email }),
@@ -84,7 +90,7 @@ export function createUserRepository(db: Db): UserRepository {
         const row = await query.returning(COLUMNS).executeTakeFirst();
         if (row) return toUser(row);
         if (expectedVersion === undefined) return undefined;
-        const exists = await db.selectFrom('users').select('id').where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+        const exists = await connection().selectFrom('users').select('id').where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
         return exists ? 'version_mismatch' : undefined;
       } catch (error) {
         if (isUniqueViolation(error, EMAIL_CONSTRAINT)) return 'email_taken';
@@ -93,7 +99,7 @@ export function createUserRepository(db: Db): UserRepository {
     },
 
     async softDelete(id, now, expectedVersion) {
-      let query = db
+      let query = connection()
         .updateTable('users')
         .set((eb) => ({ deleted_at: now, updated_at: now, version: eb('version', '+', 1) }))
         .where('id', '=', id)

@@ -6,6 +6,11 @@ export const API_TAGS = [
   { name: 'auth', description: 'Sign-in, token refresh and logout, the caller, the JWKS.' },
   { name: 'users', description: 'Sign-up, profiles and account management.' },
   { name: 'api-keys', description: 'API keys for servers: scoped, revocable, shown once.' },
+  { name: 'posts', description: 'Posts, comments and the feed.' },
+  { name: 'social', description: 'Follows: followers and following.' },
+  { name: 'catalogue', description: 'The public product catalogue.' },
+  { name: 'orders', description: 'Orders and order items.' },
+  { name: 'events', description: 'The event log: every state change clients may hear about.' },
   { name: 'operations', description: 'Health, readiness and metrics.' },
 ];
 

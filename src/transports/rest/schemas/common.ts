@@ -47,6 +47,7 @@ const STATUS_DESCRIPTIONS: Record<number, string> = {
   409: 'Conflicts with the current state',
   412: 'If-Match did not match the current ETag',
   413: 'Body too large',
+  428: 'This deployment requires If-Match on updates',
   415: 'Unsupported Content-Type',
   422: 'Validation failed; every failing field is listed in errors',
   500: 'Unexpected error',

@@ -1,0 +1,53 @@
+import type { Scope } from '../shared/principal.ts';
+
+export const EVENT_TYPES = [
+  'user.created',
+  'post.created',
+  'comment.created',
+  'follow.created',
+  'product.updated',
+  'order.created',
+  'order.cancelled',
+  'order.status_changed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number] | (string & {});
+
+/** Everyone signed in may read an event whose audience holds this entry. */
+export const EVERYONE = '*';
+
+/** An event as a service records it, inside the transaction of the change. */
+export interface NewEvent {
+  type: EventType;
+  resourceType: string;
+  resourceId: string;
+  /** A snapshot of the resource after the change, in the API's field names. */
+  data: Record<string, unknown>;
+  /** Who may read it: user ids, or EVERYONE. Administrators read every event. */
+  audience: readonly string[];
+}
+
+export interface StoredEvent extends NewEvent {
+  id: string;
+  /** Monotonically increasing, in commit order. */
+  sequence: number;
+  createdAt: Date;
+}
+
+/** The scope an API key needs to see events of a type (none for the public catalogue). */
+export function scopeForEventType(type: string): Scope | null {
+  const family = type.split('.')[0];
+  switch (family) {
+    case 'order':
+      return 'orders:read';
+    case 'charge':
+      return 'charges:read';
+    case 'post':
+    case 'comment':
+      return 'posts:read';
+    case 'user':
+    case 'follow':
+      return 'users:read';
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './events.types.ts';
+export * from './events.port.ts';
+export * from './events.service.ts';

@@ -1,0 +1,3 @@
+export * from './posts.types.ts';
+export * from './posts.port.ts';
+export * from './posts.service.ts';

@@ -1,0 +1,162 @@
+import type { EventLog } from '../events/index.ts';
+import { EVERYONE } from '../events/index.ts';
+import type { Clock } from '../shared/clock.ts';
+import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import type { Page, PageRequest } from '../shared/page.ts';
+import { canActFor, requireScope, type Principal } from '../shared/principal.ts';
+import type { Transactor } from '../shared/transactor.ts';
+import type { CommentRepository, PostChanges, PostRepository } from './posts.port.ts';
+import { COMMENT_MAX, CONTENT_MAX, TITLE_MAX, commentSnapshot, postSnapshot, type Comment, type Post, type PostFilter } from './posts.types.ts';
+
+export interface PostsServiceDeps {
+  posts: PostRepository;
+  comments: CommentRepository;
+  events: EventLog;
+  transactor: Transactor;
+  clock: Clock;
+}
+
+export interface NewPost {
+  title: string;
+  content: string;
+}
+
+function checkText(field: string, value: unknown, max: number, errors: FieldError[]): void {
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > max) {
+    errors.push({ field, code: 'invalid_length', message: `must be 1 to ${max} characters and not blank` });
+  }
+}
+
+export function preconditionFailed(): AppError {
+  return new AppError('PRECONDITION_FAILED', 'The resource has changed since the ETag given in If-Match; fetch it again and retry');
+}
+
+/** Posts, comments and the feed. Authors change their own; admins change anything. */
+export class PostsService {
+  readonly #deps: PostsServiceDeps;
+
+  constructor(deps: PostsServiceDeps) {
+    this.#deps = deps;
+  }
+
+  async create(actor: Principal, input: NewPost): Promise<Post> {
+    requireScope(actor, 'posts:write');
+    const errors: FieldError[] = [];
+    checkText('title', input.title, TITLE_MAX, errors);
+    checkText('content', input.content, CONTENT_MAX, errors);
+    if (errors.length > 0) throw validationError(errors);
+    const now = this.#deps.clock.now();
+    const post: Post = { id: newId('pst', now.getTime()), authorId: actor.userId, title: input.title, content: input.content, likes: 0, createdAt: now, updatedAt: now, version: 1 };
+    return this.#deps.transactor.run(async () => {
+      const saved = await this.#deps.posts.insert(post);
+      await this.#deps.events.append({ type: 'post.created', resourceType: 'post', resourceId: saved.id, data: postSnapshot(saved), audience: [EVERYONE] }, now);
+      return saved;
+    });
+  }
+
+  async get(actor: Principal, id: string): Promise<Post> {
+    requireScope(actor, 'posts:read');
+    const post = await this.#deps.posts.findById(id);
+    if (!post) throw notFound('Post');
+    return post;
+  }
+
+  async getMany(actor: Principal | null, ids: readonly string[]): Promise<Post[]> {
+    if (actor) requireScope(actor, 'posts:read');
+    return this.#deps.posts.findByIds(ids);
+  }
+
+  async update(actor: Principal, id: string, changes: PostChanges, expectedVersion?: number): Promise<Post> {
+    requireScope(actor, 'posts:write');
+    const errors: FieldError[] = [];
+    if (changes.title !== undefined) checkText('title', changes.title, TITLE_MAX, errors);
+    if (changes.content !== undefined) checkText('content', changes.content, CONTENT_MAX, errors);
+    if (errors.length > 0) throw validationError(errors);
+    await this.#authorize(actor, await this.get(actor, id));
+    const result = await this.#deps.posts.update(id, changes, this.#deps.clock.now(), expectedVersion);
+    if (result === 'version_mismatch') throw preconditionFailed();
+    if (!result) throw notFound('Post');
+    return result;
+  }
+
+  async delete(actor: Principal, id: string, expectedVersion?: number): Promise<void> {
+    requireScope(actor, 'posts:write');
+    await this.#authorize(actor, await this.get(actor, id));
+    const result = await this.#deps.posts.delete(id, expectedVersion);
+    if (result === 'version_mismatch') throw preconditionFailed();
+    if (!result) throw notFound('Post');
+  }
+
+  async list(actor: Principal, filter: PostFilter, page: PageRequest): Promise<Page<Post>> {
+    requireScope(actor, 'posts:read');
+    if (filter.createdAfter && filter.createdBefore && filter.createdAfter >= filter.createdBefore) {
+      throw validationError([{ field: 'created_after', code: 'invalid_range', message: 'must be earlier than created_before' }]);
+    }
+    return this.#deps.posts.list(filter, page);
+  }
+
+  /** Posts by the people the caller follows, newest first. */
+  async feed(actor: Principal, page: PageRequest): Promise<Page<Post>> {
+    requireScope(actor, 'posts:read');
+    return this.#deps.posts.list({ followedBy: actor.userId }, page);
+  }
+
+  async commentCounts(postIds: readonly string[]): Promise<Map<string, number>> {
+    return this.#deps.posts.commentCounts(postIds);
+  }
+
+  async addComment(actor: Principal, postId: string, content: string): Promise<Comment> {
+    requireScope(actor, 'posts:write');
+    const errors: FieldError[] = [];
+    checkText('content', content, COMMENT_MAX, errors);
+    if (errors.length > 0) throw validationError(errors);
+    const post = await this.get(actor, postId);
+    const now = this.#deps.clock.now();
+    const comment: Comment = { id: newId('cmt', now.getTime()), postId: post.id, authorId: actor.userId, content, createdAt: now, updatedAt: now, version: 1 };
+    return this.#deps.transactor.run(async () => {
+      const saved = await this.#deps.comments.insert(comment);
+      await this.#deps.events.append(
+        { type: 'comment.created', resourceType: 'comment', resourceId: saved.id, data: commentSnapshot(saved), audience: [EVERYONE] },
+        now,
+      );
+      return saved;
+    });
+  }
+
+  async comments(actor: Principal, postId: string, page: PageRequest): Promise<Page<Comment>> {
+    await this.get(actor, postId);
+    return this.#deps.comments.listForPost(postId, page);
+  }
+
+  async getComment(actor: Principal, id: string): Promise<Comment> {
+    requireScope(actor, 'posts:read');
+    const comment = await this.#deps.comments.findById(id);
+    if (!comment) throw notFound('Comment');
+    return comment;
+  }
+
+  async updateComment(actor: Principal, id: string, content: string, expectedVersion?: number): Promise<Comment> {
+    requireScope(actor, 'posts:write');
+    const errors: FieldError[] = [];
+    checkText('content', content, COMMENT_MAX, errors);
+    if (errors.length > 0) throw validationError(errors);
+    await this.#authorize(actor, await this.getComment(actor, id));
+    const result = await this.#deps.comments.update(id, content, this.#deps.clock.now(), expectedVersion);
+    if (result === 'version_mismatch') throw preconditionFailed();
+    if (!result) throw notFound('Comment');
+    return result;
+  }
+
+  async deleteComment(actor: Principal, id: string, expectedVersion?: number): Promise<void> {
+    requireScope(actor, 'posts:write');
+    await this.#authorize(actor, await this.getComment(actor, id));
+    const result = await this.#deps.comments.delete(id, expectedVersion);
+    if (result === 'version_mismatch') throw preconditionFailed();
+    if (!result) throw notFound('Comment');
+  }
+
+  async #authorize(actor: Principal, resource: { authorId: string }): Promise<void> {
+    if (!canActFor(actor, resource.authorId)) throw new AppError('FORBIDDEN', 'Only the author (or an administrator) may change this');
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * Runs work in one database transaction. Everything the repositories do
+ * inside `run` commits together or not at all; nested calls join the outer one.
+ */
+export interface Transactor {
+  run<T>(work: () => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import Negotiator from 'negotiator';
+import { Type, type TSchema } from 'typebox';
+import { AppError } from '../../domain/shared/errors.ts';
+import { keysetOf, type Page } from '../../domain/shared/page.ts';
+import type { Principal } from '../../domain/shared/principal.ts';
+import { parseListQuery, type CursorCodec, type ListOptions, type ListSpec } from '../../platform/pagination/index.ts';
+import { toCsv } from './csv.ts';
+
+type Json = Record<string, unknown>;
+
+/** Embeds a related resource into presented objects with one query for the whole page. */
+export interface Relation {
+  /** Attaches the relation to every parent; returns the embedded objects (for nested includes). */
+  attach(parents: Json[], actor: Principal | null): Promise<Json[]>;
+}
+
+/** How one collection is listed over REST: its spec, its presenter and its includes. */
+export interface ListRoute<T extends { id: string }> {
+  spec: ListSpec<T>;
+  present(item: T, actor: Principal | null): Json;
+  relations?: Readonly<Record<string, Relation>>;
+}
+
+export const LIST_MEDIA_TYPES = ['application/json', 'text/csv'] as const;
+const MAX_INCLUDED = 2_000;
+
+/** The query-string schema of a list: the common parameters plus the resource's filters. */
+export function listQuerySchema(filters: Record<string, TSchema> = {}, options: { search?: boolean } = {}) {
+  return Type.Object(
+    {
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Page size in cursor mode (default 20).' })),
+      cursor: Type.Optional(Type.String({ maxLength: 2048, description: 'next_cursor or prev_cursor of a previous page.' })),
+      page: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Offset mode: page number from 1.' })),
+      per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Offset mode: page size (default 20).' })),
+      sort: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated fields, "-" for descending: -created_at,name.' })),
+      fields: Type.Optional(Type.String({ maxLength: 500, description: 'Comma-separated fields to return.' })),
+      include: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated relations to embed (depth ≤ 2).' })),
+      ...(options.search ? { q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Full-text search.' })) } : {}),
+      ...filters,
+    },
+    { additionalProperties: false },
+  );
+}
+
+/** `{data: [...], pagination: {...}}` for OpenAPI. */
+export function ListEnvelope(item: TSchema, description: string) {
+  const Nullable = Type.Union([Type.String(), Type.Null()]);
+  return Type.Object(
+    {
+      data: Type.Array(item),
+      pagination: Type.Object(
+        {
+          next_cursor: Type.Optional(Nullable),
+          prev_cursor: Type.Optional(Nullable),
+          has_more: Type.Boolean(),
+          page: Type.Optional(Type.Integer()),
+          per_page: Type.Optional(Type.Integer()),
+          total: Type.Optional(Type.Integer()),
+          total_pages: Type.Optional(Type.Integer()),
+        },
+        { description: 'Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages.' },
+      ),
+    },
+    { description },
+  );
+}
+
+function pick(object: Json, fields: readonly string[]): Json {
+  const out: Json = {};
+  for (const field of fields) if (Object.hasOwn(object, field)) out[field] = object[field];
+  return out;
+}
+
+function applyFields(items: Json[], fields: readonly string[]): Json[] {
+  const top = fields.filter((f) => !f.includes('.'));
+  const nested = new Map<string, string[]>();
+  for (const f of fields.filter((f) => f.includes('.'))) {
+    const dot = f.lastIndexOf('.');
+    nested.set(f.slice(0, dot), [...(nested.get(f.slice(0, dot)) ?? []), f.slice(dot + 1)]);
+  }
+  const shape = (object: Json, prefix: string, keep: readonly string[]): Json => {
+    const out = pick(object, keep);
+    for (const [path, sub] of nested) {
+      const rest = prefix ? (path.startsWith(prefix + '.') ? path.slice(prefix.length + 1) : undefined) : path;
+      if (rest === undefined || rest.includes('.')) continue;
+      const value = object[rest];
+      const full = prefix ? `${prefix}.${rest}` : rest;
+      const childKeep = [...sub, ...[...nested.keys()].filter((p) => p.startsWith(full + '.')).map((p) => p.slice(full.length + 1).split('.')[0]!)];
+      out[rest] = Array.isArray(value) ? value.map((v) => shape(v as Json, full, childKeep)) : value && typeof value === 'object' ? shape(value as Json, full, childKeep) : value;
+    }
+    return out;
+  };
+  return items.map((item) => shape(item, '', [...top, ...[...nested.keys()].map((p) => p.split('.')[0]!)]));
+}
+
+/** Encodes the request's other parameters into a URL for a Link header. */
+function linkTo(request: FastifyRequest, changes: Record<string, string | number | undefined>): string {
+  const url = new URL(request.url, 'http://x');
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) url.searchParams.delete(key);
+    else url.searchParams.set(key, String(value));
+  }
+  return url.pathname + url.search;
+}
+
+/**
+ * Lists for every collection: reads the list parameters, and answers a page
+ * with the envelope, Link header, ETag (304 on If-None-Match), includes,
+ * sparse fields and CSV, the same way everywhere.
+ */
+export class RestLists {
+  readonly #codec: CursorCodec;
+
+  constructor(codec: CursorCodec) {
+    this.#codec = codec;
+  }
+
+  /** Parses list parameters; the cursor is bound to this path plus the sort and filters. */
+  options<T>(request: FastifyRequest, spec: ListSpec<T>): ListOptions {
+    const path = request.url.split('?')[0] ?? '';
+    return parseListQuery(spec, request.query as Record<string, unknown>, path, this.#codec);
+  }
+
+  async send<T extends { id: string }>(request: FastifyRequest, reply: FastifyReply, route: ListRoute<T>, options: ListOptions, page: Page<T>): Promise<FastifyReply> {
+    const actor = request.principal;
+    let data = page.items.map((item) => route.present(item, actor));
+    await this.#include(data, options.include, route, actor);
+    if (options.fields) data = applyFields(data, options.fields);
+
+    const links: string[] = [];
+    let pagination: Json;
+    if (options.page.mode === 'offset') {
+      const total = page.total ?? 0;
+      const { page: number, perPage } = options.page;
+      const totalPages = Math.max(1, Math.ceil(total / perPage));
+      pagination = { page: number, per_page: perPage, total, total_pages: totalPages, has_more: number < totalPages };
+      links.push(`<${linkTo(request, { page: 1 })}>; rel="first"`);
+      if (number > 1) links.push(`<${linkTo(request, { page: Math.min(number - 1, totalPages) })}>; rel="prev"`);
+      if (number < totalPages) links.push(`<${linkTo(request, { page: number + 1 })}>; rel="next"`);
+      links.push(`<${linkTo(request, { page: totalPages })}>; rel="last"`);
+    } else {
+      const { sort, position } = options.page;
+      const first = page.items[0];
+      const last = page.items[page.items.length - 1];
+      const backwards = position?.direction === 'prev';
+      const hasNext = backwards ? last !== undefined : page.hasMore;
+      const hasPrev = backwards ? page.hasMore : position !== undefined && first !== undefined;
+      const next = hasNext && last ? this.#codec.encode({ direction: 'next', at: keysetOf(last, sort, route.spec.sorts) }, options.fingerprint) : null;
+      const prev = hasPrev && first ? this.#codec.encode({ direction: 'prev', at: keysetOf(first, sort, route.spec.sorts) }, options.fingerprint) : null;
+      pagination = { next_cursor: next, prev_cursor: prev, has_more: next !== null };
+      if (next) links.push(`<${linkTo(request, { cursor: next })}>; rel="next"`);
+      if (prev) links.push(`<${linkTo(request, { cursor: prev })}>; rel="prev"`);
+      if (position) links.push(`<${linkTo(request, { cursor: undefined })}>; rel="first"`);
+    }
+    if (links.length > 0) reply.header('link', links.join(', '));
+
+    const csv = new Negotiator(request.raw).mediaType([...LIST_MEDIA_TYPES]) === 'text/csv' && request.headers.accept !== undefined;
+    const body = csv ? toCsv(data, options.fields) : JSON.stringify({ data, pagination });
+    const etag = `"${createHash('sha256').update(csv ? 'csv' : 'json').update(body).digest('base64url').slice(0, 27)}"`;
+    reply.header('etag', etag);
+    reply.header('vary', 'Accept, Authorization, X-API-Key');
+    const inm = request.headers['if-none-match'];
+    if (inm && (inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))) return reply.code(304).send();
+    return reply.type(csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8').send(body);
+  }
+
+  async #include<T extends { id: string }>(data: Json[], paths: readonly string[], route: ListRoute<T>, actor: Principal | null): Promise<void> {
+    const loaded = new Map<string, Json[]>([['', data]]);
+    let count = 0;
+    for (const path of paths) {
+      const relation = route.relations?.[path];
+      if (!relation) throw new AppError('INVALID_PARAMETER', `Invalid query parameter include: cannot include "${path}"`);
+      const dot = path.lastIndexOf('.');
+      const parents = loaded.get(dot === -1 ? '' : path.slice(0, dot)) ?? [];
+      const children = await relation.attach(parents, actor);
+      count += children.length;
+      if (count > MAX_INCLUDED) {
+        throw new AppError('INVALID_PARAMETER', `Invalid query parameter include: more than ${MAX_INCLUDED} resources would be included; ask for a smaller page`, {
+          errors: [{ field: 'include', code: 'too_many_included', message: `at most ${MAX_INCLUDED} included resources per page` }],
+        });
+      }
+      loaded.set(path, children);
+    }
+  }
+}
