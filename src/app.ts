@@ -15,6 +15,7 @@ import { registerApiKeyRoutes } from './transports/rest/routes/api-keys.routes.t
 import { registerAuthRoutes } from './transports/rest/routes/auth.routes.ts';
 import { registerOpsRoutes } from './transports/rest/routes/ops.routes.ts';
 import { registerUserRoutes } from './transports/rest/routes/users.routes.ts';
+import { registerFollowRoutes } from './transports/rest/routes/follows.routes.ts';
 import { registerPostRoutes } from './transports/rest/routes/posts.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { RestLists } from './transports/rest/lists.ts';
@@ -79,7 +80,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   registerAuthRoutes(app, container.sessions, container.accessTokens);
   app.decorate('requireIfMatch', config.requireIfMatch);
   const lists = new RestLists(container.cursors);
-  registerUserRoutes(app, container.users);
+  registerUserRoutes(app, container.users, lists);
+  registerFollowRoutes(app, { follows: container.follows, lists });
   registerApiKeyRoutes(app, container.apiKeys);
   registerPostRoutes(app, { posts: container.posts, users: container.users, lists });
   registerEventRoutes(app, { events: container.events, lists });

@@ -7,6 +7,8 @@ import { systemClock, type Clock } from './domain/shared/clock.ts';
 import { UsersService } from './domain/users/index.ts';
 import { EventsService } from './domain/events/index.ts';
 import { PostsService } from './domain/posts/index.ts';
+import { FollowsService } from './domain/follows/index.ts';
+import { createFollowRepository } from './infra/db/repositories/follows.repository.ts';
 import { createEventLog } from './infra/db/repositories/events.repository.ts';
 import { createCommentRepository, createPostRepository } from './infra/db/repositories/posts.repository.ts';
 import { createTransactions } from './infra/db/transactions.ts';
@@ -41,6 +43,7 @@ export interface Container {
   accessTokens: AccessTokens;
   authenticator: Authenticator;
   posts: PostsService;
+  follows: FollowsService;
   events: EventsService;
   cursors: CursorCodec;
   close(): Promise<void>;
@@ -123,6 +126,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     accessTokens,
     authenticator: createAuthenticator({ users: userRepository, apiKeys: apiKeyRepository, accessTokens, clock }),
     posts: new PostsService({ posts: createPostRepository(connection), comments: createCommentRepository(connection), events: eventLog, transactor, clock }),
+    follows: new FollowsService({ follows: createFollowRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     events: new EventsService(eventLog),
     cursors,
     async close() {

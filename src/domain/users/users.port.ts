@@ -1,3 +1,4 @@
+import type { Page, PageRequest } from '../shared/page.ts';
 import type { Plan, Role } from '../shared/principal.ts';
 import type { User, UserStatus } from './users.types.ts';
 
@@ -15,6 +16,12 @@ export interface InsertUser {
   now: Date;
 }
 
+export interface UserFilter {
+  status?: readonly UserStatus[] | undefined;
+  role?: readonly Role[] | undefined;
+  plan?: readonly Plan[] | undefined;
+}
+
 export interface UpdateUser {
   email?: string;
   name?: string;
@@ -30,6 +37,7 @@ export interface UserRepository {
   insert(user: InsertUser): Promise<User | 'email_taken'>;
   findById(id: string): Promise<User | undefined>;
   findByIds(ids: readonly string[]): Promise<User[]>;
+  list(filter: UserFilter, page: PageRequest): Promise<Page<User>>;
   findByEmail(email: string): Promise<UserRecord | undefined>;
   /**
    * Applies `changes` and bumps the version. With `expectedVersion`, updates only

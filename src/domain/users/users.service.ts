@@ -4,7 +4,8 @@ import type { Transactor } from '../shared/transactor.ts';
 import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { canActFor, isAdmin, requireScope, PLANS, ROLES, type Principal } from '../shared/principal.ts';
-import type { CredentialRevoker, PasswordHasher, UpdateUser, UserRepository } from './users.port.ts';
+import type { Page, PageRequest } from '../shared/page.ts';
+import type { CredentialRevoker, PasswordHasher, UpdateUser, UserFilter, UserRepository } from './users.port.ts';
 import {
   EMAIL_MAX,
   NAME_MAX,
@@ -117,6 +118,20 @@ export class UsersService {
     const user = await this.#deps.users.findById(id);
     if (!user) throw notFound('User');
     return canActFor(actor, id) ? user : publicProfile(user);
+  }
+
+  /** The user directory: public profiles for everyone signed in; only admins filter by status, role and plan. */
+  async list(actor: Principal, filter: UserFilter, page: PageRequest): Promise<Page<User | PublicProfile>> {
+    requireScope(actor, 'users:read');
+    const privileged = (['status', 'role', 'plan'] as const).filter((f) => filter[f] !== undefined);
+    if (privileged.length > 0 && !isAdmin(actor)) throw new AppError('FORBIDDEN', `Only administrators may filter users by ${privileged.join(', ')}`);
+    const errors: FieldError[] = [];
+    for (const value of filter.status ?? []) checkEnum('status', value, USER_STATUSES, errors);
+    for (const value of filter.role ?? []) checkEnum('role', value, ROLES, errors);
+    for (const value of filter.plan ?? []) checkEnum('plan', value, PLANS, errors);
+    if (errors.length > 0) throw new AppError('INVALID_PARAMETER', `Invalid query parameter: ${[...new Set(errors.map((e) => e.field))].join(', ')}`, { errors });
+    const result = await this.#deps.users.list(filter, page);
+    return { ...result, items: result.items.map((user) => (canActFor(actor, user.id) ? user : publicProfile(user))) };
   }
 
   /** Several users at once (includes): full records for the caller itself and admins, public profiles otherwise. */

@@ -1,3 +1,4 @@
+import type { SortFields, SortTerm } from '../shared/page.ts';
 import type { Plan, Role } from '../shared/principal.ts';
 
 export const USER_STATUSES = ['active', 'inactive', 'suspended'] as const;
@@ -44,3 +45,6 @@ export const NAME_MAX = 100;
 export const EMAIL_MAX = 254;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
+
+export const USER_SORTS: SortFields<User | PublicProfile> = { created_at: (u) => u.createdAt, name: (u) => u.name };
+export const USER_DEFAULT_SORT: readonly SortTerm[] = [{ field: 'created_at', descending: false }];

@@ -3,6 +3,12 @@ import type { User, UserRecord, UserRepository } from '../../../domain/users/ind
 import type { Connection } from '../transactions.ts';
 import type { UsersTable } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
+import { paginate, type SortColumn } from '../keyset.ts';
+
+const SORTS: Record<string, SortColumn> = {
+  created_at: { column: 'users.created_at', type: 'timestamptz' },
+  name: { column: 'users.name', type: 'text' },
+};
 
 const EMAIL_CONSTRAINT = 'users_email_live_key';
 const COLUMNS = ['id', 'email', 'name', 'role', 'status', 'plan', 'email_verified_at', 'created_at', 'updated_at', 'version'] as const;
@@ -58,6 +64,15 @@ export function createUserRepository(connection: Connection): UserRepository {
       if (ids.length === 0) return [];
       const rows = await connection().selectFrom('users').select(COLUMNS).where('id', 'in', [...ids]).where('deleted_at', 'is', null).execute();
       return rows.map(toUser);
+    },
+
+    async list(filter, page) {
+      let query = connection().selectFrom('users').select(COLUMNS).where('deleted_at', 'is', null);
+      if (filter.status) query = query.where('status', 'in', [...filter.status]);
+      if (filter.role) query = query.where('role', 'in', [...filter.role]);
+      if (filter.plan) query = query.where('plan', 'in', [...filter.plan]);
+      const result = await paginate(query, page, SORTS, 'users.id');
+      return { items: result.rows.map(toUser), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
     },
 
     async findByEmail(email): Promise<UserRecord | undefined> {

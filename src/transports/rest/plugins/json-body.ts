@@ -10,6 +10,7 @@ function inspect(value: unknown): void {
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
+    if (typeof node === 'string' && node.includes('\u0000')) throw new AppError('BAD_REQUEST', 'Text may not contain NUL (U+0000) characters');
     if (node === null || typeof node !== 'object') continue;
     if (depth > MAX_DEPTH) throw new AppError('JSON_TOO_DEEP', `JSON may be nested at most ${MAX_DEPTH} levels deep`);
     if (Array.isArray(node)) {
@@ -17,6 +18,7 @@ function inspect(value: unknown): void {
       continue;
     }
     for (const key of Object.keys(node)) {
+      if (key.includes('\u0000')) throw new AppError('BAD_REQUEST', 'Text may not contain NUL (U+0000) characters');
       if (FORBIDDEN_KEYS.has(key)) throw new AppError('FORBIDDEN_JSON_KEY', `The key "${key}" is not allowed in a JSON body`);
       stack.push([(node as Record<string, unknown>)[key], depth + 1]);
     }

@@ -50,6 +50,8 @@ export function registerRequestContext(app: FastifyInstance, authenticator: Auth
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     const config = request.routeOptions.config;
+    // PostgreSQL text cannot hold NUL; refuse it in the path and query string up front.
+    if (/%00/.test(request.url)) throw new AppError('BAD_REQUEST', 'The URL contains a NUL character (%00), which no parameter may hold');
 
     const accept = request.headers.accept;
     if (accept !== undefined && accept !== '') {

@@ -1,7 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { PLANS, ROLES } from '../../../domain/shared/principal.ts';
-import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USER_STATUSES, type PublicProfile, type User, type UserChanges, type UsersService } from '../../../domain/users/index.ts';
+import {
+  EMAIL_MAX,
+  NAME_MAX,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  USER_DEFAULT_SORT,
+  USER_SORTS,
+  USER_STATUSES,
+  type PublicProfile,
+  type User,
+  type UserChanges,
+  type UsersService,
+} from '../../../domain/users/index.ts';
+import type { Plan, Role } from '../../../domain/shared/principal.ts';
+import type { UserStatus } from '../../../domain/users/index.ts';
+import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
 import { principalOf } from '../plugins/request-context.ts';
 import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
@@ -70,7 +85,48 @@ export function userEtag(user: User | PublicProfile): string {
 const UserEnvelope = Envelope(UserSchema, 'The user');
 const conditionalHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (412 otherwise).' })) });
 
-export function registerUserRoutes(app: FastifyInstance, users: UsersService): void {
+export const USER_FIELDS = ['id', 'email', 'name', 'role', 'status', 'plan', 'email_verified_at', 'created_at', 'updated_at', 'links'] as const;
+
+const commaList = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 200, description }));
+const UserFilters = {
+  status: commaList('Admins only: comma-separated statuses (active, inactive, suspended).'),
+  role: commaList('Admins only: comma-separated roles (user, admin).'),
+  plan: commaList('Admins only: comma-separated plans (free, pro, enterprise).'),
+};
+
+function splitFilter<T extends string>(value: unknown): T[] | undefined {
+  return typeof value === 'string' ? (value.split(',').map((v) => v.trim()) as T[]) : undefined;
+}
+
+export function registerUserRoutes(app: FastifyInstance, users: UsersService, lists: RestLists): void {
+  const userList: ListRoute<User | PublicProfile> = {
+    spec: { sorts: USER_SORTS, defaultSort: USER_DEFAULT_SORT, fields: USER_FIELDS },
+    present: presentUser,
+  };
+
+  app.get('/v1/users', {
+    config: { auth: 'required', produces: LIST_MEDIA_TYPES },
+    schema: {
+      operationId: 'listUsers',
+      tags: ['users'],
+      summary: 'List users',
+      description: 'Public profiles (full records for the caller itself, and for admins). Admins may filter by status, role and plan.',
+      security: SECURITY.required,
+      querystring: listQuerySchema(UserFilters),
+      response: { 200: ListEnvelope(UserSchema, 'A page of users'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406) },
+    },
+    handler: async (request, reply) => {
+      const options = lists.options(request, userList.spec);
+      const q = request.query as Record<string, unknown>;
+      const page = await users.list(
+        principalOf(request),
+        { status: splitFilter<UserStatus>(q.status), role: splitFilter<Role>(q.role), plan: splitFilter<Plan>(q.plan) },
+        options.page,
+      );
+      return lists.send(request, reply, userList, options, page);
+    },
+  });
+
   app.post('/v1/users', {
     config: { auth: 'optional' },
     schema: {

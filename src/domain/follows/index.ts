@@ -1,0 +1,3 @@
+export * from './follows.types.ts';
+export * from './follows.port.ts';
+export * from './follows.service.ts';
