@@ -17,6 +17,8 @@ import { registerOpsRoutes } from './transports/rest/routes/ops.routes.ts';
 import { registerUserRoutes } from './transports/rest/routes/users.routes.ts';
 import { registerFollowRoutes } from './transports/rest/routes/follows.routes.ts';
 import { registerPostRoutes } from './transports/rest/routes/posts.routes.ts';
+import { registerProductRoutes } from './transports/rest/routes/products.routes.ts';
+import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { RestLists } from './transports/rest/lists.ts';
 import { ProblemSchema } from './transports/rest/schemas/common.ts';
@@ -82,8 +84,10 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   const lists = new RestLists(container.cursors);
   registerUserRoutes(app, container.users, lists);
   registerFollowRoutes(app, { follows: container.follows, lists });
-  registerApiKeyRoutes(app, container.apiKeys);
+  registerApiKeyRoutes(app, container.apiKeys, lists);
   registerPostRoutes(app, { posts: container.posts, users: container.users, lists });
+  registerProductRoutes(app, { products: container.products, lists });
+  registerOrderRoutes(app, { orders: container.orders, products: container.products, users: container.users, lists });
   registerEventRoutes(app, { events: container.events, lists });
 
   app.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({

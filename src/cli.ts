@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createContainer } from './container.ts';
 import { SCOPES } from './domain/shared/principal.ts';
 import { AppError } from './domain/shared/errors.ts';
-import { isEmpty, seedDemo, seedScale } from './infra/db/seed.ts';
+import { isEmpty, planScale, seedDemo, seedScale } from './infra/db/seed.ts';
 import { startServer } from './server.ts';
 
 const USAGE = `Usage: stoa <command> [options]
@@ -12,7 +12,8 @@ const USAGE = `Usage: stoa <command> [options]
 Commands:
   serve                                   start the API (default)
   migrate                                 apply pending database migrations
-  seed [--scale N]                        demo data; with --scale, N extra users in batches
+  seed [--scale N]                        demo data; with --scale, a marketplace of N posts (with users,
+                                          follows, products and orders) in batches, with a progress bar
   keys create --user EMAIL --scopes a,b [--name NAME] [--expires-at ISO]
   keys list --user EMAIL
   keys revoke --user EMAIL --id KEY_ID
@@ -88,13 +89,22 @@ async function main(argv: string[]): Promise<void> {
           process.stdout.write(`demo admin ${demo.adminEmail} / ${demo.adminPassword}\ndemo API key ${demo.apiKey}\n`);
         }
         if (values.scale !== undefined) {
-          const count = Number(values.scale);
-          if (!Number.isInteger(count) || count < 1 || count > 10_000_000) fail('--scale must be an integer from 1 to 10000000');
-          const bar = new cliProgress.SingleBar({ format: 'seeding users [{bar}] {value}/{total} {eta}s left' }, cliProgress.Presets.shades_classic);
-          bar.start(count, 0);
-          const { password } = await seedScale(container, count, (done) => bar.update(done));
+          const posts = Number(values.scale);
+          if (!Number.isInteger(posts) || posts < 1 || posts > 10_000_000) fail('--scale must be an integer from 1 to 10000000');
+          const bar = new cliProgress.SingleBar(
+            { format: 'seeding [{bar}] {percentage}% {value}/{total} rows | {phase} | {eta_formatted} left', etaBuffer: 50 },
+            cliProgress.Presets.shades_classic,
+          );
+          const started = performance.now();
+          const plan = planScale(posts);
+          bar.start(plan.users + plan.follows + plan.products + plan.posts + plan.orders + plan.orderItems, 0, { phase: 'users' });
+          const seeded = await seedScale(container, posts, ({ phase, done }) => bar.update(done, { phase }));
           bar.stop();
-          process.stdout.write(`seeded ${count} users (password "${password}")\n`);
+          const seconds = ((performance.now() - started) / 1000).toFixed(1);
+          process.stdout.write(
+            `seeded ${seeded.posts} posts by ${seeded.users} users, ${seeded.follows} follows, ${seeded.products} products, ` +
+              `${seeded.orders} orders with ${seeded.orderItems} items in ${seconds} s (user password "${seeded.password}")\n`,
+          );
         }
       });
       return;
@@ -110,7 +120,7 @@ async function main(argv: string[]): Promise<void> {
           process.stdout.write(`${secret}\n(id ${key.id}, scopes ${key.scopes.join(' ')}; the secret is not shown again)\n`);
         } else if (sub === 'list') {
           const principal = { userId, role: 'user', plan: 'free', via: 'session', apiKeyId: null, scopes: null, apiVersion: null } as const;
-          for (const key of await container.apiKeys.list(principal)) {
+          for (const key of (await container.apiKeys.list(principal, { mode: 'offset', sort: [{ field: 'created_at', descending: false }], page: 1, perPage: 100 })).items) {
             process.stdout.write(`${key.id}  ${key.prefix}…  ${key.name}  [${key.scopes.join(' ')}]\n`);
           }
         } else if (sub === 'revoke') {

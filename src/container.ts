@@ -8,6 +8,10 @@ import { UsersService } from './domain/users/index.ts';
 import { EventsService } from './domain/events/index.ts';
 import { PostsService } from './domain/posts/index.ts';
 import { FollowsService } from './domain/follows/index.ts';
+import { ProductsService } from './domain/products/index.ts';
+import { OrdersService } from './domain/orders/index.ts';
+import { createProductRepository } from './infra/db/repositories/products.repository.ts';
+import { createOrderRepository } from './infra/db/repositories/orders.repository.ts';
 import { createFollowRepository } from './infra/db/repositories/follows.repository.ts';
 import { createEventLog } from './infra/db/repositories/events.repository.ts';
 import { createCommentRepository, createPostRepository } from './infra/db/repositories/posts.repository.ts';
@@ -44,6 +48,8 @@ export interface Container {
   authenticator: Authenticator;
   posts: PostsService;
   follows: FollowsService;
+  products: ProductsService;
+  orders: OrdersService;
   events: EventsService;
   cursors: CursorCodec;
   close(): Promise<void>;
@@ -85,6 +91,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   // Cursors are MACed with a key derived from the signing key, which every process of a deployment shares.
   const cursors = new CursorCodec(String(signingKeys[0]?.d ?? ''));
   const eventLog = createEventLog(connection);
+  const productRepository = createProductRepository(connection);
   const accessTokens = await createAccessTokens({
     keys: signingKeys,
     issuer: config.jwtIssuer,
@@ -127,6 +134,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     authenticator: createAuthenticator({ users: userRepository, apiKeys: apiKeyRepository, accessTokens, clock }),
     posts: new PostsService({ posts: createPostRepository(connection), comments: createCommentRepository(connection), events: eventLog, transactor, clock }),
     follows: new FollowsService({ follows: createFollowRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
+    products: new ProductsService({ products: productRepository, events: eventLog, transactor, clock }),
+    orders: new OrdersService({ orders: createOrderRepository(connection), products: productRepository, users: userRepository, events: eventLog, transactor, clock }),
     events: new EventsService(eventLog),
     cursors,
     async close() {

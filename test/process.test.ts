@@ -124,7 +124,7 @@ describe('the CLI', () => {
     try {
       const seeded = await runStoa(['seed', '--scale', '50'], { STOA_DATA_DIR: dataDir });
       assert.equal(seeded.code, 0, seeded.stderr);
-      assert.match(seeded.stdout, /seeded 50 users/);
+      assert.match(seeded.stdout, /seeded 50 posts by 10 users/);
       const created = await runStoa(['keys', 'create', '--user', 'admin@stoa.local', '--scopes', 'users:read'], { STOA_DATA_DIR: dataDir });
       assert.equal(created.code, 0, created.stderr);
       const secret = /^(sk_\S+)$/m.exec(created.stdout)?.[1];

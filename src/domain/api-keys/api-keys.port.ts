@@ -1,3 +1,4 @@
+import type { Page, PageRequest } from '../shared/page.ts';
 import type { Plan, Role } from '../shared/principal.ts';
 import type { UserStatus } from '../users/users.types.ts';
 import type { ApiKey } from './api-keys.types.ts';
@@ -14,8 +15,8 @@ export interface ApiKeyWithOwner extends ApiKey {
 
 export interface ApiKeyRepository {
   insert(key: InsertApiKey): Promise<ApiKey>;
-  /** Live keys (not revoked) of a user, oldest first. */
-  listByUser(userId: string): Promise<ApiKey[]>;
+  /** Live keys (not revoked) of a user. */
+  listByUser(userId: string, page: PageRequest): Promise<Page<ApiKey>>;
   findById(id: string): Promise<ApiKey | undefined>;
   /** The key with this secret hash whose owner is not deleted, revoked or not. */
   findBySecretHash(secretHash: string): Promise<ApiKeyWithOwner | undefined>;

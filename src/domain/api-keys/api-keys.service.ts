@@ -1,3 +1,4 @@
+import type { Page, PageRequest } from '../shared/page.ts';
 import type { Clock } from '../shared/clock.ts';
 import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
@@ -66,9 +67,9 @@ export class ApiKeysService {
     return { key, secret };
   }
 
-  async list(actor: Principal): Promise<ApiKey[]> {
+  async list(actor: Principal, page: PageRequest): Promise<Page<ApiKey>> {
     requireSession(actor);
-    return this.#deps.keys.listByUser(actor.userId);
+    return this.#deps.keys.listByUser(actor.userId, page);
   }
 
   async get(actor: Principal, id: string): Promise<ApiKey> {

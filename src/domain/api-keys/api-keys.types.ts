@@ -1,3 +1,4 @@
+import type { SortFields, SortTerm } from '../shared/page.ts';
 import type { Scope } from '../shared/principal.ts';
 
 export interface ApiKey {
@@ -26,3 +27,6 @@ export interface CreatedApiKey {
   key: ApiKey;
   secret: string;
 }
+
+export const API_KEY_SORTS: SortFields<ApiKey> = { created_at: (k) => k.createdAt, name: (k) => k.name };
+export const API_KEY_DEFAULT_SORT: readonly SortTerm[] = [{ field: 'created_at', descending: false }];

@@ -4,7 +4,7 @@ import { notFound, validationError } from '../shared/errors.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { canActFor, requireScope, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
-import type { UserRepository } from '../users/index.ts';
+import { publicProfile, type UserRepository } from '../users/index.ts';
 import type { FollowRepository } from './follows.port.ts';
 import type { FollowEntry } from './follows.types.ts';
 
@@ -61,7 +61,7 @@ export class FollowsService {
       items: result.items.map((row) => ({
         id: row.id,
         followedAt: row.followedAt,
-        user: canActFor(actor, row.user.id) ? row.user : { id: row.user.id, name: row.user.name, createdAt: row.user.createdAt, version: row.user.version },
+        user: canActFor(actor, row.user.id) ? row.user : publicProfile(row.user),
       })),
     };
   }

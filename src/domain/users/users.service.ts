@@ -12,6 +12,7 @@ import {
   PASSWORD_MAX,
   PASSWORD_MIN,
   USER_STATUSES,
+  publicProfile,
   type NewUser,
   type PublicProfile,
   type User,
@@ -192,10 +193,6 @@ export class UsersService {
     if (!(await this.#deps.users.findById(id))) throw notFound('User');
     throw new AppError('FORBIDDEN', 'You may only change your own account');
   }
-}
-
-function publicProfile(user: User): PublicProfile {
-  return { id: user.id, name: user.name, createdAt: user.createdAt, version: user.version };
 }
 
 function preconditionFailed(): AppError {

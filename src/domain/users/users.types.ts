@@ -22,7 +22,14 @@ export interface PublicProfile {
   id: string;
   name: string;
   createdAt: Date;
+  /** Not shown; it drives Last-Modified. */
+  updatedAt: Date;
   version: number;
+}
+
+/** What anyone signed in may see of `user`. */
+export function publicProfile(user: User): PublicProfile {
+  return { id: user.id, name: user.name, createdAt: user.createdAt, updatedAt: user.updatedAt, version: user.version };
 }
 
 export interface NewUser {

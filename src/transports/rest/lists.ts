@@ -21,6 +21,8 @@ export interface ListRoute<T extends { id: string }> {
   spec: ListSpec<T>;
   present(item: T, actor: Principal | null): Json;
   relations?: Readonly<Record<string, Relation>>;
+  /** The Vary header; a public collection whose pages are the same for every caller varies only on Accept. */
+  vary?: string;
 }
 
 export const LIST_MEDIA_TYPES = ['application/json', 'text/csv'] as const;
@@ -160,7 +162,7 @@ export class RestLists {
     const body = csv ? toCsv(data, options.fields) : JSON.stringify({ data, pagination });
     const etag = `"${createHash('sha256').update(csv ? 'csv' : 'json').update(body).digest('base64url').slice(0, 27)}"`;
     reply.header('etag', etag);
-    reply.header('vary', 'Accept, Authorization, X-API-Key');
+    reply.header('vary', route.vary ?? 'Accept, Authorization, X-API-Key');
     const inm = request.headers['if-none-match'];
     if (inm && (inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))) return reply.code(304).send();
     return reply.type(csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8').send(body);

@@ -3,6 +3,9 @@ import type { ApiKey, ApiKeyRepository } from '../../../domain/api-keys/index.ts
 import type { Scope } from '../../../domain/shared/principal.ts';
 import type { Db } from '../database.ts';
 import type { ApiKeysTable } from '../schema.ts';
+import { paginate, type SortColumn } from '../keyset.ts';
+
+const SORTS: Record<string, SortColumn> = { created_at: { column: 'api_keys.created_at', type: 'timestamptz' }, name: { column: 'api_keys.name', type: 'text' } };
 
 const COLUMNS = ['id', 'user_id', 'name', 'prefix', 'scopes', 'api_version', 'last_used_at', 'expires_at', 'revoked_at', 'created_at'] as const;
 
@@ -42,16 +45,10 @@ export function createApiKeyRepository(db: Db): ApiKeyRepository {
       return toApiKey(row);
     },
 
-    async listByUser(userId) {
-      const rows = await db
-        .selectFrom('api_keys')
-        .select(COLUMNS)
-        .where('user_id', '=', userId)
-        .where('revoked_at', 'is', null)
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute();
-      return rows.map(toApiKey);
+    async listByUser(userId, page) {
+      const query = db.selectFrom('api_keys').select(COLUMNS).where('user_id', '=', userId).where('revoked_at', 'is', null);
+      const result = await paginate(query, page, SORTS, 'api_keys.id');
+      return { items: result.rows.map(toApiKey), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
     },
 
     async findById(id) {

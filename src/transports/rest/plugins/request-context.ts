@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
 import { AppError } from '../../../domain/shared/errors.ts';
 import type { Principal } from '../../../domain/shared/principal.ts';
@@ -73,6 +73,27 @@ export function registerRequestContext(app: FastifyInstance, authenticator: Auth
 
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-cache');
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      // The same Vary on 200 and 304, whatever the body size (compression only adds it to large bodies).
+      const config = request.routeOptions.config;
+      const publicCache = String(reply.getHeader('cache-control') ?? '').startsWith('public');
+      // Lower case: @fastify/compress looks for exactly 'accept-encoding' before adding its own.
+      const tokens = ['accept-encoding'];
+      if ((config.produces?.length ?? 1) > 1) tokens.unshift('Accept');
+      if (config.auth !== undefined && config.auth !== 'none' && !publicCache) tokens.push('Authorization', 'X-API-Key');
+      appendVary(reply, tokens);
+    }
     return payload;
   });
+}
+
+/** Adds tokens to the Vary header once each, case-insensitively. */
+export function appendVary(reply: FastifyReply, tokens: readonly string[]): void {
+  const current = String(reply.getHeader('vary') ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const lower = new Set(current.map((t) => t.toLowerCase()));
+  for (const token of tokens) if (!lower.has(token.toLowerCase())) current.push(token);
+  reply.header('vary', current.join(', '));
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { SUPPORTED_API_VERSIONS, type ApiKey, type ApiKeysService } from '../../../domain/api-keys/index.ts';
+import { API_KEY_DEFAULT_SORT, API_KEY_SORTS, SUPPORTED_API_VERSIONS, type ApiKey, type ApiKeysService } from '../../../domain/api-keys/index.ts';
+import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
 import { SCOPES } from '../../../domain/shared/principal.ts';
 import { principalOf } from '../plugins/request-context.ts';
 import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
@@ -48,7 +49,11 @@ const CreateBody = Type.Object(
   { additionalProperties: false, examples: [{ name: 'billing backend', scopes: ['orders:read', 'charges:write'], expires_at: '2027-06-30T00:00:00Z' }] },
 );
 
-export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysService): void {
+export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysService, lists: RestLists): void {
+  const keyList: ListRoute<ApiKey> = {
+    spec: { sorts: API_KEY_SORTS, defaultSort: API_KEY_DEFAULT_SORT, fields: Object.keys(ApiKeyFields) },
+    present: presentKey,
+  };
   const tags = ['api-keys'];
   const security = SECURITY.session;
 
@@ -78,16 +83,21 @@ export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysServi
   });
 
   app.get('/v1/api-keys', {
-    config: { auth: 'required' },
+    config: { auth: 'required', produces: LIST_MEDIA_TYPES },
     schema: {
       operationId: 'listApiKeys',
       tags,
       summary: "List the caller's live API keys",
+      description: 'Oldest first by default. Secrets are never shown.',
       security,
-      querystring: NoQuery,
-      response: { 200: Type.Object({ data: Type.Array(ApiKeySchema) }, { description: 'Every live key, oldest first' }), ...problemResponses(400, 401, 403) },
+      querystring: listQuerySchema(),
+      response: { 200: ListEnvelope(ApiKeySchema, 'A page of live keys'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406) },
     },
-    handler: async (request) => ({ data: (await apiKeys.list(principalOf(request))).map(presentKey) }),
+    handler: async (request, reply) => {
+      const options = lists.options(request, keyList.spec);
+      const page = await apiKeys.list(principalOf(request), options.page);
+      return lists.send(request, reply, keyList, options, page);
+    },
   });
 
   app.get('/v1/api-keys/:id', {

@@ -160,7 +160,7 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
     },
     handler: async (request, reply) => {
       const user = await users.get(principalOf(request), (request.params as { id: string }).id);
-      if (notModified(request, reply, userEtag(user))) return reply.send();
+      if (notModified(request, reply, userEtag(user), user.updatedAt)) return reply.send();
       return { data: presentUser(user) };
     },
   });
@@ -222,7 +222,7 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
     },
     handler: async (request, reply) => {
       const user = await users.me(principalOf(request));
-      if (notModified(request, reply, userEtag(user))) return reply.send();
+      if (notModified(request, reply, userEtag(user), user.updatedAt)) return reply.send();
       return { data: presentUser(user) };
     },
   });

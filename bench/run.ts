@@ -1,0 +1,20 @@
+/**
+ * `npm run bench -- <name> [options]`: runs bench/<name>.ts.
+ * Each benchmark prints a table and writes JSON to bench/results/.
+ */
+const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
+  pagination: () => import('./pagination.ts'),
+};
+
+const [name, ...argv] = process.argv.slice(2);
+const load = name ? BENCHES[name] : undefined;
+if (!load) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]\n`);
+  process.exit(2);
+}
+try {
+  process.exit(await (await load()).main(argv));
+} catch (error) {
+  process.stderr.write(`bench ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,3 @@
+export * from './orders.types.ts';
+export * from './orders.port.ts';
+export * from './orders.service.ts';

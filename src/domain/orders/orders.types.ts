@@ -1,0 +1,97 @@
+import type { SortFields, SortTerm } from '../shared/page.ts';
+
+export const ORDER_STATUSES = ['pending', 'confirmed', 'shipped', 'delivered', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** The states from which an order may still be cancelled (by its owner or an administrator). */
+export const CANCELLABLE_STATUSES: readonly OrderStatus[] = ['pending', 'confirmed'];
+
+/** The fulfilment path an administrator moves an order along; cancelling has its own action. */
+export const NEXT_STATUS: Readonly<Partial<Record<OrderStatus, OrderStatus>>> = {
+  pending: 'confirmed',
+  confirmed: 'shipped',
+  shipped: 'delivered',
+};
+
+export interface Order {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  /** Minor units of `currency`: the sum of the line totals. */
+  total: number;
+  currency: string;
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+}
+
+/** One line of an order. The price is copied from the product when the order is placed. */
+export interface OrderItem {
+  id: string;
+  orderId: string;
+  productId: string;
+  quantity: number;
+  unitPrice: number;
+  currency: string;
+  createdAt: Date;
+}
+
+export interface OrderWithItems extends Order {
+  items: OrderItem[];
+}
+
+/** What a caller asks for: products and quantities; prices are the server's business. */
+export interface OrderLine {
+  productId: string;
+  quantity: number;
+}
+
+export interface NewOrder {
+  items: readonly OrderLine[];
+}
+
+export interface OrderFilter {
+  userId?: string | undefined;
+  statuses?: readonly string[] | undefined;
+  totalMin?: number | undefined;
+  totalMax?: number | undefined;
+  createdAfter?: Date | undefined;
+  createdBefore?: Date | undefined;
+}
+
+export const ORDER_ITEMS_MAX = 50;
+export const QUANTITY_MAX = 1_000;
+
+export const ORDER_SORTS: SortFields<Order> = {
+  created_at: (o) => o.createdAt,
+  total: (o) => o.total,
+};
+export const ORDER_DEFAULT_SORT: readonly SortTerm[] = [{ field: 'created_at', descending: true }];
+
+export const ORDER_ITEM_SORTS: SortFields<OrderItem> = { created_at: (i) => i.createdAt };
+export const ORDER_ITEM_DEFAULT_SORT: readonly SortTerm[] = [{ field: 'created_at', descending: false }];
+
+export function canBeCancelled(status: OrderStatus): boolean {
+  return CANCELLABLE_STATUSES.includes(status);
+}
+
+export function lineTotal(item: OrderItem): number {
+  return item.unitPrice * item.quantity;
+}
+
+/** The event payload for an order: the API's field names. */
+export function orderSnapshot(order: Order, extra: { previousStatus?: OrderStatus; items?: readonly OrderItem[] } = {}): Record<string, unknown> {
+  return {
+    id: order.id,
+    user_id: order.userId,
+    status: order.status,
+    ...(extra.previousStatus !== undefined && { previous_status: extra.previousStatus }),
+    total: order.total,
+    currency: order.currency,
+    ...(extra.items !== undefined && {
+      items: extra.items.map((i) => ({ id: i.id, product_id: i.productId, quantity: i.quantity, unit_price: i.unitPrice, total: lineTotal(i) })),
+    }),
+    created_at: order.createdAt.toISOString(),
+    updated_at: order.updatedAt.toISOString(),
+  };
+}

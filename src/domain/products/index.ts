@@ -1,0 +1,3 @@
+export * from './products.types.ts';
+export * from './products.port.ts';
+export * from './products.service.ts';

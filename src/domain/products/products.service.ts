@@ -1,0 +1,153 @@
+import type { EventLog } from '../events/index.ts';
+import { EVERYONE } from '../events/index.ts';
+import type { Clock } from '../shared/clock.ts';
+import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
+import { isId, newId } from '../shared/ids.ts';
+import { isAmount, isCurrencyCode, MONEY_MAX } from '../shared/money.ts';
+import type { Page, PageRequest } from '../shared/page.ts';
+import { isAdmin, type Principal } from '../shared/principal.ts';
+import type { Transactor } from '../shared/transactor.ts';
+import type { ProductRepository } from './products.port.ts';
+import {
+  CATEGORY_MAX,
+  PRODUCT_DESCRIPTION_MAX,
+  PRODUCT_NAME_MAX,
+  STOCK_MAX,
+  productSnapshot,
+  type NewProduct,
+  type Product,
+  type ProductChanges,
+  type ProductFilter,
+} from './products.types.ts';
+
+export interface ProductsServiceDeps {
+  products: ProductRepository;
+  events: EventLog;
+  transactor: Transactor;
+  clock: Clock;
+}
+
+function checkText(field: string, value: unknown, min: number, max: number, errors: FieldError[]): void {
+  if (typeof value !== 'string' || value.length > max || (min > 0 && value.trim().length < min)) {
+    errors.push({ field, code: 'invalid_length', message: min > 0 ? `must be ${min} to ${max} characters and not blank` : `must be at most ${max} characters` });
+  }
+}
+
+function checkCategory(value: unknown, errors: FieldError[]): void {
+  checkText('category', value, 1, CATEGORY_MAX, errors);
+  // Categories are filtered as a comma-separated list, so a name may not hold a comma.
+  if (typeof value === 'string' && value.includes(',')) errors.push({ field: 'category', code: 'invalid_format', message: 'must not contain a comma' });
+}
+
+function checkFields(input: ProductChanges, errors: FieldError[]): void {
+  if (input.name !== undefined) checkText('name', input.name, 1, PRODUCT_NAME_MAX, errors);
+  if (input.description !== undefined) checkText('description', input.description, 0, PRODUCT_DESCRIPTION_MAX, errors);
+  if (input.category !== undefined) checkCategory(input.category, errors);
+  if (input.price !== undefined && !isAmount(input.price)) {
+    errors.push({ field: 'price', code: 'out_of_range', message: `must be an integer number of minor units from 0 to ${MONEY_MAX}` });
+  }
+  if (input.currency !== undefined && !isCurrencyCode(input.currency)) {
+    errors.push({ field: 'currency', code: 'invalid_currency', message: 'must be an ISO 4217 currency code in upper case, such as EUR' });
+  }
+  if (input.stock !== undefined && !isAmount(input.stock, STOCK_MAX)) {
+    errors.push({ field: 'stock', code: 'out_of_range', message: `must be an integer from 0 to ${STOCK_MAX}` });
+  }
+}
+
+function preconditionFailed(): AppError {
+  return new AppError('PRECONDITION_FAILED', 'The resource has changed since the ETag given in If-Match; fetch it again and retry');
+}
+
+function requireAdmin(actor: Principal): void {
+  if (!isAdmin(actor)) throw new AppError('FORBIDDEN', 'Only administrators may change the catalogue');
+}
+
+/**
+ * The public catalogue: anyone reads it, signed in or not, and everyone sees
+ * the same representation; only administrators change it.
+ */
+export class ProductsService {
+  readonly #deps: ProductsServiceDeps;
+
+  constructor(deps: ProductsServiceDeps) {
+    this.#deps = deps;
+  }
+
+  async create(actor: Principal, input: NewProduct): Promise<Product> {
+    requireAdmin(actor);
+    const errors: FieldError[] = [];
+    checkText('name', input.name, 1, PRODUCT_NAME_MAX, errors);
+    checkCategory(input.category, errors);
+    if (input.price === undefined) errors.push({ field: 'price', code: 'required', message: 'is required' });
+    if (input.currency === undefined) errors.push({ field: 'currency', code: 'required', message: 'is required' });
+    checkFields({ ...input, name: undefined, category: undefined }, errors);
+    if (errors.length > 0) throw validationError(errors);
+    const now = this.#deps.clock.now();
+    return this.#deps.products.insert({
+      id: newId('prd', now.getTime()),
+      name: input.name,
+      description: input.description ?? '',
+      category: input.category,
+      price: input.price,
+      currency: input.currency,
+      stock: input.stock ?? 0,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    });
+  }
+
+  /** One live product; no caller needed (the catalogue is public). */
+  async get(id: string): Promise<Product> {
+    const product = isId(id, 'prd') ? await this.#deps.products.findById(id) : undefined;
+    if (!product) throw notFound('Product');
+    return product;
+  }
+
+  /** Several live products at once (includes); deleted or unknown ids are left out. */
+  async getMany(ids: readonly string[]): Promise<Product[]> {
+    const wanted = [...new Set(ids)].filter((id) => isId(id, 'prd'));
+    return wanted.length === 0 ? [] : this.#deps.products.findByIds(wanted);
+  }
+
+  async list(filter: ProductFilter, page: PageRequest): Promise<Page<Product>> {
+    const errors: FieldError[] = [];
+    for (const category of filter.categories ?? []) {
+      if (category.length === 0 || category.length > CATEGORY_MAX) {
+        errors.push({ field: 'category', code: 'invalid_value', message: `each category must be 1 to ${CATEGORY_MAX} characters` });
+        break;
+      }
+    }
+    if (errors.length > 0) throw new AppError('INVALID_PARAMETER', 'Invalid query parameter: category', { errors });
+    if (filter.priceMin !== undefined && filter.priceMax !== undefined && filter.priceMin > filter.priceMax) {
+      throw validationError([{ field: 'price_min', code: 'invalid_range', message: 'must not be greater than price_max' }]);
+    }
+    return this.#deps.products.list(filter, page);
+  }
+
+  /** Changes a product and records `product.updated` in the same transaction. */
+  async update(actor: Principal, id: string, changes: ProductChanges, expectedVersion?: number): Promise<Product> {
+    requireAdmin(actor);
+    const errors: FieldError[] = [];
+    checkFields(changes, errors);
+    if (errors.length > 0) throw validationError(errors);
+    if (!isId(id, 'prd')) throw notFound('Product');
+    const now = this.#deps.clock.now();
+    return this.#deps.transactor.run(async () => {
+      const result = await this.#deps.products.update(id, changes, now, expectedVersion);
+      if (result === 'version_mismatch') throw preconditionFailed();
+      if (!result) throw notFound('Product');
+      await this.#deps.events.append({ type: 'product.updated', resourceType: 'product', resourceId: result.id, data: productSnapshot(result), audience: [EVERYONE] }, now);
+      return result;
+    });
+  }
+
+  /** Soft delete: the product leaves the catalogue; orders keep their items. */
+  async delete(actor: Principal, id: string, expectedVersion?: number): Promise<void> {
+    requireAdmin(actor);
+    if (!isId(id, 'prd')) throw notFound('Product');
+    const result = await this.#deps.products.softDelete(id, this.#deps.clock.now(), expectedVersion);
+    if (result === 'version_mismatch') throw preconditionFailed();
+    if (!result) throw notFound('Product');
+  }
+}

@@ -1,0 +1,85 @@
+import { Type } from 'typebox';
+import { canBeCancelled, lineTotal, ORDER_STATUSES, type Order, type OrderItem } from '../../../domain/orders/index.ts';
+import { Timestamp } from './common.ts';
+import { EmbeddedProduct } from './products.ts';
+
+const Money = (description: string) => Type.Integer({ minimum: 0, description: `${description}, in minor units of currency.` });
+const EmbeddedUser = Type.Object({ id: Type.String(), name: Type.String() }, { additionalProperties: true, description: 'The owner, with include=user.' });
+
+export const OrderItemSchema = Type.Object(
+  {
+    id: Type.String({ examples: ['itm_01jd3k9x7m2v8q4r6t0w5y1zab'] }),
+    order_id: Type.String(),
+    product_id: Type.String(),
+    quantity: Type.Integer({ minimum: 1 }),
+    unit_price: Money('The price of one unit when the order was placed'),
+    total: Money('quantity × unit_price'),
+    currency: Type.String({ examples: ['EUR'] }),
+    created_at: Timestamp,
+    product: Type.Optional(Type.Union([EmbeddedProduct, Type.Null()])),
+    links: Type.Object({ self: Type.String(), order: Type.String(), product: Type.String() }),
+  },
+  { description: 'One line of an order.' },
+);
+
+export const OrderSchema = Type.Object(
+  {
+    id: Type.String({ examples: ['ord_01jd3k9x7m2v8q4r6t0w5y1zab'] }),
+    user_id: Type.String(),
+    status: Type.String({ enum: [...ORDER_STATUSES] }),
+    total: Money('The sum of the line totals'),
+    currency: Type.String({ examples: ['EUR'] }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    items: Type.Optional(Type.Array(OrderItemSchema, { description: 'Always on a single order; on lists with include=items.' })),
+    user: Type.Optional(Type.Union([EmbeddedUser, Type.Null()])),
+    links: Type.Object(
+      {
+        self: Type.String(),
+        items: Type.String(),
+        user: Type.String(),
+        cancel: Type.Optional(Type.String({ description: 'POST here to cancel; present only while the order is pending or confirmed.' })),
+      },
+      { description: 'Links to the order and the actions available in its current state.' },
+    ),
+  },
+  { description: 'An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed.' },
+);
+
+export const ORDER_FIELDS = ['id', 'user_id', 'status', 'total', 'currency', 'created_at', 'updated_at', 'links'] as const;
+export const ORDER_ITEM_FIELDS = ['id', 'order_id', 'product_id', 'quantity', 'unit_price', 'total', 'currency', 'created_at', 'links'] as const;
+
+export function presentOrderItem(item: OrderItem) {
+  return {
+    id: item.id,
+    order_id: item.orderId,
+    product_id: item.productId,
+    quantity: item.quantity,
+    unit_price: item.unitPrice,
+    total: lineTotal(item),
+    currency: item.currency,
+    created_at: item.createdAt.toISOString(),
+    links: { self: `/v1/order-items/${item.id}`, order: `/v1/orders/${item.orderId}`, product: `/v1/products/${item.productId}` },
+  };
+}
+
+/** An order; with `items` when they were loaded (single orders always, lists on include=items). */
+export function presentOrder(order: Order & { items?: readonly OrderItem[] }) {
+  const self = `/v1/orders/${order.id}`;
+  return {
+    id: order.id,
+    user_id: order.userId,
+    status: order.status,
+    total: order.total,
+    currency: order.currency,
+    created_at: order.createdAt.toISOString(),
+    updated_at: order.updatedAt.toISOString(),
+    ...(order.items !== undefined && { items: order.items.map(presentOrderItem) }),
+    links: {
+      self,
+      items: `${self}/items`,
+      user: `/v1/users/${order.userId}`,
+      ...(canBeCancelled(order.status) && { cancel: `${self}/cancel` }),
+    },
+  };
+}
