@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   pagination: () => import('./pagination.ts'),
+  'rate-limit': () => import('./rate-limit.ts'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -10,9 +10,11 @@ import { registerJsonBodyParser } from './transports/rest/plugins/json-body.ts';
 import { registerHttpMetrics } from './transports/rest/plugins/metrics.ts';
 import { registerOpenApi } from './transports/rest/plugins/openapi.ts';
 import { registerRequestContext, requestIdFor } from './transports/rest/plugins/request-context.ts';
+import { registerRateLimiting } from './platform/rate-limit/index.ts';
 import { buildValidatorFactory } from './transports/rest/plugins/validation.ts';
 import { registerApiKeyRoutes } from './transports/rest/routes/api-keys.routes.ts';
-import { registerAuthRoutes } from './transports/rest/routes/auth.routes.ts';
+import { registerAuthRoutes, registerJwksRoute } from './transports/rest/routes/auth.routes.ts';
+import { registerV1Transformer, registerVersioning } from './transports/rest/plugins/versioning.ts';
 import { registerOpsRoutes } from './transports/rest/routes/ops.routes.ts';
 import { registerUserRoutes } from './transports/rest/routes/users.routes.ts';
 import { registerFollowRoutes } from './transports/rest/routes/follows.routes.ts';
@@ -20,13 +22,16 @@ import { registerPostRoutes } from './transports/rest/routes/posts.routes.ts';
 import { registerProductRoutes } from './transports/rest/routes/products.routes.ts';
 import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
+import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
+import { registerIdempotency } from './platform/idempotency/index.ts';
+import { standardWebhooks } from './infra/payment-processor/index.ts';
 import { RestLists } from './transports/rest/lists.ts';
 import { ProblemSchema } from './transports/rest/schemas/common.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Headers browsers may read on cross-origin responses. */
-const EXPOSED_HEADERS = ['x-request-id', 'location', 'etag', 'last-modified', 'retry-after', 'link', 'www-authenticate'];
+const EXPOSED_HEADERS = ['stoa-version', 'deprecation', 'sunset', 'x-request-id', 'location', 'etag', 'last-modified', 'retry-after', 'link', 'www-authenticate', 'idempotent-replayed', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit-policy', 'ratelimit'];
 
 export function createLogger(level: string): Logger {
   return pino({
@@ -75,20 +80,61 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   await app.register(compress, { global: true, threshold: 1024, encodings: ['br', 'gzip'], brotliOptions: { params: { 1: 4 } } });
 
   registerHttpMetrics(app, container.metrics);
+  // Before the request context: shedding answers before authentication; limiting hooks attach to routes registered below.
+  registerRateLimiting(app, { ...container.rateLimiting, metrics: container.metrics, now: () => container.clock.now().getTime() });
+  registerVersioning(app, {
+    publicUrl: config.publicUrl,
+    v1DeprecatedAt: config.v1DeprecatedAt,
+    v1SunsetAt: config.v1SunsetAt,
+    metrics: container.metrics,
+    now: () => container.clock.now(),
+  });
   registerRequestContext(app, container.authenticator);
+  // Wraps the POST/PATCH handlers registered below (hence before them).
+  registerIdempotency(app, {
+    store: container.idempotencyStore,
+    transactor: container.transactor,
+    clock: container.clock,
+    timings: {
+      leaseMs: config.idempotency.lockTimeoutSeconds * 1000,
+      graceMs: Math.min(5_000, config.idempotency.lockTimeoutSeconds * 1000),
+      ttlMs: config.idempotency.ttlSeconds * 1000,
+    },
+    required: ['POST /orders', 'POST /charges'],
+    publicUrl: config.publicUrl,
+    bodyLimit: config.bodyLimit,
+  });
   await registerOpenApi(app, { publicUrl: config.publicUrl, version: VERSION });
 
   registerOpsRoutes(app, { database: container.database, redis: container.redis, metrics: container.metrics });
-  registerAuthRoutes(app, container.sessions, container.accessTokens);
+  registerJwksRoute(app, container.accessTokens);
   app.decorate('requireIfMatch', config.requireIfMatch);
   const lists = new RestLists(container.cursors);
-  registerUserRoutes(app, container.users, lists);
-  registerFollowRoutes(app, { follows: container.follows, lists });
-  registerApiKeyRoutes(app, container.apiKeys, lists);
-  registerPostRoutes(app, { posts: container.posts, users: container.users, lists });
-  registerProductRoutes(app, { products: container.products, lists });
-  registerOrderRoutes(app, { orders: container.orders, products: container.products, users: container.users, lists });
-  registerEventRoutes(app, { events: container.events, lists });
+  // One set of routes, registered under each version; v1 is a transformer at the edge of its scope.
+  const api = async (scope: FastifyInstance) => {
+    registerAuthRoutes(scope, container.sessions);
+    registerUserRoutes(scope, container.users, lists);
+    registerFollowRoutes(scope, { follows: container.follows, lists });
+    registerApiKeyRoutes(scope, container.apiKeys, lists);
+    registerPostRoutes(scope, { posts: container.posts, users: container.users, lists });
+    registerProductRoutes(scope, { products: container.products, lists });
+    registerOrderRoutes(scope, { orders: container.orders, products: container.products, users: container.users, lists });
+    registerEventRoutes(scope, { events: container.events, lists });
+    registerChargeRoutes(scope, {
+      charges: container.charges,
+      lists,
+      verifyWebhook: (headers, body) =>
+        standardWebhooks.verify(config.processor.webhookSecret, headers, body, Math.floor(container.clock.now().getTime() / 1000)),
+    });
+  };
+  await app.register(
+    async (scope) => {
+      registerV1Transformer(scope);
+      await api(scope);
+    },
+    { prefix: '/v1' },
+  );
+  await app.register(api, { prefix: '/v2' });
 
   app.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({
     data: { name: 'Stoa', version: VERSION, links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', metrics: '/metrics' } },

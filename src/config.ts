@@ -1,4 +1,7 @@
 import path from 'node:path';
+import { trustedProxyList } from './platform/rate-limit/client-ip.ts';
+import { parsePolicySpec, type PolicySlot, type PolicySpec } from './platform/rate-limit/rate-limit.policy.ts';
+import { ALGORITHMS, type AlgorithmName, type FailMode } from './platform/rate-limit/rate-limit.store.ts';
 
 /** The typed, frozen configuration, read once at boot from the environment. */
 export interface Config {
@@ -28,6 +31,57 @@ export interface Config {
   readonly seedDemo: boolean;
   /** PUT/PATCH/DELETE without If-Match are 428. */
   readonly requireIfMatch: boolean;
+  /** When v1 was deprecated (Deprecation header). */
+  readonly v1DeprecatedAt: Date;
+  /** When v1 stops answering (Sunset header; 410 afterwards). */
+  readonly v1SunsetAt: Date;
+  /** Rate limiting (docs/rate-limiting.md); null when STOA_RATE_LIMIT=off. */
+  readonly rateLimit: RateLimitConfig | null;
+  /** Load shedding; null when STOA_LOAD_SHEDDING=off. */
+  readonly loadShedding: LoadSheddingConfig | null;
+  /** Idempotency keys (PRODUCT.md §6). */
+  readonly idempotency: IdempotencyConfig;
+  /** The payment processor. */
+  readonly processor: ProcessorConfig;
+}
+
+export interface IdempotencyConfig {
+  /** How long a record is kept (STOA_IDEMPOTENCY_TTL). */
+  readonly ttlSeconds: number;
+  /** How long an in-flight claim is protected before another attempt may take it over (STOA_IDEMPOTENCY_LOCK_TIMEOUT). */
+  readonly lockTimeoutSeconds: number;
+}
+
+export interface ProcessorConfig {
+  /** An external processor; undefined runs one in-process. */
+  readonly url: string | undefined;
+  readonly latencyMs: number;
+  /** How long `tok_slow` takes. */
+  readonly slowMs: number;
+  /** `whsec_…`: signs and verifies the processor's webhooks. */
+  readonly webhookSecret: string;
+}
+
+/** A development-only default, documented in README.md; set STOA_PROCESSOR_WEBHOOK_SECRET in production. */
+export const DEV_PROCESSOR_WEBHOOK_SECRET = 'whsec_c3RvYS1kZXYtcHJvY2Vzc29yLXdlYmhvb2stc2VjcmV0';
+
+export interface RateLimitConfig {
+  readonly store: 'memory' | 'redis';
+  /** Key prefix in Redis. */
+  readonly prefix: string;
+  readonly algorithm: AlgorithmName;
+  readonly failMode: FailMode;
+  readonly timeoutMs: number;
+  readonly policies: Readonly<Record<PolicySlot, PolicySpec | null>>;
+  readonly twoTierSyncMs: number;
+  readonly trustedProxies: readonly string[];
+  readonly ipv6Prefix: number;
+}
+
+export interface LoadSheddingConfig {
+  readonly eventLoopDelayMs: number;
+  readonly heapRatio: number;
+  readonly retryAfterSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +131,13 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return raw;
 }
 
+function instant(env: Env, name: string, fallback: string): Date {
+  const raw = env[name] === undefined || env[name] === '' ? fallback : env[name]!;
+  const value = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(raw) ? new Date(raw) : new Date(NaN);
+  if (Number.isNaN(value.getTime())) fail(name, 'must be an ISO 8601 date such as 2027-06-30 or 2027-06-30T00:00:00Z', raw);
+  return value;
+}
+
 /** Hides the password of a connection URL so it never reaches a log or an error. */
 export function redactUrl(raw: string): string {
   try {
@@ -86,6 +147,103 @@ export function redactUrl(raw: string): string {
   } catch {
     return raw.replace(/\/\/[^@/]*@/, '//***@');
   }
+}
+
+function policy(env: Env, name: string, fallback: string): PolicySpec | null {
+  const raw = env[name];
+  try {
+    return parsePolicySpec(raw === undefined || raw === '' ? fallback : raw);
+  } catch (error) {
+    return fail(name, (error as Error).message, raw ?? '');
+  }
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === 'on' || raw === 'off') return raw === 'on';
+  try {
+    return boolean(env, name, fallback);
+  } catch {
+    return fail(name, 'must be on or off', raw ?? '');
+  }
+}
+
+function ratio(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.trim());
+  if (!/^\d*\.?\d+$/.test(raw.trim()) || value < 0 || value > 1) fail(name, 'must be a number between 0 and 1 (0 disables the check)', raw);
+  return value;
+}
+
+function rateLimitConfig(env: Env, redisUrl: string | undefined): RateLimitConfig | null {
+  if (!onOff(env, 'STOA_RATE_LIMIT', true)) return null;
+  const store = oneOf(env, 'STOA_RATE_LIMIT_STORE', redisUrl ? 'redis' : 'memory', ['memory', 'redis'] as const);
+  if (store === 'redis' && !redisUrl) fail('STOA_RATE_LIMIT_STORE', 'is redis but REDIS_URL is not set', 'redis');
+  const trustedProxies = (env.STOA_TRUSTED_PROXIES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  try {
+    trustedProxyList(trustedProxies);
+  } catch (error) {
+    fail('STOA_TRUSTED_PROXIES', `must be a comma-separated list of IP addresses or CIDR ranges: ${(error as Error).message}`, env.STOA_TRUSTED_PROXIES ?? '');
+  }
+  const prefix = env.STOA_RATE_LIMIT_PREFIX || 'stoa:rl:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(prefix)) fail('STOA_RATE_LIMIT_PREFIX', 'must be 1 to 64 characters from A-Z a-z 0-9 : _ . -', prefix);
+  return Object.freeze({
+    store,
+    prefix,
+    algorithm: oneOf(env, 'STOA_RATE_LIMIT_ALGORITHM', 'fixed-window', ALGORITHMS),
+    failMode: oneOf(env, 'STOA_RATE_LIMIT_FAIL_MODE', 'open', ['open', 'closed'] as const),
+    timeoutMs: integer(env, 'STOA_RATE_LIMIT_TIMEOUT_MS', 100, 5, 5_000),
+    policies: Object.freeze({
+      free: policy(env, 'STOA_RATE_LIMIT_FREE', '100/1m'),
+      pro: policy(env, 'STOA_RATE_LIMIT_PRO', '1000/1m'),
+      enterprise: policy(env, 'STOA_RATE_LIMIT_ENTERPRISE', '10000/1m'),
+      burst: policy(env, 'STOA_RATE_LIMIT_BURST', 'off'),
+      'login-ip': policy(env, 'STOA_RATE_LIMIT_LOGIN_IP', '20/1m'),
+      'login-account': policy(env, 'STOA_RATE_LIMIT_LOGIN_ACCOUNT', '10/15m'),
+      search: policy(env, 'STOA_RATE_LIMIT_SEARCH', '30/1m'),
+      writes: policy(env, 'STOA_RATE_LIMIT_WRITES', '60/1m'),
+      global: policy(env, 'STOA_RATE_LIMIT_GLOBAL', 'off'),
+    }),
+    twoTierSyncMs: integer(env, 'STOA_RATE_LIMIT_TWO_TIER_SYNC_MS', 100, 10, 10_000),
+    trustedProxies: Object.freeze(trustedProxies),
+    ipv6Prefix: integer(env, 'STOA_RATE_LIMIT_IPV6_PREFIX', 56, 16, 128),
+  });
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Seconds, written `90`, `90s`, `15m`, `24h` or `1d`. */
+function duration(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const match = /^(\d+)([smhd]?)$/.exec(raw.trim());
+  const value = match ? Number(match[1]) * UNIT_SECONDS[match[2] || 's']! : NaN;
+  if (!(value >= min && value <= max)) fail(name, `must be a duration between ${min} and ${max} seconds, like 90, 15m, 24h or 1d`, raw);
+  return value;
+}
+
+function processorConfig(env: Env): ProcessorConfig {
+  const webhookSecret = env.STOA_PROCESSOR_WEBHOOK_SECRET || DEV_PROCESSOR_WEBHOOK_SECRET;
+  if (!/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/.test(webhookSecret)) fail('STOA_PROCESSOR_WEBHOOK_SECRET', 'must be whsec_ followed by base64 of 24 to 64 random bytes', '[redacted]');
+  return Object.freeze({
+    url: url(env, 'STOA_PROCESSOR_URL', ['http:', 'https:'])?.replace(/\/$/, ''),
+    latencyMs: integer(env, 'STOA_PROCESSOR_LATENCY_MS', 50, 0, 60_000),
+    slowMs: integer(env, 'STOA_PROCESSOR_SLOW_MS', 5_000, 0, 120_000),
+    webhookSecret,
+  });
+}
+
+function loadSheddingConfig(env: Env): LoadSheddingConfig | null {
+  if (!onOff(env, 'STOA_LOAD_SHEDDING', true)) return null;
+  return Object.freeze({
+    eventLoopDelayMs: integer(env, 'STOA_SHED_EVENT_LOOP_DELAY_MS', 500, 0, 60_000),
+    heapRatio: ratio(env, 'STOA_SHED_HEAP_RATIO', 0.95),
+    retryAfterSeconds: integer(env, 'STOA_SHED_RETRY_AFTER', 2, 1, 3_600),
+  });
 }
 
 /**
@@ -135,7 +293,13 @@ export function loadConfig(env: Env = process.env): Config {
     fail('STOA_ADMIN_PASSWORD', 'must be 8 to 256 characters', '[redacted]');
   }
 
+  const v1DeprecatedAt = instant(env, 'STOA_V1_DEPRECATED_AT', '2026-11-01T00:00:00Z');
+  const v1SunsetAt = instant(env, 'STOA_V1_SUNSET_AT', '2027-11-01T00:00:00Z');
+  if (v1SunsetAt.getTime() < v1DeprecatedAt.getTime()) fail('STOA_V1_SUNSET_AT', 'must not be earlier than STOA_V1_DEPRECATED_AT', env.STOA_V1_SUNSET_AT ?? '');
+
   return Object.freeze({
+    v1DeprecatedAt,
+    v1SunsetAt,
     port,
     host,
     grpcPort: integer(env, 'GRPC_PORT', 50051, 0, 65535),
@@ -157,5 +321,12 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword,
     seedDemo: boolean(env, 'STOA_SEED_DEMO', true),
     requireIfMatch: boolean(env, 'STOA_REQUIRE_IF_MATCH', false),
+    rateLimit: rateLimitConfig(env, url(env, 'REDIS_URL', ['redis:', 'rediss:'])),
+    loadShedding: loadSheddingConfig(env),
+    idempotency: Object.freeze({
+      ttlSeconds: duration(env, 'STOA_IDEMPOTENCY_TTL', 86_400, 60, 30 * 86_400),
+      lockTimeoutSeconds: duration(env, 'STOA_IDEMPOTENCY_LOCK_TIMEOUT', 30, 1, 3_600),
+    }),
+    processor: processorConfig(env),
   });
 }

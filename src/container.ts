@@ -10,12 +10,18 @@ import { PostsService } from './domain/posts/index.ts';
 import { FollowsService } from './domain/follows/index.ts';
 import { ProductsService } from './domain/products/index.ts';
 import { OrdersService } from './domain/orders/index.ts';
+import { ChargesService } from './domain/charges/index.ts';
+import { createChargeRepository, createProcessorEventStore } from './infra/db/repositories/charges.repository.ts';
+import { createIdempotencyStore } from './infra/db/repositories/idempotency-keys.repository.ts';
+import { createProcessorGateway, type ProcessorGateway } from './infra/payment-processor/index.ts';
+import type { IdempotencyStore } from './platform/idempotency/index.ts';
+import type { Transactor } from './domain/shared/transactor.ts';
 import { createProductRepository } from './infra/db/repositories/products.repository.ts';
 import { createOrderRepository } from './infra/db/repositories/orders.repository.ts';
 import { createFollowRepository } from './infra/db/repositories/follows.repository.ts';
 import { createEventLog } from './infra/db/repositories/events.repository.ts';
 import { createCommentRepository, createPostRepository } from './infra/db/repositories/posts.repository.ts';
-import { createTransactions } from './infra/db/transactions.ts';
+import { ambientDatabase, createTransactions } from './infra/db/transactions.ts';
 import { CursorCodec } from './platform/pagination/index.ts';
 import { openDatabase, type DatabaseHandle } from './infra/db/database.ts';
 import { migrate } from './infra/db/migrate.ts';
@@ -24,6 +30,7 @@ import { createRefreshTokenRepository } from './infra/db/repositories/refresh-to
 import { createUserRepository } from './infra/db/repositories/users.repository.ts';
 import { loadSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
+import { createRateLimiting, type RateLimiting } from './infra/redis/rate-limiting.ts';
 import {
   apiKeyMinter,
   createAccessTokens,
@@ -52,6 +59,12 @@ export interface Container {
   orders: OrdersService;
   events: EventsService;
   cursors: CursorCodec;
+  rateLimiting: RateLimiting;
+  charges: ChargesService;
+  /** Hands charges to the payment processor; server.ts connects it once Stoa listens. */
+  processorGateway: ProcessorGateway;
+  idempotencyStore: IdempotencyStore;
+  transactor: Transactor;
   close(): Promise<void>;
 }
 
@@ -78,20 +91,30 @@ export async function createContainer(config: Config, options: ContainerOptions 
     throw error;
   }
   const redis = config.redisUrl ? createRedisClient(config.redisUrl) : undefined;
+  const rateLimiting = createRateLimiting(config, options.clock ? { now: () => clock.now().getTime() } : {});
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
   const { connection, transactor } = createTransactions(database.db);
   const userRepository = createUserRepository(connection);
-  const apiKeyRepository = createApiKeyRepository(database.db);
-  const refreshTokenRepository = createRefreshTokenRepository(database.db);
+  // Ambient: a request wrapped in an idempotency transaction must see (and on PGlite, not wait for) its own transaction.
+  const apiKeyRepository = createApiKeyRepository(ambientDatabase(connection));
+  const refreshTokenRepository = createRefreshTokenRepository(ambientDatabase(connection));
   const passwords = createScryptHasher(config.passwordHashCost);
   const signingKeys = await loadSigningKeys({ configured: config.jwtKeys, dataDir: config.dataDir });
   // Cursors are MACed with a key derived from the signing key, which every process of a deployment shares.
   const cursors = new CursorCodec(String(signingKeys[0]?.d ?? ''));
   const eventLog = createEventLog(connection);
   const productRepository = createProductRepository(connection);
+  const orderRepository = createOrderRepository(connection);
+  const processorGateway = createProcessorGateway();
+  const idempotencyStore = createIdempotencyStore(connection);
+  // Expired idempotency records go at start and then every ten minutes.
+  const sweepKeys = () => idempotencyStore.sweep(clock.now()).catch(() => 0);
+  await sweepKeys();
+  const sweeper = setInterval(() => void sweepKeys(), 10 * 60_000);
+  sweeper.unref();
   const accessTokens = await createAccessTokens({
     keys: signingKeys,
     issuer: config.jwtIssuer,
@@ -135,11 +158,26 @@ export async function createContainer(config: Config, options: ContainerOptions 
     posts: new PostsService({ posts: createPostRepository(connection), comments: createCommentRepository(connection), events: eventLog, transactor, clock }),
     follows: new FollowsService({ follows: createFollowRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     products: new ProductsService({ products: productRepository, events: eventLog, transactor, clock }),
-    orders: new OrdersService({ orders: createOrderRepository(connection), products: productRepository, users: userRepository, events: eventLog, transactor, clock }),
+    orders: new OrdersService({ orders: orderRepository, products: productRepository, users: userRepository, events: eventLog, transactor, clock }),
     events: new EventsService(eventLog),
     cursors,
+    rateLimiting,
+    charges: new ChargesService({
+      charges: createChargeRepository(connection),
+      processorEvents: createProcessorEventStore(connection),
+      orders: orderRepository,
+      gateway: processorGateway,
+      events: eventLog,
+      transactor,
+      clock,
+    }),
+    processorGateway,
+    idempotencyStore,
+    transactor,
     async close() {
+      clearInterval(sweeper);
       redis?.disconnect();
+      await rateLimiting.close();
       await database.close();
     },
   };

@@ -3,6 +3,7 @@ import { buildApp, createLogger } from './app.ts';
 import type { Config } from './config.ts';
 import { createContainer, type Container } from './container.ts';
 import { isEmpty, seedDemo } from './infra/db/seed.ts';
+import { attachPaymentProcessor } from './infra/payment-processor/index.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -35,6 +36,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://localhost:${port}`;
+  const processor = await attachPaymentProcessor(
+    { charges: container.charges, gateway: container.processorGateway, clock: container.clock, log: (err) => logger.warn({ err }, 'resubmitting pending charges failed') },
+    { ...config.processor, processorUrl: config.processor.url, publicUrl: config.publicUrl },
+    `http://${['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+  );
 
   out('');
   out(`Stoa is listening on ${url}  (${embedded ? `embedded PGlite: ${config.dataDir}` : 'PostgreSQL'}${container.redis ? ' + Redis' : ''})`);
@@ -62,6 +68,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       }, SHUTDOWN_GRACE_MS);
       guard.unref();
       await app.close();
+      await processor.close();
       await container.close();
       clearTimeout(guard);
       logger.info('stopped');

@@ -85,7 +85,11 @@ describe('operations', () => {
       assert.ok(operations >= 15, `only ${operations} operations documented`);
     });
 
-    it('documents the v1 identity operations', () => {
+    it('documents the identity operations in each version’s document, v1 marked deprecated', async () => {
+      const v1 = (await t.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json() as typeof doc;
+      assert.ok(doc.paths['/v2/users']?.post, '/openapi.json is the latest version');
+      assert.equal(doc.paths['/v1/users'], undefined);
+      assert.equal((v1.paths['/v1/users']!.post as { deprecated?: boolean }).deprecated, true);
       for (const [path, method] of [
         ['/v1/users', 'post'],
         ['/v1/users/{id}', 'get'],
@@ -101,7 +105,8 @@ describe('operations', () => {
         ['/v1/api-keys/{id}', 'delete'],
         ['/.well-known/jwks.json', 'get'],
       ] as const) {
-        assert.ok(doc.paths[path]?.[method], `${method} ${path} missing`);
+        assert.ok(v1.paths[path]?.[method], `${method} ${path} missing`);
+        if (path.startsWith('/v1/')) assert.ok(doc.paths[`/v2/${path.slice(4)}`]?.[method], `${method} v2 of ${path} missing`);
       }
     });
 

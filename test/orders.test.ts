@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { createTestApp, problemOf, signUp, signUpAdmin, type SignedUp, type TestApp } from './helpers/app.ts';
 
 type Json = Record<string, unknown>;
+/** POST /v1/orders requires an Idempotency-Key: a fresh one per order. */
+const withKey = (headers: Record<string, string>) => ({ ...headers, 'idempotency-key': randomUUID() });
 interface ItemJson {
   id: string;
   order_id: string;
@@ -49,7 +51,7 @@ describe('orders', () => {
   const stockOf = async (id: string): Promise<number> =>
     (await t.container.database.db.selectFrom('products').select('stock').where('id', '=', id).executeTakeFirstOrThrow()).stock;
   const placeRaw = (who: SignedUp | Record<string, string>, items: unknown) =>
-    t.app.inject({ method: 'POST', url: '/v1/orders', headers: 'auth' in who ? (who as SignedUp).auth : who, payload: { items } });
+    t.app.inject({ method: 'POST', url: '/v1/orders', headers: withKey('auth' in who ? (who as SignedUp).auth : who), payload: { items } });
   const place = async (who: SignedUp, items: Array<{ product_id: string; quantity: number }>): Promise<OrderJson> => {
     const res = await placeRaw(who, items);
     assert.equal(res.statusCode, 201, res.body);
@@ -220,7 +222,7 @@ describe('orders', () => {
 
     it('answers 401 without credentials and 403 INSUFFICIENT_SCOPE for an API key without orders:write', async () => {
       const id = await createProduct({ stock: 5 });
-      const anonymous = await t.app.inject({ method: 'POST', url: '/v1/orders', payload: { items: [{ product_id: id, quantity: 1 }] } });
+      const anonymous = await t.app.inject({ method: 'POST', url: '/v1/orders', headers: withKey({}), payload: { items: [{ product_id: id, quantity: 1 }] } });
       assert.equal(anonymous.statusCode, 401);
       const readOnly = await placeRaw(await makeKey(ada, ['orders:read']), [{ product_id: id, quantity: 1 }]);
       assert.equal(readOnly.statusCode, 403);
@@ -677,7 +679,7 @@ describe('orders', () => {
         const boss = await signUpAdmin(strict);
         const buyer = await signUp(strict.app);
         const product = await strict.app.inject({ method: 'POST', url: '/v1/products', headers: boss.auth, payload: { name: 'P', category: 'c', price: 1, currency: 'EUR', stock: 1 } });
-        const order = await strict.app.inject({ method: 'POST', url: '/v1/orders', headers: buyer.auth, payload: { items: [{ product_id: product.json().data.id, quantity: 1 }] } });
+        const order = await strict.app.inject({ method: 'POST', url: '/v1/orders', headers: withKey(buyer.auth), payload: { items: [{ product_id: product.json().data.id, quantity: 1 }] } });
         const url = `/v1/orders/${order.json().data.id}`;
         const res = await strict.app.inject({ method: 'PATCH', url, headers: boss.auth, payload: { status: 'confirmed' } });
         assert.equal(res.statusCode, 428);

@@ -42,6 +42,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     STOA_SEED_DEMO: 'false',
     // Cheaper scrypt keeps the suite fast; the format and checks are the same.
     STOA_PASSWORD_HASH_COST: '12',
+    STOA_RATE_LIMIT: 'off', STOA_LOAD_SHEDDING: 'off', // the suite makes many requests from one address; test/rate-limit*.test.ts turn them on
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...env,

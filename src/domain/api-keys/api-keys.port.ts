@@ -20,6 +20,8 @@ export interface ApiKeyRepository {
   findById(id: string): Promise<ApiKey | undefined>;
   /** The key with this secret hash whose owner is not deleted, revoked or not. */
   findBySecretHash(secretHash: string): Promise<ApiKeyWithOwner | undefined>;
+  /** Renames or (un)pins a live key; undefined when there is no such live key. */
+  update(id: string, changes: { name?: string; apiVersion?: string | null }): Promise<ApiKey | undefined>;
   /** False when there is no such live key. */
   revoke(id: string, now: Date): Promise<boolean>;
   revokeAllForUser(userId: string, now: Date): Promise<void>;

@@ -80,6 +80,22 @@ export class ApiKeysService {
     return key;
   }
 
+  /** Renames a key or pins it to an API version (`null` unpins: the latest version applies). */
+  async update(actor: Principal, id: string, changes: { name?: string; apiVersion?: string | null }): Promise<ApiKey> {
+    await this.get(actor, id);
+    const errors: FieldError[] = [];
+    if (changes.name !== undefined && (changes.name.trim().length === 0 || changes.name.length > API_KEY_NAME_MAX)) {
+      errors.push({ field: 'name', code: 'invalid_length', message: `must be 1 to ${API_KEY_NAME_MAX} characters` });
+    }
+    if (changes.apiVersion !== undefined && changes.apiVersion !== null && !(SUPPORTED_API_VERSIONS as readonly string[]).includes(changes.apiVersion)) {
+      errors.push({ field: 'api_version', code: 'invalid_value', message: `must be one of ${SUPPORTED_API_VERSIONS.join(', ')}, or null` });
+    }
+    if (errors.length > 0) throw validationError(errors);
+    const key = await this.#deps.keys.update(id, changes);
+    if (!key) throw notFound('API key');
+    return key;
+  }
+
   async revoke(actor: Principal, id: string): Promise<void> {
     await this.get(actor, id);
     if (!(await this.#deps.keys.revoke(id, this.#deps.clock.now()))) throw notFound('API key');

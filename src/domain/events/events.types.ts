@@ -9,6 +9,9 @@ export const EVENT_TYPES = [
   'order.created',
   'order.cancelled',
   'order.status_changed',
+  'charge.created',
+  'charge.succeeded',
+  'charge.failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number] | (string & {});
 

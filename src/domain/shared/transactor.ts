@@ -4,4 +4,6 @@
  */
 export interface Transactor {
   run<T>(work: () => Promise<T>): Promise<T>;
+  /** Calls `callback` once the current outermost transaction has committed (never if it rolls back); at once outside one. */
+  afterCommit(callback: () => void): void;
 }

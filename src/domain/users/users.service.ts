@@ -29,7 +29,7 @@ function checkEmail(value: unknown, errors: FieldError[]): void {
 
 function checkName(value: unknown, errors: FieldError[]): void {
   if (typeof value !== 'string' || value.trim().length === 0 || value.length > NAME_MAX) {
-    errors.push({ field: 'name', code: 'invalid_length', message: `must be 1 to ${NAME_MAX} characters` });
+    errors.push({ field: 'display_name', code: 'invalid_length', message: `must be 1 to ${NAME_MAX} characters` });
   }
 }
 
@@ -98,7 +98,7 @@ export class UsersService {
       if (user === 'email_taken') throw new AppError('EMAIL_TAKEN', 'A user with this email already exists');
       await this.#deps.events.append(
         // Who signed up is the user's own and the administrators' business.
-        { type: 'user.created', resourceType: 'user', resourceId: user.id, data: { id: user.id, name: user.name, created_at: user.createdAt.toISOString() }, audience: [user.id] },
+        { type: 'user.created', resourceType: 'user', resourceId: user.id, data: { id: user.id, display_name: user.name, created_at: user.createdAt.toISOString() }, audience: [user.id] },
         now,
       );
       return user;

@@ -53,5 +53,5 @@ export const EMAIL_MAX = 254;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
 
-export const USER_SORTS: SortFields<User | PublicProfile> = { created_at: (u) => u.createdAt, name: (u) => u.name };
+export const USER_SORTS: SortFields<User | PublicProfile> = { created_at: (u) => u.createdAt, display_name: (u) => u.name };
 export const USER_DEFAULT_SORT: readonly SortTerm[] = [{ field: 'created_at', descending: false }];

@@ -13,6 +13,9 @@ export interface Database {
   orders: OrdersTable;
   order_items: OrderItemsTable;
   events: EventsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  charges: ChargesTable;
+  processor_events: ProcessorEventsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -136,4 +139,44 @@ export interface EventsTable {
   data: ColumnType<Record<string, unknown>, string, string>;
   audience: string[];
   created_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  principal: string;
+  key: string;
+  fingerprint: string;
+  state: 'in_flight' | 'completed';
+  owner: string;
+  claimed_at: Timestamp;
+  locked_until: Timestamp;
+  response_status: number | null;
+  response_headers: ColumnType<Record<string, string> | null, string | null, string | null>;
+  response_body: string | null;
+  response_json: boolean | null;
+  completed_at: NullableTimestamp;
+  expires_at: Timestamp;
+}
+
+export interface ChargesTable {
+  id: string;
+  user_id: string;
+  order_id: string | null;
+  amount: number;
+  currency: string;
+  source: string;
+  description: string | null;
+  status: ColumnType<'pending' | 'succeeded' | 'failed', 'pending' | 'succeeded' | 'failed' | undefined, 'pending' | 'succeeded' | 'failed'>;
+  failure_code: string | null;
+  submitted_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  version: Generated<number>;
+}
+
+export interface ProcessorEventsTable {
+  webhook_id: string;
+  type: string;
+  charge_id: string | null;
+  payload: string;
+  received_at: Timestamp;
 }

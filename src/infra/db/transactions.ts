@@ -13,14 +13,37 @@ export type Connection = () => Kysely<Database>;
  * Nested `run` calls join the outer transaction.
  */
 export function createTransactions(db: Kysely<Database>): { connection: Connection; transactor: Transactor } {
-  const ambient = new AsyncLocalStorage<Kysely<Database>>();
+  const ambient = new AsyncLocalStorage<{ trx: Kysely<Database>; committed: Array<() => void> }>();
   return {
-    connection: () => ambient.getStore() ?? db,
+    connection: () => ambient.getStore()?.trx ?? db,
     transactor: {
       async run(work) {
         if (ambient.getStore()) return work();
-        return db.transaction().execute((trx) => ambient.run(trx, work));
+        const committed: Array<() => void> = [];
+        const result = await db.transaction().execute((trx) => ambient.run({ trx, committed }, work));
+        for (const callback of committed) callback();
+        return result;
+      },
+      afterCommit(callback) {
+        const store = ambient.getStore();
+        if (store) store.committed.push(callback);
+        else queueMicrotask(callback);
       },
     },
   };
+}
+
+/**
+ * A Kysely handle that resolves to the ambient transaction on every call, for
+ * repositories built over a fixed handle: inside a transaction they join it
+ * (on PGlite's single connection, anything else would wait for it forever).
+ */
+export function ambientDatabase(connection: Connection): Kysely<Database> {
+  return new Proxy({} as Kysely<Database>, {
+    get(_target, property) {
+      const current = connection();
+      const value: unknown = Reflect.get(current, property, current);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current) : value;
+    },
+  });
 }

@@ -14,6 +14,8 @@ export interface ListSpec<T> {
   includes?: Readonly<Record<string, readonly string[]>>;
   /** Refuse offset pagination (`page`, `per_page`). */
   cursorOnly?: boolean;
+  /** A collection of users: cursor-only in v2, offset by default in v1. */
+  userList?: boolean;
 }
 
 /** The parameters every list understands; everything else in the query string is a filter. */

@@ -7,6 +7,7 @@ import { keysetOf, type Page } from '../../domain/shared/page.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
 import { parseListQuery, type CursorCodec, type ListOptions, type ListSpec } from '../../platform/pagination/index.ts';
 import { toCsv } from './csv.ts';
+import { toV1 } from '../../platform/versioning/index.ts';
 
 type Json = Record<string, unknown>;
 
@@ -122,7 +123,14 @@ export class RestLists {
   /** Parses list parameters; the cursor is bound to this path plus the sort and filters. */
   options<T>(request: FastifyRequest, spec: ListSpec<T>): ListOptions {
     const path = request.url.split('?')[0] ?? '';
-    return parseListQuery(spec, request.query as Record<string, unknown>, path, this.#codec);
+    const query = request.query as Record<string, unknown>;
+    let effective = spec;
+    if (spec.userList && request.apiVersion === '2') effective = { ...spec, cursorOnly: true };
+    // v1 kept offset pagination as the default for user collections.
+    if (spec.userList && request.apiVersion === '1' && query.cursor === undefined && query.limit === undefined && query.page === undefined && query.per_page === undefined) {
+      return parseListQuery(spec, { ...query, page: 1 }, path, this.#codec);
+    }
+    return parseListQuery(effective, query, path, this.#codec);
   }
 
   async send<T extends { id: string }>(request: FastifyRequest, reply: FastifyReply, route: ListRoute<T>, options: ListOptions, page: Page<T>): Promise<FastifyReply> {
@@ -130,6 +138,7 @@ export class RestLists {
     let data = page.items.map((item) => route.present(item, actor));
     await this.#include(data, options.include, route, actor);
     if (options.fields) data = applyFields(data, options.fields);
+    if (request.versioned && request.apiVersion === '1') data = toV1(data) as Json[];
 
     const links: string[] = [];
     let pagination: Json;

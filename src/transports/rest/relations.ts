@@ -28,8 +28,8 @@ export function userRelation(users: UsersService, key: string, as: string): Rela
   };
 }
 
-/** The public-profile fields an embedded user may be narrowed to with `fields=author.name`. */
-export const EMBEDDED_USER_FIELDS = ['id', 'name', 'email', 'role', 'status', 'plan', 'created_at', 'updated_at', 'links'] as const;
+/** The public-profile fields an embedded user may be narrowed to with `fields=author.display_name`. */
+export const EMBEDDED_USER_FIELDS = ['id', 'display_name', 'email', 'role', 'status', 'plan', 'created_at', 'updated_at', 'links'] as const;
 
 /**
  * Embeds the product named by `key` as `as` (`product_id` → `product`) with

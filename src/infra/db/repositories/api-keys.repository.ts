@@ -69,6 +69,17 @@ export function createApiKeyRepository(db: Db): ApiKeyRepository {
       return { ...toApiKey(row), secretHash: row.secret_hash, owner: { role: row.role, plan: row.plan, status: row.status } };
     },
 
+    async update(id, changes) {
+      const row = await db
+        .updateTable('api_keys')
+        .set({ ...(changes.name !== undefined && { name: changes.name }), ...(changes.apiVersion !== undefined && { api_version: changes.apiVersion }) })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .returning(COLUMNS)
+        .executeTakeFirst();
+      return row && toApiKey(row);
+    },
+
     async revoke(id, now) {
       const result = await db.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
       return result.numUpdatedRows > 0n;

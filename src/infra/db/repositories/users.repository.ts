@@ -7,7 +7,7 @@ import { paginate, type SortColumn } from '../keyset.ts';
 
 const SORTS: Record<string, SortColumn> = {
   created_at: { column: 'users.created_at', type: 'timestamptz' },
-  name: { column: 'users.name', type: 'text' },
+  display_name: { column: 'users.name', type: 'text' },
 };
 
 const EMAIL_CONSTRAINT = 'users_email_live_key';

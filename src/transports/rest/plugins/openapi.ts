@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { API_VERSIONS, LATEST_VERSION, type ApiVersion } from '../../../platform/versioning/index.ts';
 
 export const API_TAGS = [
   { name: 'auth', description: 'Sign-in, token refresh and logout, the caller, the JWKS.' },
@@ -11,6 +12,8 @@ export const API_TAGS = [
   { name: 'catalogue', description: 'The public product catalogue.' },
   { name: 'orders', description: 'Orders and order items.' },
   { name: 'events', description: 'The event log: every state change clients may hear about.' },
+  { name: 'charges', description: 'Payments: charges confirmed asynchronously by the payment processor.' },
+  { name: 'webhooks', description: 'Inbound webhooks (the payment processor), signed with Standard Webhooks.' },
   { name: 'operations', description: 'Health, readiness and metrics.' },
 ];
 
@@ -42,5 +45,42 @@ export async function registerOpenApi(app: FastifyInstance, options: { publicUrl
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true }, staticCSP: true });
 
-  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
+  const documents = new Map<string, unknown>();
+  const documentFor = (version: ApiVersion) => {
+    let doc = documents.get(version);
+    if (!doc) documents.set(version, (doc = versionDocument(app.swagger() as unknown as OpenApiDocument, version)));
+    return doc;
+  };
+  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => documentFor(LATEST_VERSION));
+  for (const version of API_VERSIONS) {
+    app.get(`/v${version}/openapi.json`, { config: { auth: 'none', rateLimit: false }, schema: { hide: true } }, async () => documentFor(version));
+  }
+}
+
+interface OpenApiDocument {
+  info: Record<string, unknown>;
+  paths: Record<string, Record<string, Record<string, unknown>>>;
+  [key: string]: unknown;
+}
+
+/**
+ * One version's document: its own paths plus the unversioned ones (health,
+ * JWKS), each operationId unique within it. Deprecated versions say so.
+ */
+export function versionDocument(full: OpenApiDocument, version: ApiVersion): OpenApiDocument {
+  const paths: OpenApiDocument['paths'] = {};
+  for (const [path, item] of Object.entries(full.paths)) {
+    const pathVersion = /^\/v(\d+)\//.exec(path)?.[1];
+    if (pathVersion === undefined || pathVersion === version) paths[path] = item;
+  }
+  const deprecated = version !== LATEST_VERSION;
+  return {
+    ...full,
+    info: {
+      ...full.info,
+      title: `Stoa API v${version}`,
+      description: `${String(full.info.description ?? '')}${deprecated ? ` Version ${version} is deprecated: see the Deprecation and Sunset headers and migrate to v${LATEST_VERSION}.` : ''}`,
+    },
+    paths,
+  };
 }

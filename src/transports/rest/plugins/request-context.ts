@@ -56,7 +56,9 @@ export function registerRequestContext(app: FastifyInstance, authenticator: Auth
     const accept = request.headers.accept;
     if (accept !== undefined && accept !== '') {
       const produces = config.produces ?? DEFAULT_PRODUCES;
-      if (new Negotiator(request.raw).mediaType(produces as string[]) === undefined) {
+      // A vendor media type (application/vnd.stoa.v2+json) asks for JSON in a given version.
+      const asJson = accept.replace(/application\/vnd\.stoa\.v[^+;,\s]*\+json/gi, 'application/json');
+      if (new Negotiator({ headers: { accept: asJson } }).mediaType(produces as string[]) === undefined) {
         throw new AppError('NOT_ACCEPTABLE', `This resource is available as ${produces.join(', ')}`);
       }
     }

@@ -35,7 +35,7 @@ function presentKey(key: ApiKey) {
     last_used_at: key.lastUsedAt?.toISOString() ?? null,
     expires_at: key.expiresAt?.toISOString() ?? null,
     created_at: key.createdAt.toISOString(),
-    links: { self: `/v1/api-keys/${key.id}` },
+    links: { self: `/v2/api-keys/${key.id}` },
   };
 }
 
@@ -57,7 +57,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysServi
   const tags = ['api-keys'];
   const security = SECURITY.session;
 
-  app.post('/v1/api-keys', {
+  app.post('/api-keys', {
     config: { auth: 'required' },
     schema: {
       operationId: 'createApiKey',
@@ -77,12 +77,12 @@ export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysServi
         expiresAt: body.expires_at === undefined ? undefined : new Date(body.expires_at),
         apiVersion: body.api_version,
       });
-      reply.header('location', `/v1/api-keys/${key.id}`).header('cache-control', 'no-store');
+      reply.header('location', `/v2/api-keys/${key.id}`).header('cache-control', 'no-store');
       return reply.code(201).send({ data: { ...presentKey(key), secret } });
     },
   });
 
-  app.get('/v1/api-keys', {
+  app.get('/api-keys', {
     config: { auth: 'required', produces: LIST_MEDIA_TYPES },
     schema: {
       operationId: 'listApiKeys',
@@ -100,7 +100,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysServi
     },
   });
 
-  app.get('/v1/api-keys/:id', {
+  app.get('/api-keys/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'getApiKey',
@@ -114,7 +114,36 @@ export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysServi
     handler: async (request) => ({ data: presentKey(await apiKeys.get(principalOf(request), (request.params as { id: string }).id)) }),
   });
 
-  app.delete('/v1/api-keys/:id', {
+  app.patch('/api-keys/:id', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'updateApiKey',
+      tags,
+      summary: 'Rename an API key or pin it to an API version',
+      description: 'api_version pins the version that unversioned paths (/users/…) answer in for this key; null unpins it.',
+      security,
+      params: IdParams,
+      querystring: NoQuery,
+      body: Type.Object(
+        {
+          name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+          api_version: Type.Optional(Type.Union([Type.String({ enum: [...SUPPORTED_API_VERSIONS] }), Type.Null()])),
+        },
+        { additionalProperties: false, minProperties: 1, examples: [{ api_version: '1' }] },
+      ),
+      response: { 200: Envelope(ApiKeySchema, 'The key'), ...problemResponses(400, 401, 403, 404, 415, 422) },
+    },
+    handler: async (request) => {
+      const body = request.body as { name?: string; api_version?: string | null };
+      const key = await apiKeys.update(principalOf(request), (request.params as { id: string }).id, {
+        ...(body.name !== undefined && { name: body.name }),
+        ...(body.api_version !== undefined && { apiVersion: body.api_version }),
+      });
+      return { data: presentKey(key) };
+    },
+  });
+
+  app.delete('/api-keys/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'revokeApiKey',

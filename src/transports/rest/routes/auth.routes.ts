@@ -19,10 +19,10 @@ function presentTokens(pair: TokenPair) {
   return { data: { access_token: pair.accessToken, refresh_token: pair.refreshToken, token_type: pair.tokenType, expires_in: pair.expiresIn } };
 }
 
-export function registerAuthRoutes(app: FastifyInstance, sessions: SessionsService, accessTokens: AccessTokens): void {
+export function registerAuthRoutes(app: FastifyInstance, sessions: SessionsService): void {
   const tokenResponse = { 200: Envelope(TokenPairSchema, 'A new access and refresh token pair') };
 
-  app.post('/v1/auth/login', {
+  app.post('/auth/login', {
     config: { auth: 'none' },
     schema: {
       operationId: 'login',
@@ -45,7 +45,7 @@ export function registerAuthRoutes(app: FastifyInstance, sessions: SessionsServi
     },
   });
 
-  app.post('/v1/auth/refresh', {
+  app.post('/auth/refresh', {
     config: { auth: 'none' },
     schema: {
       operationId: 'refreshToken',
@@ -64,7 +64,7 @@ export function registerAuthRoutes(app: FastifyInstance, sessions: SessionsServi
     },
   });
 
-  app.post('/v1/auth/logout', {
+  app.post('/auth/logout', {
     config: { auth: 'none' },
     schema: {
       operationId: 'logout',
@@ -81,6 +81,10 @@ export function registerAuthRoutes(app: FastifyInstance, sessions: SessionsServi
     },
   });
 
+}
+
+/** The JWKS lives outside the versioned API: verifiers fetch it from one well-known place. */
+export function registerJwksRoute(app: FastifyInstance, accessTokens: AccessTokens): void {
   app.get('/.well-known/jwks.json', {
     config: { auth: 'none' },
     schema: {

@@ -37,7 +37,7 @@ export function registerEventRoutes(app: FastifyInstance, { events, lists }: { e
     spec: { sorts: EVENT_SORTS, defaultSort: [{ field: 'sequence', descending: false }], fields: EVENT_FIELDS },
     present: presentEvent,
   };
-  app.get('/v1/events', {
+  app.get('/events', {
     config: { auth: 'required', produces: LIST_MEDIA_TYPES },
     schema: {
       operationId: 'listEvents',

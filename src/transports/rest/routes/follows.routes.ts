@@ -16,12 +16,12 @@ export function registerFollowRoutes(app: FastifyInstance, { follows, lists }: {
   const tags = ['social'];
   const security = SECURITY.required;
   const route: ListRoute<FollowEntry> = {
-    spec: { sorts: FOLLOW_SORTS, defaultSort: FOLLOW_DEFAULT_SORT, fields: [...USER_FIELDS, 'followed_at'] },
+    spec: { sorts: FOLLOW_SORTS, defaultSort: FOLLOW_DEFAULT_SORT, fields: [...USER_FIELDS, 'followed_at'], userList: true },
     present: presentFollow,
   };
 
   for (const side of ['followers', 'following'] as const) {
-    app.get(`/v1/users/:id/${side}`, {
+    app.get(`/users/:id/${side}`, {
       config: { auth: 'required', produces: LIST_MEDIA_TYPES },
       schema: {
         operationId: side === 'followers' ? 'listFollowers' : 'listFollowing',
@@ -41,7 +41,7 @@ export function registerFollowRoutes(app: FastifyInstance, { follows, lists }: {
     });
   }
 
-  app.put('/v1/users/:id/followers/me', {
+  app.put('/users/:id/followers/me', {
     config: { auth: 'required' },
     schema: {
       operationId: 'followUser',
@@ -59,7 +59,7 @@ export function registerFollowRoutes(app: FastifyInstance, { follows, lists }: {
     },
   });
 
-  app.delete('/v1/users/:id/followers/me', {
+  app.delete('/users/:id/followers/me', {
     config: { auth: 'required' },
     schema: {
       operationId: 'unfollowUser',

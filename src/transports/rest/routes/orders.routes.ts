@@ -49,7 +49,7 @@ const OrderBody = Type.Object(
   { additionalProperties: false, examples: [{ items: [{ product_id: 'prd_01jd3k9x7m2v8q4r6t0w5y1zab', quantity: 2 }] }] },
 );
 const StatusPatch = Type.Object(
-  { status: Type.String({ enum: [...ORDER_STATUSES], description: 'The next status: confirmed, shipped or delivered (cancel with POST /v1/orders/{id}/cancel).' }) },
+  { status: Type.String({ enum: [...ORDER_STATUSES], description: 'The next status: confirmed, shipped or delivered (cancel with POST /v2/orders/{id}/cancel).' }) },
   { additionalProperties: false, examples: [{ status: 'confirmed' }] },
 );
 const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (412 otherwise).' })) });
@@ -99,7 +99,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
   const listDescription =
     'Newest first by default. Filters: status (comma-separated), total_min, total_max, created_after, created_before. Sorts: created_at, total. Includes: items, items.product, user.';
 
-  app.get('/v1/orders', {
+  app.get('/orders', {
     config: listConfig,
     schema: {
       operationId: 'listOrders',
@@ -117,7 +117,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
     },
   });
 
-  app.get('/v1/users/:id/orders', {
+  app.get('/users/:id/orders', {
     config: listConfig,
     schema: {
       operationId: 'listUserOrders',
@@ -136,7 +136,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
     },
   });
 
-  app.post('/v1/orders', {
+  app.post('/orders', {
     config: { auth: 'required' },
     schema: {
       operationId: 'createOrder',
@@ -152,12 +152,12 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
     handler: async (request, reply) => {
       const body = request.body as { items: Array<{ product_id: string; quantity: number }> };
       const order = await orders.place(principalOf(request), { items: body.items.map((i) => ({ productId: i.product_id, quantity: i.quantity })) });
-      reply.header('location', `/v1/orders/${order.id}`).header('etag', versionEtag(order.version));
+      reply.header('location', `/v2/orders/${order.id}`).header('etag', versionEtag(order.version));
       return reply.code(201).send({ data: presentOrder(order) });
     },
   });
 
-  app.get('/v1/orders/:id', {
+  app.get('/orders/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'getOrder',
@@ -176,14 +176,14 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
     },
   });
 
-  app.patch('/v1/orders/:id', {
+  app.patch('/orders/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'updateOrderStatus',
       tags,
       summary: 'Move an order to its next status',
       description:
-        'Administrators only: pending → confirmed → shipped → delivered, one step at a time (409 INVALID_STATE_TRANSITION otherwise). Cancel with POST /v1/orders/{id}/cancel. Send If-Match to avoid lost updates.',
+        'Administrators only: pending → confirmed → shipped → delivered, one step at a time (409 INVALID_STATE_TRANSITION otherwise). Cancel with POST /v2/orders/{id}/cancel. Send If-Match to avoid lost updates.',
       security,
       params: IdParams,
       querystring: NoQuery,
@@ -198,7 +198,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
     },
   });
 
-  app.post('/v1/orders/:id/cancel', {
+  app.post('/orders/:id/cancel', {
     config: { auth: 'required' },
     schema: {
       operationId: 'cancelOrder',
@@ -217,7 +217,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
     },
   });
 
-  app.get('/v1/orders/:id/items', {
+  app.get('/orders/:id/items', {
     config: listConfig,
     schema: {
       operationId: 'listOrderItems',
@@ -236,7 +236,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
     },
   });
 
-  app.get('/v1/order-items/:id', {
+  app.get('/order-items/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'getOrderItem',

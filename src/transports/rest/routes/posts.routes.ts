@@ -9,7 +9,7 @@ import { principalOf } from '../plugins/request-context.ts';
 import { EMBEDDED_USER_FIELDS, userRelation } from '../relations.ts';
 import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
 
-const EmbeddedUser = Type.Object({ id: Type.String(), name: Type.String() }, { additionalProperties: true, description: 'The author, with include=author.' });
+const EmbeddedUser = Type.Object({ id: Type.String(), display_name: Type.String() }, { additionalProperties: true, description: 'The author, with include=author.' });
 
 export const PostSchema = Type.Object(
   {
@@ -49,7 +49,7 @@ export function presentPost(post: Post) {
     likes: post.likes,
     created_at: post.createdAt.toISOString(),
     updated_at: post.updatedAt.toISOString(),
-    links: { self: `/v1/posts/${post.id}`, author: `/v1/users/${post.authorId}`, comments: `/v1/posts/${post.id}/comments` },
+    links: { self: `/v2/posts/${post.id}`, author: `/v2/users/${post.authorId}`, comments: `/v2/posts/${post.id}/comments` },
   };
 }
 
@@ -61,7 +61,7 @@ export function presentComment(comment: Comment) {
     content: comment.content,
     created_at: comment.createdAt.toISOString(),
     updated_at: comment.updatedAt.toISOString(),
-    links: { self: `/v1/comments/${comment.id}`, post: `/v1/posts/${comment.postId}`, author: `/v1/users/${comment.authorId}` },
+    links: { self: `/v2/comments/${comment.id}`, post: `/v2/posts/${comment.postId}`, author: `/v2/users/${comment.authorId}` },
   };
 }
 
@@ -118,7 +118,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
   const listConfig = { auth: 'required' as const, produces: LIST_MEDIA_TYPES };
   const listResponses = { 200: PostList, 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406) };
 
-  app.get('/v1/posts', {
+  app.get('/posts', {
     config: listConfig,
     schema: {
       operationId: 'listPosts',
@@ -141,7 +141,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
   });
 
-  app.get('/v1/users/:id/posts', {
+  app.get('/users/:id/posts', {
     config: listConfig,
     schema: {
       operationId: 'listUserPosts',
@@ -163,7 +163,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
   });
 
-  app.get('/v1/feed', {
+  app.get('/feed', {
     config: listConfig,
     schema: {
       operationId: 'getFeed',
@@ -181,7 +181,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
   });
 
-  app.post('/v1/posts', {
+  app.post('/posts', {
     config: { auth: 'required' },
     schema: {
       operationId: 'createPost',
@@ -194,12 +194,12 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
     handler: async (request, reply) => {
       const post = await posts.create(principalOf(request), request.body as { title: string; content: string });
-      reply.header('location', `/v1/posts/${post.id}`).header('etag', versionEtag(post.version));
+      reply.header('location', `/v2/posts/${post.id}`).header('etag', versionEtag(post.version));
       return reply.code(201).send({ data: presentPost(post) });
     },
   });
 
-  app.get('/v1/posts/:id', {
+  app.get('/posts/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'getPost',
@@ -217,7 +217,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
   });
 
-  app.patch('/v1/posts/:id', {
+  app.patch('/posts/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'updatePost',
@@ -238,7 +238,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
   });
 
-  app.delete('/v1/posts/:id', {
+  app.delete('/posts/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'deletePost',
@@ -256,7 +256,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
   });
 
-  app.get('/v1/posts/:id/comments', {
+  app.get('/posts/:id/comments', {
     config: listConfig,
     schema: {
       operationId: 'listPostComments',
@@ -275,7 +275,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
   });
 
-  app.post('/v1/posts/:id/comments', {
+  app.post('/posts/:id/comments', {
     config: { auth: 'required' },
     schema: {
       operationId: 'createComment',
@@ -289,12 +289,12 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
     handler: async (request, reply) => {
       const comment = await posts.addComment(principalOf(request), (request.params as { id: string }).id, (request.body as { content: string }).content);
-      reply.header('location', `/v1/comments/${comment.id}`).header('etag', versionEtag(comment.version));
+      reply.header('location', `/v2/comments/${comment.id}`).header('etag', versionEtag(comment.version));
       return reply.code(201).send({ data: presentComment(comment) });
     },
   });
 
-  app.get('/v1/comments/:id', {
+  app.get('/comments/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'getComment',
@@ -312,7 +312,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
   });
 
-  app.patch('/v1/comments/:id', {
+  app.patch('/comments/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'updateComment',
@@ -333,7 +333,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
   });
 
-  app.delete('/v1/comments/:id', {
+  app.delete('/comments/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'deleteComment',

@@ -83,7 +83,7 @@ export function registerProductRoutes(app: FastifyInstance, { products, lists }:
     vary: PUBLIC_VARY,
   };
 
-  app.get('/v1/products', {
+  app.get('/products', {
     config: { auth: 'optional', produces: LIST_MEDIA_TYPES },
     schema: {
       operationId: 'listProducts',
@@ -113,7 +113,7 @@ export function registerProductRoutes(app: FastifyInstance, { products, lists }:
     },
   });
 
-  app.post('/v1/products', {
+  app.post('/products', {
     config: { auth: 'required' },
     schema: {
       operationId: 'createProduct',
@@ -127,12 +127,12 @@ export function registerProductRoutes(app: FastifyInstance, { products, lists }:
     },
     handler: async (request, reply) => {
       const product = await products.create(principalOf(request), request.body as NewProduct);
-      reply.header('location', `/v1/products/${product.id}`).header('etag', versionEtag(product.version));
+      reply.header('location', `/v2/products/${product.id}`).header('etag', versionEtag(product.version));
       return reply.code(201).send({ data: presentProduct(product) });
     },
   });
 
-  app.get('/v1/products/:id', {
+  app.get('/products/:id', {
     config: { auth: 'optional' },
     schema: {
       operationId: 'getProduct',
@@ -152,7 +152,7 @@ export function registerProductRoutes(app: FastifyInstance, { products, lists }:
     },
   });
 
-  app.patch('/v1/products/:id', {
+  app.patch('/products/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'updateProduct',
@@ -173,7 +173,7 @@ export function registerProductRoutes(app: FastifyInstance, { products, lists }:
     },
   });
 
-  app.delete('/v1/products/:id', {
+  app.delete('/products/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'deleteProduct',

@@ -25,7 +25,7 @@ export const UserSchema = Type.Object(
   {
     id: Type.String({ examples: ['usr_01jd3k9x7m2v8q4r6t0w5y1zab'] }),
     email: Type.Optional(Type.String({ description: 'Only for the user itself and admins.' })),
-    name: Type.String(),
+    display_name: Type.String(),
     role: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('admin')])),
     status: Type.Optional(Type.String({ enum: [...USER_STATUSES] })),
     plan: Type.Optional(Type.String({ enum: [...PLANS] })),
@@ -34,7 +34,7 @@ export const UserSchema = Type.Object(
     updated_at: Type.Optional(Timestamp),
     links: SelfLinks,
   },
-  { description: 'A user: the full record for itself and admins, the public profile (id, name, created_at) for anyone else.' },
+  { description: 'A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else.' },
 );
 
 const Email = Type.String({ format: 'email', maxLength: EMAIL_MAX, examples: ['ada@example.com'] });
@@ -47,27 +47,27 @@ const Privileged = {
 };
 
 const SignUpBody = Type.Object(
-  { email: Email, name: Name, password: Password },
-  { additionalProperties: false, examples: [{ email: 'ada@example.com', name: 'Ada Lovelace', password: 'correct horse battery staple' }] },
+  { email: Email, display_name: Name, password: Password },
+  { additionalProperties: false, examples: [{ email: 'ada@example.com', display_name: 'Ada Lovelace', password: 'correct horse battery staple' }] },
 );
 const ReplaceBody = Type.Object(
-  { email: Email, name: Name, password: Type.Optional(Password), ...Privileged },
-  { additionalProperties: false, examples: [{ email: 'ada@example.com', name: 'Ada King' }] },
+  { email: Email, display_name: Name, password: Type.Optional(Password), ...Privileged },
+  { additionalProperties: false, examples: [{ email: 'ada@example.com', display_name: 'Ada King' }] },
 );
 const PatchBody = Type.Object(
-  { email: Type.Optional(Email), name: Type.Optional(Name), password: Type.Optional(Password), ...Privileged },
-  { additionalProperties: false, minProperties: 1, examples: [{ name: 'Ada King' }] },
+  { email: Type.Optional(Email), display_name: Type.Optional(Name), password: Type.Optional(Password), ...Privileged },
+  { additionalProperties: false, minProperties: 1, examples: [{ display_name: 'Ada King' }] },
 );
 
 
 
 export function presentUser(user: User | PublicProfile) {
-  const links = { self: `/v1/users/${user.id}` };
-  if (!('email' in user)) return { id: user.id, name: user.name, created_at: user.createdAt.toISOString(), links };
+  const links = { self: `/v2/users/${user.id}` };
+  if (!('email' in user)) return { id: user.id, display_name: user.name, created_at: user.createdAt.toISOString(), links };
   return {
     id: user.id,
     email: user.email,
-    name: user.name,
+    display_name: user.name,
     role: user.role,
     status: user.status,
     plan: user.plan,
@@ -85,7 +85,7 @@ export function userEtag(user: User | PublicProfile): string {
 const UserEnvelope = Envelope(UserSchema, 'The user');
 const conditionalHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (412 otherwise).' })) });
 
-export const USER_FIELDS = ['id', 'email', 'name', 'role', 'status', 'plan', 'email_verified_at', 'created_at', 'updated_at', 'links'] as const;
+export const USER_FIELDS = ['id', 'email', 'display_name', 'role', 'status', 'plan', 'email_verified_at', 'created_at', 'updated_at', 'links'] as const;
 
 const commaList = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 200, description }));
 const UserFilters = {
@@ -100,11 +100,11 @@ function splitFilter<T extends string>(value: unknown): T[] | undefined {
 
 export function registerUserRoutes(app: FastifyInstance, users: UsersService, lists: RestLists): void {
   const userList: ListRoute<User | PublicProfile> = {
-    spec: { sorts: USER_SORTS, defaultSort: USER_DEFAULT_SORT, fields: USER_FIELDS },
+    spec: { sorts: USER_SORTS, defaultSort: USER_DEFAULT_SORT, fields: USER_FIELDS, userList: true },
     present: presentUser,
   };
 
-  app.get('/v1/users', {
+  app.get('/users', {
     config: { auth: 'required', produces: LIST_MEDIA_TYPES },
     schema: {
       operationId: 'listUsers',
@@ -127,7 +127,7 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
     },
   });
 
-  app.post('/v1/users', {
+  app.post('/users', {
     config: { auth: 'optional' },
     schema: {
       operationId: 'createUser',
@@ -140,19 +140,20 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
       response: { 201: UserEnvelope, ...problemResponses(400, 401, 409, 413, 415, 422) },
     },
     handler: async (request, reply) => {
-      const user = await users.register(request.body as { email: string; name: string; password: string });
-      reply.header('location', `/v1/users/${user.id}`).header('etag', userEtag(user));
+      const body = request.body as { email: string; display_name: string; password: string };
+      const user = await users.register({ email: body.email, name: body.display_name, password: body.password });
+      reply.header('location', `/v2/users/${user.id}`).header('etag', userEtag(user));
       return reply.code(201).send({ data: presentUser(user) });
     },
   });
 
-  app.get('/v1/users/:id', {
+  app.get('/users/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'getUser',
       tags: ['users'],
       summary: 'Get a user',
-      description: 'The full record for the user itself and admins; the public profile (id, name, created_at) for anyone else signed in.',
+      description: 'The full record for the user itself and admins; the public profile (id, display_name, created_at) for anyone else signed in.',
       security: SECURITY.required,
       params: IdParams,
       querystring: NoQuery,
@@ -166,7 +167,7 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
   });
 
   const change = (method: 'put' | 'patch', operationId: string, summary: string, body: typeof ReplaceBody | typeof PatchBody) =>
-    app[method]('/v1/users/:id', {
+    app[method]('/users/:id', {
       config: { auth: 'required' },
       schema: {
         operationId,
@@ -181,7 +182,9 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
         response: { 200: UserEnvelope, ...problemResponses(400, 401, 403, 404, 409, 412, 415, 422) },
       },
       handler: async (request, reply) => {
-        const user = await users.update(principalOf(request), (request.params as { id: string }).id, request.body as UserChanges, {
+        const { display_name, ...rest } = request.body as Omit<UserChanges, 'name'> & { display_name?: string };
+        const changes: UserChanges = display_name === undefined ? rest : { ...rest, name: display_name };
+        const user = await users.update(principalOf(request), (request.params as { id: string }).id, changes, {
           expectedVersion: expectedVersion(request),
         });
         reply.header('etag', userEtag(user));
@@ -191,7 +194,7 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
   change('put', 'replaceUser', 'Replace a user', ReplaceBody);
   change('patch', 'updateUser', 'Update a user (JSON Merge Patch)', PatchBody);
 
-  app.delete('/v1/users/:id', {
+  app.delete('/users/:id', {
     config: { auth: 'required' },
     schema: {
       operationId: 'deleteUser',
@@ -210,7 +213,7 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
     },
   });
 
-  app.get('/v1/me', {
+  app.get('/me', {
     config: { auth: 'required' },
     schema: {
       operationId: 'getMe',

@@ -29,7 +29,7 @@ export const ProblemSchema = Type.Object(
         title: 'Validation failed',
         status: 422,
         detail: 'Invalid fields: email',
-        instance: '/v1/users',
+        instance: '/v2/users',
         code: 'VALIDATION_FAILED',
         request_id: '6f1c1e0e-8a57-4f2b-9a52-4a4f3d4c2b1a',
         errors: [{ field: 'email', code: 'invalid_format', message: 'must be a valid email' }],

@@ -4,7 +4,7 @@ import { Timestamp } from './common.ts';
 import { EmbeddedProduct } from './products.ts';
 
 const Money = (description: string) => Type.Integer({ minimum: 0, description: `${description}, in minor units of currency.` });
-const EmbeddedUser = Type.Object({ id: Type.String(), name: Type.String() }, { additionalProperties: true, description: 'The owner, with include=user.' });
+const EmbeddedUser = Type.Object({ id: Type.String(), display_name: Type.String() }, { additionalProperties: true, description: 'The owner, with include=user.' });
 
 export const OrderItemSchema = Type.Object(
   {
@@ -59,13 +59,13 @@ export function presentOrderItem(item: OrderItem) {
     total: lineTotal(item),
     currency: item.currency,
     created_at: item.createdAt.toISOString(),
-    links: { self: `/v1/order-items/${item.id}`, order: `/v1/orders/${item.orderId}`, product: `/v1/products/${item.productId}` },
+    links: { self: `/v2/order-items/${item.id}`, order: `/v2/orders/${item.orderId}`, product: `/v2/products/${item.productId}` },
   };
 }
 
 /** An order; with `items` when they were loaded (single orders always, lists on include=items). */
 export function presentOrder(order: Order & { items?: readonly OrderItem[] }) {
-  const self = `/v1/orders/${order.id}`;
+  const self = `/v2/orders/${order.id}`;
   return {
     id: order.id,
     user_id: order.userId,
@@ -78,7 +78,7 @@ export function presentOrder(order: Order & { items?: readonly OrderItem[] }) {
     links: {
       self,
       items: `${self}/items`,
-      user: `/v1/users/${order.userId}`,
+      user: `/v2/users/${order.userId}`,
       ...(canBeCancelled(order.status) && { cancel: `${self}/cancel` }),
     },
   };

@@ -37,6 +37,6 @@ export function presentProduct(product: Product) {
     in_stock: isInStock(product),
     created_at: product.createdAt.toISOString(),
     updated_at: product.updatedAt.toISOString(),
-    links: { self: `/v1/products/${product.id}` },
+    links: { self: `/v2/products/${product.id}` },
   };
 }

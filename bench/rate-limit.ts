@@ -1,0 +1,201 @@
+/**
+ * Rate limiting, side by side in one run:
+ *
+ *   node --import tsx bench/rate-limit.ts [--duration 3] [--redis redis://127.0.0.1:6379] [--skip-http]
+ *
+ * 1. HTTP (autocannon, 100 connections, server in a child process): the same
+ *    hello route with no limiter, Stoa's limiter (two policies, both header
+ *    sets) and @fastify/rate-limit — memory and Redis stores.
+ *    Targets: Stoa ≥ @fastify/rate-limit on each store; Stoa memory ≥ 0.9× no limiter.
+ * 2. Decisions per second from one process, 100 in flight, over 1,000 keys:
+ *    Stoa's Redis store vs rate-limiter-flexible's RateLimiterRedis. Target ≥ 1.5×.
+ * 3. Two-tier mode: three limiters (one Redis connection each, like three
+ *    processes) at a paced 1,000 decisions/s each on one key until past the
+ *    limit. Targets: ≤ 0.1 Redis round trips per request at steady state,
+ *    over-admission ≤ 1 % of the limit.
+ *
+ * Prints a table and writes bench/results/rate-limit-<timestamp>.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { createRedisClient } from '../src/infra/redis/redis-client.ts';
+import { createRedisStore } from '../src/infra/redis/rate-limit.redis-store.ts';
+import { RateLimiter, type Policy } from '../src/platform/rate-limit/index.ts';
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const SERVER = fileURLToPath(new URL('./rate-limit-server.ts', import.meta.url));
+const MODES = ['plain', 'stoa-memory', 'frl-memory', 'stoa-redis', 'frl-redis'] as const;
+
+async function startServer(mode: string, redisUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, mode, redisUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /listening (\d+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}/hello` };
+}
+
+async function http(mode: string, redisUrl: string, duration: number): Promise<{ mode: string; requests_per_s: number; p99_ms: number; non_2xx: number; headers: string[] }> {
+  const { child, url } = await startServer(mode, redisUrl);
+  try {
+    const probe = await fetch(url);
+    const headers = [...probe.headers.keys()].filter((h) => /ratelimit/.test(h));
+    await autocannon({ url, connections: 100, duration: 1 }); // warm-up
+    const result = await autocannon({ url, connections: 100, duration });
+    return { mode, requests_per_s: Math.round(result.requests.average), p99_ms: result.latency.p99, non_2xx: result.non2xx, headers };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+/** `inFlight` loops calling `decide` for `ms`; decisions per second. */
+async function loop(inFlight: number, ms: number, decide: (i: number) => Promise<unknown>): Promise<number> {
+  let count = 0;
+  const end = Date.now() + ms;
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, worker) => {
+      let i = worker;
+      while (Date.now() < end) {
+        await decide(i);
+        i += inFlight;
+        count++;
+      }
+    }),
+  );
+  return Math.round(count / (ms / 1000));
+}
+
+async function decisions(redisUrl: string, seconds: number) {
+  const tag = `bench:dec:${process.pid}:`;
+  const stoaClient = createRedisClient(redisUrl, { commandTimeoutMs: 2_000 });
+  await stoaClient.connect();
+  const limiter = new RateLimiter({ store: createRedisStore({ client: stoaClient, prefix: tag }) });
+  const policy: Policy = { name: 'p', algorithm: 'fixed-window', limit: 1_000_000_000, windowMs: 60_000, scope: 'subject', failMode: 'open', twoTier: false };
+  const rlfClient = new Redis(redisUrl);
+  const rlf = new RateLimiterRedis({ storeClient: rlfClient, points: 1_000_000_000, duration: 60, keyPrefix: `${tag}rlf` });
+  const stoaRun = () => loop(100, seconds * 1000, (i) => limiter.decide([{ policy, partition: `k${i % 1000}` }]));
+  const rlfRun = () => loop(100, seconds * 1000, (i) => rlf.consume(`k${i % 1000}`));
+  await stoaRun();
+  await rlfRun(); // warm-up both
+  const stoa = await stoaRun();
+  const flexible = await rlfRun();
+  stoaClient.disconnect();
+  rlfClient.disconnect();
+  return { stoa_decisions_per_s: stoa, rate_limiter_flexible_per_s: flexible, ratio: Number((stoa / flexible).toFixed(2)) };
+}
+
+async function twoTier(redisUrl: string) {
+  const limit = 6_000;
+  const ratePerProcess = 1_000;
+  const syncMs = 100;
+  const tag = `bench:tt:${process.pid}:`;
+  const clients = [0, 1, 2].map(() => createRedisClient(redisUrl, { commandTimeoutMs: 2_000 }));
+  await Promise.all(clients.map((c) => c.connect()));
+  const limiters = clients.map((client) => new RateLimiter({ store: createRedisStore({ client, prefix: tag }), syncIntervalMs: syncMs }));
+  const policy: Policy = { name: 'tt', algorithm: 'fixed-window', limit, windowMs: 60_000, scope: 'subject', failMode: 'open', twoTier: true };
+  const check = { policy, partition: 'hot' };
+  let admitted = 0;
+  let requests = 0;
+  let steady: { requests: number; trips: number } | undefined;
+  const tickMs = 10;
+  const perTick = (ratePerProcess * tickMs) / 1000;
+  const started = Date.now();
+  // Paced like real traffic: the limit is reached after limit / (3 × rate) seconds; run 1.5× that.
+  const runMs = (1.5 * limit * 1000) / (3 * ratePerProcess);
+  while (Date.now() - started < runMs) {
+    const tick = Date.now();
+    const batch: Promise<void>[] = [];
+    for (const limiter of limiters) {
+      for (let i = 0; i < perTick; i++) {
+        requests++;
+        batch.push(limiter.decide([check]).then((d) => void (d.allowed && admitted++)));
+      }
+    }
+    await Promise.all(batch);
+    // Steady state: before the near-limit zone (90 % of the limit) where the store is asked synchronously.
+    if (!steady && admitted >= limit * 0.8) steady = { requests, trips: limiters.reduce((n, l) => n + l.roundTrips, 0) };
+    await sleep(Math.max(0, tickMs - (Date.now() - tick)));
+  }
+  await Promise.all(limiters.map((l) => l.sync()));
+  const trips = limiters.reduce((n, l) => n + l.roundTrips, 0);
+  for (const l of limiters) l.close();
+  for (const c of clients) c.disconnect();
+  return {
+    limit,
+    processes: 3,
+    rate_per_process: ratePerProcess,
+    sync_ms: syncMs,
+    requests,
+    admitted,
+    over_admission: admitted - limit,
+    over_admission_pct: Number((((admitted - limit) / limit) * 100).toFixed(3)),
+    round_trips_per_request_steady: steady ? Number((steady.trips / steady.requests).toFixed(4)) : null,
+    round_trips_per_request_overall: Number((trips / requests).toFixed(4)),
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { duration: { type: 'string', default: '3' }, redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, 'skip-http': { type: 'boolean', default: false } },
+  });
+  const duration = Number(values.duration);
+  const redisUrl = values.redis!;
+  const report: Record<string, unknown> = { date: new Date().toISOString(), cpus: cpus().length, loadavg: loadavg(), duration_s: duration };
+
+  if (!values['skip-http']) {
+    const rows = [];
+    for (const mode of MODES) {
+      const row = await http(mode, redisUrl, duration);
+      rows.push(row);
+      process.stdout.write(`http  ${mode.padEnd(12)} ${String(row.requests_per_s).padStart(7)} req/s  p99 ${row.p99_ms} ms  non-2xx ${row.non_2xx}  [${row.headers.join(' ')}]\n`);
+    }
+    const rps = Object.fromEntries(rows.map((r) => [r.mode, r.requests_per_s]));
+    const ratios = {
+      stoa_memory_vs_plain: Number((rps['stoa-memory']! / rps.plain!).toFixed(3)),
+      stoa_memory_vs_fastify_rate_limit_memory: Number((rps['stoa-memory']! / rps['frl-memory']!).toFixed(3)),
+      stoa_redis_vs_fastify_rate_limit_redis: Number((rps['stoa-redis']! / rps['frl-redis']!).toFixed(3)),
+    };
+    process.stdout.write(`ratios ${JSON.stringify(ratios)}\n`);
+    report.http = { rows, ratios };
+  }
+
+  const dec = await decisions(redisUrl, Math.max(1, Math.round(duration / 1.5)));
+  process.stdout.write(`decisions/s, 100 in flight: Stoa ${dec.stoa_decisions_per_s}  rate-limiter-flexible ${dec.rate_limiter_flexible_per_s}  ratio ${dec.ratio}\n`);
+  report.decisions = dec;
+
+  const tt = await twoTier(redisUrl);
+  process.stdout.write(
+    `two-tier: ${tt.admitted} admitted for a limit of ${tt.limit} (over-admission ${tt.over_admission_pct} %), round trips per request ${tt.round_trips_per_request_steady} steady, ${tt.round_trips_per_request_overall} overall\n`,
+  );
+  report.two_tier = tt;
+
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `rate-limit-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`bench rate-limit: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

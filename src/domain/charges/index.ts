@@ -1,0 +1,3 @@
+export * from './charges.types.ts';
+export * from './charges.port.ts';
+export * from './charges.service.ts';

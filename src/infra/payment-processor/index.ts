@@ -1,0 +1,61 @@
+import type { ChargesService } from '../../domain/charges/index.ts';
+import type { ProcessorGateway } from './payment-processor.client.ts';
+import { startPaymentProcessor, type RunningProcessor } from './payment-processor.server.ts';
+
+export { createProcessorGateway, type ProcessorGateway } from './payment-processor.client.ts';
+export { startPaymentProcessor, type RunningProcessor } from './payment-processor.server.ts';
+export * as standardWebhooks from './standard-webhooks.ts';
+
+export const WEBHOOK_PATH = '/v1/webhooks/payment-processor';
+
+/** How often pending charges are looked at, and how long one may wait for its outcome before it is submitted again. */
+const RECOVERY_INTERVAL_MS = 5_000;
+const RESUBMIT_AFTER_MS = 20_000;
+
+export interface ProcessorSettings {
+  processorUrl: string | undefined;
+  latencyMs: number;
+  slowMs: number;
+  webhookSecret: string;
+  publicUrl: string;
+}
+
+export interface AttachedProcessor {
+  /** The in-process processor, when Stoa runs its own. */
+  processor: RunningProcessor | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects Stoa to its payment processor once Stoa listens at `stoaUrl`:
+ * the configured STOA_PROCESSOR_URL (outcomes to STOA_PUBLIC_URL), or a
+ * processor started in this process on an ephemeral port (outcomes to
+ * `stoaUrl`). Charges left pending by an earlier process are submitted again
+ * now, and stale ones periodically.
+ */
+export async function attachPaymentProcessor(
+  deps: { charges: ChargesService; gateway: ProcessorGateway; clock: { now(): Date }; log?: (error: unknown) => void },
+  settings: ProcessorSettings,
+  stoaUrl: string,
+): Promise<AttachedProcessor> {
+  const processor = settings.processorUrl
+    ? undefined
+    : await startPaymentProcessor({ latencyMs: settings.latencyMs, slowMs: settings.slowMs, webhookSecret: settings.webhookSecret });
+  deps.gateway.connect({
+    processorUrl: settings.processorUrl ?? processor!.url,
+    callbackUrl: `${settings.processorUrl ? settings.publicUrl : stoaUrl}${WEBHOOK_PATH}`,
+  });
+  const log = deps.log ?? (() => {});
+  await deps.charges.resubmitPending(deps.clock.now()).catch(log);
+  const timer = setInterval(() => {
+    deps.charges.resubmitPending(new Date(deps.clock.now().getTime() - RESUBMIT_AFTER_MS)).catch(log);
+  }, RECOVERY_INTERVAL_MS);
+  timer.unref();
+  return {
+    processor,
+    async close() {
+      clearInterval(timer);
+      await processor?.close();
+    },
+  };
+}

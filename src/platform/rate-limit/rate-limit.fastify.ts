@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import { AppError } from '../../domain/shared/errors.ts';
+import type { ClientIpResolver } from './client-ip.ts';
+import type { LoadShedder } from './load-shedder.ts';
+import { rateLimitHeaders, seconds } from './rate-limit.headers.ts';
+import type { RateLimitDecision, RateLimiter } from './rate-limit.limiter.ts';
+import { createRateLimitMetrics } from './rate-limit.metrics.ts';
+import type { PolicySet, RequestClasses } from './rate-limit.policy.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `false`: this route is never rate limited. */
+    rateLimit?: false;
+  }
+  interface FastifyRequest {
+    rateLimit: RateLimitDecision | null;
+  }
+}
+
+export interface RateLimitingOptions {
+  /** null when rate limiting is off. */
+  limiter: RateLimiter | null;
+  policies: PolicySet;
+  clientIp: ClientIpResolver;
+  /** null when load shedding is off. */
+  shedder: LoadShedder | null;
+  metrics: Registry;
+  /** Milliseconds since the epoch, for `X-RateLimit-Reset`. */
+  now?: () => number;
+  /** Routes never limited nor shed: path prefixes. */
+  exempt?: readonly string[];
+  /** POST routes that take `{email, password}` (limited per IP and per account); any `…/auth/login` by default. */
+  isLoginRoute?: (url: string) => boolean;
+}
+
+/** Health, readiness, metrics and the API description are never limited nor shed. */
+export const EXEMPT_PREFIXES = ['/healthz', '/readyz', '/metrics', '/docs', '/openapi.json', '/problems/'];
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function appendHook<T>(existing: T | T[] | undefined, hook: T): T[] {
+  return existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
+}
+
+function accountOf(body: unknown): string | undefined {
+  const email = (body as { email?: unknown } | null)?.email;
+  if (typeof email !== 'string' || email === '') return undefined;
+  // Hashed so no address sits in Redis key names.
+  return createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 32);
+}
+
+function hasSearchParameter(schema: unknown): boolean {
+  const properties = (schema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return properties !== undefined && 'q' in properties;
+}
+
+/**
+ * The Fastify adapter. Load shedding is one app-wide `onRequest` hook that
+ * reads a flag (the shedder samples on a timer). Rate limiting is attached
+ * per route at registration — exempt routes get no hook at all — as an
+ * `onRequest` hook after authentication (the plan and subject need the
+ * principal), or `preValidation` on login routes (the account is in the body);
+ * a route-level `onSend` writes the headers on every answer, errors included,
+ * and refunds a 304.
+ */
+export function registerRateLimiting(app: FastifyInstance, options: RateLimitingOptions): void {
+  const { limiter, policies, clientIp, shedder } = options;
+  const now = options.now ?? Date.now;
+  const exempt = options.exempt ?? EXEMPT_PREFIXES;
+  const isLoginRoute = options.isLoginRoute ?? ((url: string) => url.endsWith('/auth/login'));
+  const isExempt = (url: string) => exempt.some((prefix) => (prefix.endsWith('/') ? url.startsWith(prefix) : url === prefix || url.startsWith(`${prefix}/`)));
+  const observer = createRateLimitMetrics(options.metrics, app.log);
+
+  if (shedder) {
+    const exemptRoutes = new Set<string>();
+    app.addHook('onRoute', (route) => {
+      if (isExempt(route.url)) exemptRoutes.add(route.url);
+    });
+    app.addHook('onRequest', (request, _reply, done) => {
+      const reason = shedder.reason;
+      if (reason === null || exemptRoutes.has(request.routeOptions.url ?? '')) return done();
+      observer.shed(reason);
+      const retry = shedder.retryAfterSeconds;
+      done(
+        new AppError('OVERLOADED', `The server is overloaded (${reason === 'heap' ? 'memory' : 'event-loop delay'}); retry in ${retry} s`, {
+          headers: { 'retry-after': String(retry) },
+          extensions: { retry_after: retry },
+        }),
+      );
+    });
+    app.addHook('onReady', async () => shedder.start());
+    app.addHook('onClose', async () => shedder.stop());
+  }
+
+  if (!limiter) return;
+  limiter.observer = observer;
+  app.decorateRequest('rateLimit', null);
+
+  type RouteClasses = RequestClasses & { searchable: boolean };
+
+  function decide(request: FastifyRequest, classes: RouteClasses): Promise<RateLimitDecision> | null {
+    const principal = request.principal;
+    const ip = clientIp.resolve(request.socket.remoteAddress, request.headers['x-forwarded-for']);
+    const q = classes.searchable ? (request.query as { q?: unknown } | undefined)?.q : undefined;
+    const checks = policies.checksFor(
+      {
+        subject: principal ? (principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`) : `ip:${ip}`,
+        ip,
+        plan: principal?.plan ?? 'free',
+        account: classes.login ? accountOf(request.body) : undefined,
+      },
+      { login: classes.login, write: classes.write, search: typeof q === 'string' && q !== '' },
+    );
+    return checks.length === 0 ? null : limiter!.decide(checks);
+  }
+
+  function limitHook(classes: RouteClasses) {
+    return async function rateLimit(request: FastifyRequest): Promise<void> {
+      const pending = decide(request, classes);
+      if (pending === null) return;
+      const decision = await pending;
+      request.rateLimit = decision;
+      if (decision.allowed) return;
+      const retry = Math.max(1, seconds(decision.retryAfterMs));
+      const first = decision.violated[0]!;
+      const detail =
+        decision.degraded === 'closed'
+          ? `Rate limit "${first.name}" cannot be checked right now (its store is unavailable and it fails closed); retry in ${retry} s`
+          : `Rate limit "${first.name}" (${first.limit} requests per ${first.windowMs / 1000} s) is exhausted; retry in ${retry} s`;
+      throw new AppError('RATE_LIMITED', detail, {
+        headers: { 'retry-after': String(retry) },
+        extensions: { retry_after: retry, 'violated-policies': decision.violated.map((p) => p.name) },
+      });
+    };
+  }
+
+  function writeHeaders(request: FastifyRequest, reply: FastifyReply, decision: RateLimitDecision): void {
+    let refunded = 0;
+    if (reply.statusCode === 304 && decision.allowed) {
+      refunded = decision.cost;
+      void limiter!.refund(decision);
+    }
+    reply.headers(rateLimitHeaders(decision, now(), refunded));
+  }
+
+  function headersHook(classes: RouteClasses) {
+    // Callback style: the usual case (already decided) costs no promise.
+    return function sendRateLimitHeaders(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
+      if (request.rateLimit !== null) {
+        writeHeaders(request, reply, request.rateLimit);
+        return done(null, payload);
+      }
+      // Refused before the limiter ran (bad credentials, a malformed request): still counted, so guessing
+      // credentials is limited too, and the answer carries the headers like every other. Shed answers are not.
+      const pending = reply.statusCode < 500 ? decide(request, classes) : null;
+      if (pending === null) return done(null, payload);
+      pending.then((decision) => {
+        request.rateLimit = decision;
+        writeHeaders(request, reply, decision);
+        done(null, payload);
+      }, () => done(null, payload));
+    };
+  }
+
+  app.addHook('onRoute', (route) => {
+    if (route.config?.rateLimit === false || isExempt(route.url)) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const login = methods.includes('POST') && isLoginRoute(route.url);
+    const classes = { login, write: !login && methods.some((m) => WRITE_METHODS.has(m)), searchable: hasSearchParameter(route.schema?.querystring) };
+    // Fastify's hook option types are unions per handler shape; these handlers fit every shape they are put in.
+    const hook = limitHook(classes) as never;
+    if (login) route.preValidation = appendHook<unknown>(route.preValidation, hook) as never;
+    else route.onRequest = appendHook<unknown>(route.onRequest, hook) as never;
+    route.onSend = appendHook<unknown>(route.onSend, headersHook(classes)) as never;
+  });
+}

@@ -1,0 +1,2 @@
+export * from './versions.ts';
+export * from './v1-transform.ts';

@@ -1,0 +1,171 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import {
+  CHARGE_DEFAULT_SORT,
+  CHARGE_SORTS,
+  CHARGE_STATUSES,
+  DESCRIPTION_MAX_LENGTH,
+  SOURCE_MAX_LENGTH,
+  type Charge,
+  type ChargesService,
+} from '../../../domain/charges/index.ts';
+import { AppError } from '../../../domain/shared/errors.ts';
+import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
+import { principalOf } from '../plugins/request-context.ts';
+import { Envelope, IdParams, NoQuery, problemResponses, SECURITY } from '../schemas/common.ts';
+import { CHARGE_FIELDS, ChargeSchema, presentCharge } from '../schemas/charges.ts';
+
+const ChargeBody = Type.Object(
+  {
+    amount: Type.Integer({ minimum: 1, maximum: 10_000_000_000, description: 'In minor units of currency.' }),
+    currency: Type.String({ minLength: 3, maxLength: 3, description: 'ISO 4217 code.', examples: ['EUR'] }),
+    source: Type.String({ minLength: 1, maxLength: SOURCE_MAX_LENGTH, description: 'Card token: tok_visa, tok_declined, tok_insufficient_funds, tok_slow, tok_error.' }),
+    order_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'One of your orders; it is confirmed when the charge succeeds.' })),
+    description: Type.Optional(Type.String({ maxLength: DESCRIPTION_MAX_LENGTH })),
+  },
+  { additionalProperties: false, examples: [{ amount: 1999, currency: 'EUR', source: 'tok_visa' }] },
+);
+const KeyHeader = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: 'Required: 1–255 printable ASCII characters, a new one per charge; a retry with the same key is answered with the first result.' })),
+});
+const ChargeFilters = {
+  status: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: `Comma-separated statuses (${CHARGE_STATUSES.join(', ')}).` })),
+  order_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only charges of this order.' })),
+};
+
+export interface ChargeRoutesDeps {
+  charges: ChargesService;
+  lists: RestLists;
+  /** Verifies an inbound processor webhook; returns why it is refused, or null. */
+  verifyWebhook(headers: { id: string | undefined; timestamp: string | undefined; signature: string | undefined }, rawBody: string): string | null;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Charges, and the payment processor's inbound webhook. */
+export function registerChargeRoutes(app: FastifyInstance, { charges, lists, verifyWebhook }: ChargeRoutesDeps): void {
+  const tags = ['charges'];
+  const security = SECURITY.required;
+  const chargeList: ListRoute<Charge> = {
+    spec: { sorts: CHARGE_SORTS, defaultSort: CHARGE_DEFAULT_SORT, fields: CHARGE_FIELDS },
+    present: presentCharge,
+  };
+
+  app.post('/charges', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'createCharge',
+      tags,
+      summary: 'Charge a card',
+      description:
+        'Requires Idempotency-Key. Answers 201 with the charge pending; the payment processor decides it asynchronously and the charge becomes succeeded (its order, if any, confirmed) or failed with failure_code. Poll GET /charges/{id} or follow the charge.* events.',
+      security,
+      querystring: NoQuery,
+      headers: KeyHeader,
+      body: ChargeBody,
+      response: { 201: Envelope(ChargeSchema, 'The charge, pending'), ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
+    },
+    handler: async (request, reply) => {
+      const body = request.body as { amount: number; currency: string; source: string; order_id?: string; description?: string };
+      const charge = await charges.create(principalOf(request), {
+        amount: body.amount,
+        currency: body.currency,
+        source: body.source,
+        orderId: body.order_id,
+        description: body.description,
+      });
+      reply.header('location', `/v2/charges/${charge.id}`);
+      return reply.code(201).send({ data: presentCharge(charge) });
+    },
+  });
+
+  app.get('/charges', {
+    config: { auth: 'required', produces: LIST_MEDIA_TYPES },
+    schema: {
+      operationId: 'listCharges',
+      tags,
+      summary: 'List charges',
+      description: "The caller's charges (every charge for administrators), newest first by default. Filters: status, order_id. Sorts: created_at, amount.",
+      security,
+      querystring: listQuerySchema(ChargeFilters),
+      response: { 200: ListEnvelope(ChargeSchema, 'A page of charges'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406, 422) },
+    },
+    handler: async (request, reply) => {
+      const options = lists.options(request, chargeList.spec);
+      const q = request.query as { status?: string; order_id?: string };
+      const page = await charges.list(principalOf(request), { statuses: q.status?.split(',').map((s) => s.trim()), orderId: q.order_id }, options.page);
+      return lists.send(request, reply, chargeList, options, page);
+    },
+  });
+
+  app.get('/charges/:id', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'getCharge',
+      tags,
+      summary: 'Get a charge',
+      description: "Another user's charge is 404.",
+      security,
+      params: IdParams,
+      querystring: NoQuery,
+      response: { 200: Envelope(ChargeSchema, 'The charge'), ...problemResponses(400, 401, 403, 404) },
+    },
+    handler: async (request) => {
+      const charge = await charges.get(principalOf(request), (request.params as { id: string }).id);
+      return { data: presentCharge(charge) };
+    },
+  });
+
+  // The signature covers the exact bytes sent, so this route reads its body raw.
+  void app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    raw.post('/webhooks/payment-processor', {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'receivePaymentProcessorWebhook',
+        tags: ['webhooks'],
+        // Authenticated by its Standard Webhooks signature, not by a credential.
+        security: SECURITY.none,
+        summary: 'Inbound webhook of the payment processor',
+        description:
+          'Standard Webhooks: webhook-id, webhook-timestamp (±5 minutes) and webhook-signature (v1, HMAC-SHA256 over the raw body). Each webhook-id is processed once; a redelivery answers 200 and changes nothing.',
+        querystring: NoQuery,
+        response: {
+          200: Envelope(Type.Object({ received: Type.Boolean(), duplicate: Type.Boolean() }), 'Accepted'),
+          ...problemResponses(400, 413, 415),
+        },
+      },
+      handler: async (request) => {
+        const rawBody = typeof request.body === 'string' ? request.body : '';
+        const id = header(request, 'webhook-id');
+        const reason = verifyWebhook({ id, timestamp: header(request, 'webhook-timestamp'), signature: header(request, 'webhook-signature') }, rawBody);
+        if (reason !== null) {
+          throw new AppError('WEBHOOK_SIGNATURE_INVALID', `The webhook was refused: ${reason.replace(/_/g, ' ')}`, { extensions: { reason } });
+        }
+        let event: { type?: unknown; data?: { charge_id?: unknown; status?: unknown; failure_code?: unknown } };
+        try {
+          event = JSON.parse(rawBody) as typeof event;
+        } catch {
+          throw new AppError('MALFORMED_JSON', 'The webhook body is not JSON');
+        }
+        const status = event?.data?.status;
+        if (typeof event?.type !== 'string' || typeof event.data?.charge_id !== 'string' || (status !== 'succeeded' && status !== 'failed')) {
+          throw new AppError('BAD_REQUEST', 'The webhook is not a charge outcome (type, data.charge_id, data.status)');
+        }
+        const result = await charges.applyOutcome({
+          webhookId: id!,
+          type: event.type,
+          chargeId: event.data.charge_id,
+          status,
+          failureCode: typeof event.data.failure_code === 'string' ? event.data.failure_code : null,
+          raw: rawBody,
+        });
+        return { data: { received: true, duplicate: result === 'duplicate' } };
+      },
+    });
+  });
+}

@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import { canonicalJson, checkIdempotencyKey, requestFingerprint } from '../src/platform/idempotency/index.ts';
+import { createTestApp, login, PASSWORD, problemOf, signUp, signUpAdmin, type SignedUp, type TestApp } from './helpers/app.ts';
+
+const CHARGE = { amount: 1999, currency: 'EUR', source: 'tok_visa' };
+
+describe('idempotency core', () => {
+  it('accepts 1 to 255 printable ASCII characters and nothing else', () => {
+    assert.equal(checkIdempotencyKey('a'), null);
+    assert.equal(checkIdempotencyKey('x'.repeat(255)), null);
+    assert.equal(checkIdempotencyKey(' ~!'), null);
+    assert.equal(checkIdempotencyKey(undefined), 'missing');
+    assert.equal(checkIdempotencyKey(''), 'missing');
+    assert.equal(checkIdempotencyKey('x'.repeat(256)), 'too_long');
+    assert.equal(checkIdempotencyKey('a\tb'), 'not_printable');
+    assert.equal(checkIdempotencyKey('clé'), 'not_printable');
+  });
+
+  it('fingerprints method, path and the canonical body, whatever the key order', () => {
+    assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: null }] }), '{"a":[{"c":null,"d":2}],"b":1}');
+    assert.equal(requestFingerprint('POST', '/v1/charges', { a: 1, b: 2 }), requestFingerprint('post', '/v1/charges', { b: 2, a: 1 }));
+    assert.notEqual(requestFingerprint('POST', '/v1/charges', { a: 1 }), requestFingerprint('POST', '/v1/orders', { a: 1 }));
+    assert.notEqual(requestFingerprint('POST', '/v1/charges', { a: 1 }), requestFingerprint('PATCH', '/v1/charges', { a: 1 }));
+    assert.notEqual(requestFingerprint('POST', '/v1/charges', { a: 1 }), requestFingerprint('POST', '/v1/charges', { a: 2 }));
+  });
+});
+
+describe('Idempotency-Key over HTTP', () => {
+  let t: TestApp;
+  let ada: SignedUp;
+  let bob: SignedUp;
+  let admin: SignedUp;
+  before(async () => {
+    t = await createTestApp();
+    ada = await signUp(t.app, { name: 'Ada' });
+    bob = await signUp(t.app, { name: 'Bob' });
+    admin = await signUpAdmin(t);
+  });
+  after(() => t.close());
+
+  const charge = (who: SignedUp, key: string | undefined, payload: unknown = CHARGE) =>
+    t.app.inject({ method: 'POST', url: '/v1/charges', headers: { ...who.auth, ...(key === undefined ? {} : { 'idempotency-key': key }) }, payload: payload as Record<string, unknown> });
+  const chargeCount = async (userId: string) =>
+    Number((await t.container.database.db.selectFrom('charges').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow()).n);
+  const createProduct = async (stock: number): Promise<string> => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/products', headers: admin.auth, payload: { name: 'Last one', category: 'idem', price: 700, currency: 'EUR', stock } });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json().data.id;
+  };
+  const stockOf = async (id: string) => (await t.container.database.db.selectFrom('products').select('stock').where('id', '=', id).executeTakeFirstOrThrow()).stock;
+  const replayed = (res: LightMyRequestResponse) => res.headers['idempotent-replayed'] === 'true';
+
+  describe('POST /v1/charges and POST /v1/orders', () => {
+    it('answer 400 IDEMPOTENCY_KEY_REQUIRED without a key, and do nothing', async () => {
+      const user = await signUp(t.app);
+      const res = await charge(user, undefined);
+      assert.equal(res.statusCode, 400);
+      assert.equal(problemOf(res).code, 'IDEMPOTENCY_KEY_REQUIRED');
+      const order = await t.app.inject({ method: 'POST', url: '/v1/orders', headers: user.auth, payload: { items: [{ product_id: await createProduct(1), quantity: 1 }] } });
+      assert.equal(order.statusCode, 400);
+      assert.equal(problemOf(order).code, 'IDEMPOTENCY_KEY_REQUIRED');
+      assert.equal(await chargeCount(user.id), 0);
+    });
+
+    it('answer 400 IDEMPOTENCY_KEY_INVALID for a key over 255 characters or with non-printable characters', async () => {
+      for (const key of ['k'.repeat(256), 'a\tb']) {
+        const res = await charge(ada, key);
+        assert.equal(res.statusCode, 400, key);
+        assert.equal(problemOf(res).code, 'IDEMPOTENCY_KEY_INVALID');
+      }
+      assert.equal((await charge(ada, 'k'.repeat(255))).statusCode, 201);
+    });
+  });
+
+  it('replays a completed request with its status, body and Location, plus Idempotent-Replayed: true', async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    const first = await charge(user, key);
+    assert.equal(first.statusCode, 201, first.body);
+    assert.equal(first.headers['idempotent-replayed'], undefined);
+    assert.match(first.json().data.id, /^ch_/);
+    assert.equal(first.json().data.status, 'pending');
+    assert.match(String(first.headers.location), new RegExp(`^/v[12]/charges/${first.json().data.id}$`));
+
+    // Same request, keys of the body in another order.
+    const again = await charge(user, key, { source: 'tok_visa', currency: 'EUR', amount: 1999 });
+    assert.equal(again.statusCode, 201);
+    assert.ok(replayed(again));
+    assert.equal(again.body, first.body);
+    assert.equal(again.headers.location, first.headers.location);
+    assert.equal(await chargeCount(user.id), 1);
+  });
+
+  it('answers 422 IDEMPOTENCY_KEY_REUSED for the same key with another body or path', async () => {
+    const key = randomUUID();
+    assert.equal((await charge(ada, key)).statusCode, 201);
+    const other = await charge(ada, key, { ...CHARGE, amount: 2000 });
+    assert.equal(other.statusCode, 422);
+    assert.equal(problemOf(other).code, 'IDEMPOTENCY_KEY_REUSED');
+    const elsewhere = await t.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...ada.auth, 'idempotency-key': key }, payload: { items: [{ product_id: await createProduct(1), quantity: 1 }] } });
+    assert.equal(elsewhere.statusCode, 422);
+  });
+
+  it('scopes keys to the principal: two users may use the same key', async () => {
+    const key = randomUUID();
+    const a = await charge(ada, key);
+    const b = await charge(bob, key);
+    assert.equal(a.statusCode, 201);
+    assert.equal(b.statusCode, 201);
+    assert.ok(!replayed(b));
+    assert.notEqual(a.json().data.id, b.json().data.id);
+  });
+
+  it('answers 409 IDEMPOTENCY_KEY_IN_USE with Retry-After while the key is in flight, and recovers it once the lease ends', async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    // Another attempt holds the key (claimed, not finished, its transaction gone).
+    const timings = { leaseMs: 30_000, graceMs: 5_000, ttlMs: 86_400_000 };
+    const claimed = await t.container.idempotencyStore.claim({ principal: user.id, key, owner: 'elsewhere' }, requestFingerprint('POST', '/v1/charges', CHARGE), t.clock.now(), timings);
+    assert.equal(claimed.kind, 'claimed');
+    const busy = await charge(user, key);
+    assert.equal(busy.statusCode, 409);
+    assert.equal(problemOf(busy).code, 'IDEMPOTENCY_KEY_IN_USE');
+    assert.match(String(busy.headers['retry-after']), /^\d+$/);
+    assert.equal(await chargeCount(user.id), 0);
+
+    t.clock.advance(31_000);
+    const recovered = await charge(user, key);
+    assert.equal(recovered.statusCode, 201, recovered.body);
+    assert.ok(!replayed(recovered));
+    assert.ok(replayed(await charge(user, key)));
+    assert.equal(await chargeCount(user.id), 1);
+  });
+
+  it('does not record a request refused by validation: the corrected request may use the key', async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    const invalid = await charge(user, key, { ...CHARGE, amount: -5 });
+    assert.equal(invalid.statusCode, 422);
+    assert.equal(problemOf(invalid).code, 'VALIDATION_FAILED');
+    const fixed = await charge(user, key);
+    assert.equal(fixed.statusCode, 201);
+    assert.ok(!replayed(fixed));
+  });
+
+  it('records and replays a 4xx of a request that began executing (409 OUT_OF_STOCK), with nothing ordered', async () => {
+    const product = await createProduct(1);
+    const key = randomUUID();
+    const order = (quantity: number) =>
+      t.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...ada.auth, 'idempotency-key': key }, payload: { items: [{ product_id: product, quantity }] } });
+    const first = await order(5);
+    assert.equal(first.statusCode, 409);
+    assert.equal(problemOf(first).code, 'OUT_OF_STOCK');
+    assert.equal(await stockOf(product), 1);
+    await t.app.inject({ method: 'PATCH', url: `/v1/products/${product}`, headers: admin.auth, payload: { stock: 50 } });
+    const again = await order(5);
+    assert.equal(again.statusCode, 409);
+    assert.ok(replayed(again));
+    assert.equal(again.body, first.body);
+    assert.equal(problemOf(again).code, 'OUT_OF_STOCK');
+    assert.equal(await stockOf(product), 50);
+  });
+
+  it('releases the key after a 5xx: the retry performs the request', async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    const service = t.container.charges as unknown as { create: unknown };
+    service.create = async () => {
+      throw new Error('the database fell over');
+    };
+    try {
+      const failed = await charge(user, key);
+      assert.equal(failed.statusCode, 500);
+    } finally {
+      delete service.create;
+    }
+    const retry = await charge(user, key);
+    assert.equal(retry.statusCode, 201, retry.body);
+    assert.ok(!replayed(retry));
+    assert.equal(await chargeCount(user.id), 1);
+  });
+
+  it('honours a key on PATCH when one is sent', async () => {
+    const product = await createProduct(3);
+    const key = randomUUID();
+    const patch = () => t.app.inject({ method: 'PATCH', url: `/v1/products/${product}`, headers: { ...admin.auth, 'idempotency-key': key }, payload: { stock: 9 } });
+    const first = await patch();
+    assert.equal(first.statusCode, 200, first.body);
+    const second = await patch();
+    assert.ok(replayed(second));
+    assert.equal(second.body, first.body);
+  });
+
+  it('100 concurrent identical requests with one key make exactly one charge; each answer is the 201, its replay or a 409', async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    const results = await Promise.all(Array.from({ length: 100 }, () => charge(user, key)));
+    const created = results.filter((r) => r.statusCode === 201);
+    assert.ok(created.length >= 1);
+    for (const r of results) assert.ok(r.statusCode === 201 || r.statusCode === 409, `${r.statusCode} ${r.body}`);
+    for (const r of results.filter((r) => r.statusCode === 409)) assert.equal(problemOf(r).code, 'IDEMPOTENCY_KEY_IN_USE');
+    assert.equal(new Set(created.map((r) => r.json().data.id)).size, 1);
+    assert.equal(created.filter((r) => !replayed(r)).length, 1);
+    assert.equal(await chargeCount(user.id), 1);
+  });
+
+  it('forgets records after STOA_IDEMPOTENCY_TTL: the key is new again', async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    assert.equal((await charge(user, key)).statusCode, 201);
+    t.clock.advance(24 * 3600_000 + 1000);
+    const tokens = await login(t.app, user.email, PASSWORD);
+    const later = await charge({ ...user, auth: { authorization: `Bearer ${tokens.accessToken}` } }, key, { ...CHARGE, amount: 5 });
+    assert.equal(later.statusCode, 201);
+    assert.ok(!replayed(later));
+    assert.ok((await t.container.idempotencyStore.sweep(new Date(t.clock.now().getTime() + 25 * 3600_000))) >= 1);
+  });
+});
