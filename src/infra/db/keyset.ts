@@ -1,16 +1,10 @@
 import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import type { KeysetPosition, PageRequest, SortTerm } from '../../domain/shared/page.ts';
+import type { KeysetPosition, Page, PageRequest, SortTerm } from '../../domain/shared/page.ts';
 
 /** How an API sort field maps to SQL: a column reference and the type to cast cursor values to. */
 export interface SortColumn {
   column: string;
   type: 'timestamptz' | 'text' | 'bigint' | 'integer';
-}
-
-export interface PageRows<O> {
-  rows: O[];
-  hasMore: boolean;
-  total?: number;
 }
 
 interface Key {
@@ -54,14 +48,15 @@ function after(keys: Key[]): Expression<SqlBool> {
 /**
  * Runs one page of `query` (already filtered) in cursor or offset mode. Cursor
  * mode reads limit + 1 rows to learn whether more exist and costs the same at
- * any depth; offset mode adds a COUNT for `total`.
+ * any depth; offset mode adds a COUNT for `total`. Rows become items through `toItem`.
  */
-export async function paginate<DB, TB extends keyof DB, O>(
+export async function paginate<DB, TB extends keyof DB, O, T>(
   query: SelectQueryBuilder<DB, TB, O>,
   page: PageRequest,
   columns: Record<string, SortColumn>,
   idColumn: string,
-): Promise<PageRows<O>> {
+  toItem: (row: O) => T,
+): Promise<Page<T>> {
   if (page.mode === 'offset') {
     const keys = keysOf(page.sort, columns, idColumn, undefined, false);
     let ordered = query;
@@ -78,7 +73,7 @@ export async function paginate<DB, TB extends keyof DB, O>(
         .executeTakeFirst() as Promise<{ total: number } | undefined>,
     ]);
     const total = count?.total ?? 0;
-    return { rows, total, hasMore: page.page * page.perPage < total };
+    return { items: rows.map(toItem), total, hasMore: page.page * page.perPage < total };
   }
 
   const backwards = page.position?.direction === 'prev';
@@ -90,5 +85,5 @@ export async function paginate<DB, TB extends keyof DB, O>(
   const hasMore = rows.length > page.limit;
   if (hasMore) rows.pop();
   if (backwards) rows.reverse();
-  return { rows, hasMore };
+  return { items: rows.map(toItem), hasMore };
 }

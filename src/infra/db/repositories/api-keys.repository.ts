@@ -47,8 +47,7 @@ export function createApiKeyRepository(db: Db): ApiKeyRepository {
 
     async listByUser(userId, page) {
       const query = db.selectFrom('api_keys').select(COLUMNS).where('user_id', '=', userId).where('revoked_at', 'is', null);
-      const result = await paginate(query, page, SORTS, 'api_keys.id');
-      return { items: result.rows.map(toApiKey), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
+      return paginate(query, page, SORTS, 'api_keys.id', toApiKey);
     },
 
     async findById(id) {

@@ -76,8 +76,7 @@ export function createChargeRepository(connection: Connection): ChargeRepository
       if (filter.userId !== undefined) query = query.where('charges.user_id', '=', filter.userId);
       if (filter.orderId !== undefined) query = query.where('charges.order_id', '=', filter.orderId);
       if (filter.statuses !== undefined && filter.statuses.length > 0) query = query.where('charges.status', 'in', [...filter.statuses] as ChargeStatus[]);
-      const result = await paginate(query, page, SORTS, 'charges.id');
-      return { items: result.rows.map(toCharge), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
+      return paginate(query, page, SORTS, 'charges.id', toCharge);
     },
 
     async pendingSubmittedBefore(before, limit) {

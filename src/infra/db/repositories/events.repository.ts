@@ -69,8 +69,7 @@ export function createEventLog(connection: Connection): EventLog {
         query = query.where((eb) => eb.or([...(exact.length ? [eb('type', 'in', exact)] : []), ...families.map((f) => eb('type', 'like', f))]));
       }
       for (const family of filter.excludeFamilies ?? []) query = query.where('type', 'not like', `${family}.%`);
-      const result = await paginate(query, page, SORTS, 'events.id');
-      return { items: result.rows.map(toEvent), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
+      return paginate(query, page, SORTS, 'events.id', toEvent);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { FollowRepository } from '../../../domain/follows/index.ts';
-import type { UserStatus } from '../../../domain/users/index.ts';
+import { toUser } from './users.repository.ts';
 import { paginate, type SortColumn } from '../keyset.ts';
 import type { Connection } from '../transactions.ts';
 
@@ -42,27 +42,7 @@ export function createFollowRepository(connection: Connection): FollowRepository
         ])
         .where(`follows.${mine}`, '=', userId)
         .where('users.deleted_at', 'is', null);
-      const result = await paginate(query, page, SORTS, `follows.${theirs}`);
-      return {
-        hasMore: result.hasMore,
-        ...(result.total !== undefined && { total: result.total }),
-        items: result.rows.map((row) => ({
-          id: row.id,
-          followedAt: row.followed_at,
-          user: {
-            id: row.id,
-            email: row.email,
-            name: row.name,
-            role: row.role,
-            status: row.status as UserStatus,
-            plan: row.plan,
-            emailVerifiedAt: row.email_verified_at,
-            createdAt: row.created_at,
-            updatedAt: row.updated_at,
-            version: row.version,
-          },
-        })),
-      };
+      return paginate(query, page, SORTS, `follows.${theirs}`, (row) => ({ id: row.id, followedAt: row.followed_at, user: toUser(row) }));
     },
 
     async counts(userId) {

@@ -105,8 +105,7 @@ export function createOrderRepository(connection: Connection): OrderRepository {
       if (filter.totalMax !== undefined) query = query.where('orders.total', '<=', filter.totalMax);
       if (filter.createdAfter) query = query.where('orders.created_at', '>', filter.createdAfter);
       if (filter.createdBefore) query = query.where('orders.created_at', '<', filter.createdBefore);
-      const result = await paginate(query, page, ORDER_SORTS, 'orders.id');
-      return { items: result.rows.map(toOrder), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
+      return paginate(query, page, ORDER_SORTS, 'orders.id', toOrder);
     },
 
     async itemsOf(orderId) {
@@ -128,8 +127,7 @@ export function createOrderRepository(connection: Connection): OrderRepository {
 
     async listItems(orderId, page) {
       const query = connection().selectFrom('order_items').selectAll().where('order_items.order_id', '=', orderId);
-      const result = await paginate(query, page, ITEM_SORTS, 'order_items.id');
-      return { items: result.rows.map(toItem), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
+      return paginate(query, page, ITEM_SORTS, 'order_items.id', toItem);
     },
 
     async findItem(id) {

@@ -94,8 +94,7 @@ export function createPostRepository(connection: Connection): PostRepository {
       if (filter.createdAfter) query = query.where('posts.created_at', '>', filter.createdAfter);
       if (filter.createdBefore) query = query.where('posts.created_at', '<', filter.createdBefore);
       if (filter.q !== undefined) query = query.where(sql<boolean>`posts.search @@ websearch_to_tsquery('english', ${filter.q})`);
-      const result = await paginate(query, page, POST_SORTS, 'posts.id');
-      return { items: result.rows.map(toPost), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
+      return paginate(query, page, POST_SORTS, 'posts.id', toPost);
     },
 
     async commentCounts(postIds) {
@@ -149,8 +148,7 @@ export function createCommentRepository(connection: Connection): CommentReposito
 
     async listForPost(postId, page) {
       const query = connection().selectFrom('comments').selectAll().where('comments.post_id', '=', postId);
-      const result = await paginate(query, page, COMMENT_SORTS, 'comments.id');
-      return { items: result.rows.map(toComment), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
+      return paginate(query, page, COMMENT_SORTS, 'comments.id', toComment);
     },
   };
 }

@@ -125,8 +125,7 @@ export function createProductRepository(connection: Connection): ProductReposito
       if (filter.inStock === true) query = query.where('products.stock', '>', 0);
       if (filter.inStock === false) query = query.where('products.stock', '=', 0);
       if (filter.q !== undefined) query = query.where(sql<boolean>`products.search @@ websearch_to_tsquery('english', ${filter.q})`);
-      const result = await paginate(query, page, SORTS, 'products.id');
-      return { items: result.rows.map(toProduct), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
+      return paginate(query, page, SORTS, 'products.id', toProduct);
     },
 
     async takeStock(id, quantity, now) {

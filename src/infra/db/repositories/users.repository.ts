@@ -15,7 +15,8 @@ const COLUMNS = ['id', 'email', 'name', 'role', 'status', 'plan', 'email_verifie
 
 type Row = Pick<Selectable<UsersTable>, (typeof COLUMNS)[number]>;
 
-function toUser(row: Row): User {
+/** A users row (any query selecting its columns) as the domain's User. */
+export function toUser(row: Row): User {
   return {
     id: row.id,
     email: row.email,
@@ -71,8 +72,7 @@ export function createUserRepository(connection: Connection): UserRepository {
       if (filter.status) query = query.where('status', 'in', [...filter.status]);
       if (filter.role) query = query.where('role', 'in', [...filter.role]);
       if (filter.plan) query = query.where('plan', 'in', [...filter.plan]);
-      const result = await paginate(query, page, SORTS, 'users.id');
-      return { items: result.rows.map(toUser), hasMore: result.hasMore, ...(result.total !== undefined && { total: result.total }) };
+      return paginate(query, page, SORTS, 'users.id', toUser);
     },
 
     async findByEmail(email): Promise<UserRecord | undefined> {
