@@ -98,6 +98,24 @@ describe('API versions', () => {
       assert.match(String(post.headers.location), /^\/v1\/posts\//);
     });
 
+    it('forwards every method and representation: CSV lists, merge-patch bodies, 405 with Allow', async () => {
+      const csv = await me('/users?limit=1&fields=id,display_name', { accept: 'text/csv' });
+      assert.equal(csv.statusCode, 200);
+      assert.match(String(csv.headers['content-type']), /^text\/csv/);
+      assert.match(csv.body, /^id,display_name\r\n/);
+      const patch = await t.app.inject({
+        method: 'PATCH',
+        url: `/users/${ada.id}`,
+        headers: { ...ada.auth, 'content-type': 'application/merge-patch+json', 'stoa-version': '1' },
+        payload: JSON.stringify({ name: 'Ada L.' }),
+      });
+      assert.equal(patch.statusCode, 200, patch.body);
+      assert.equal(patch.json().data.name, 'Ada L.');
+      const wrong = await t.app.inject({ method: 'DELETE', url: '/me', headers: ada.auth });
+      assert.equal(wrong.statusCode, 405);
+      assert.equal(wrong.headers.allow, 'GET, HEAD');
+    });
+
     it('an unsupported version is 400 by header or parameter and 406 by media type, never another version', async () => {
       const header = await me('/me', { 'stoa-version': '3' });
       assert.equal(header.statusCode, 400);
