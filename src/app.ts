@@ -26,7 +26,7 @@ import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts
 import { registerIdempotency } from './platform/idempotency/index.ts';
 import { standardWebhooks } from './infra/payment-processor/index.ts';
 import { RestLists } from './transports/rest/lists.ts';
-import { ProblemSchema } from './transports/rest/schemas/common.ts';
+import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -112,6 +112,10 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   const lists = new RestLists(container.cursors);
   // One set of routes, registered under each version; v1 is a transformer at the edge of its scope.
   const api = async (scope: FastifyInstance) => {
+    // Every API route is rate limited and may be shed under load: say so in OpenAPI.
+    scope.addHook('onRoute', (route) => {
+      if (route.schema?.response) route.schema = { ...route.schema, response: { ...problemResponses(429, 503), ...(route.schema.response as object) } };
+    });
     registerAuthRoutes(scope, container.sessions);
     registerUserRoutes(scope, container.users, lists);
     registerFollowRoutes(scope, { follows: container.follows, lists });

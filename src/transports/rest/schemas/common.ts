@@ -48,10 +48,11 @@ const STATUS_DESCRIPTIONS: Record<number, string> = {
   412: 'If-Match did not match the current ETag',
   413: 'Body too large',
   428: 'This deployment requires If-Match on updates',
+  429: 'Rate limited; Retry-After says when to try again',
   415: 'Unsupported Content-Type',
   422: 'Validation failed; every failing field is listed in errors',
   500: 'Unexpected error',
-  503: 'A dependency is unavailable',
+  503: 'Overloaded or a dependency is unavailable; Retry-After says when to try again',
 };
 
 /** Error responses for a route's schema, each an `application/problem+json` Problem. */
