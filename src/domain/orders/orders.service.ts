@@ -1,7 +1,7 @@
 import type { EventLog } from '../events/index.ts';
 import type { ProductRepository, StockTake } from '../products/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
+import { AppError, notFound, validationError, type FieldError, preconditionFailed } from '../shared/errors.ts';
 import { isId, newId } from '../shared/ids.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { isAdmin, requireScope, type Principal } from '../shared/principal.ts';
@@ -214,7 +214,7 @@ export class OrdersService {
     return this.#deps.transactor.run(async () => {
       const order = await this.#visible(actor, id, { lock: true });
       if (expectedVersion !== undefined && expectedVersion !== order.version) {
-        throw new AppError('PRECONDITION_FAILED', 'The order has changed since the ETag given in If-Match; fetch it again and retry');
+        throw preconditionFailed();
       }
       if (to === 'cancelled') {
         throw invalidTransition(order.status, 'Cancel an order with POST /v1/orders/{id}/cancel, which also puts its items back in stock');

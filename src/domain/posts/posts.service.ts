@@ -1,7 +1,7 @@
 import type { EventLog } from '../events/index.ts';
 import { EVERYONE } from '../events/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
+import { AppError, notFound, validationError, type FieldError, preconditionFailed } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { canActFor, requireScope, type Principal } from '../shared/principal.ts';
@@ -28,9 +28,6 @@ function checkText(field: string, value: unknown, max: number, errors: FieldErro
   }
 }
 
-export function preconditionFailed(): AppError {
-  return new AppError('PRECONDITION_FAILED', 'The resource has changed since the ETag given in If-Match; fetch it again and retry');
-}
 
 /** Posts, comments and the feed. Authors change their own; admins change anything. */
 export class PostsService {

@@ -1,7 +1,7 @@
 import type { EventLog } from '../events/index.ts';
 import { EVERYONE } from '../events/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
+import { AppError, notFound, validationError, type FieldError, preconditionFailed } from '../shared/errors.ts';
 import { isId, newId } from '../shared/ids.ts';
 import { isAmount, isCurrencyCode, MONEY_MAX } from '../shared/money.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
@@ -54,9 +54,6 @@ function checkFields(input: ProductChanges, errors: FieldError[]): void {
   }
 }
 
-function preconditionFailed(): AppError {
-  return new AppError('PRECONDITION_FAILED', 'The resource has changed since the ETag given in If-Match; fetch it again and retry');
-}
 
 function requireAdmin(actor: Principal): void {
   if (!isAdmin(actor)) throw new AppError('FORBIDDEN', 'Only administrators may change the catalogue');

@@ -98,3 +98,8 @@ export function validationError(errors: FieldError[], detail?: string): AppError
 export function notFound(what: string): AppError {
   return new AppError('NOT_FOUND', `${what} was not found`);
 }
+
+/** 412: an If-Match precondition no longer holds. */
+export function preconditionFailed(): AppError {
+  return new AppError('PRECONDITION_FAILED', 'The resource has changed since the ETag given in If-Match; fetch it again and retry');
+}

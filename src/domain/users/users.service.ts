@@ -1,7 +1,7 @@
 import type { EventLog } from '../events/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Transactor } from '../shared/transactor.ts';
-import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
+import { AppError, notFound, validationError, type FieldError, preconditionFailed } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { canActFor, isAdmin, requireScope, PLANS, ROLES, type Principal } from '../shared/principal.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
@@ -195,6 +195,3 @@ export class UsersService {
   }
 }
 
-function preconditionFailed(): AppError {
-  return new AppError('PRECONDITION_FAILED', 'The resource has changed since the ETag given in If-Match; fetch it again and retry');
-}

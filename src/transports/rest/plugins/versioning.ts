@@ -84,7 +84,7 @@ export function registerVersioning(app: FastifyInstance, options: VersioningOpti
     reply.header('stoa-version', LATEST_VERSION);
     const path = request.url.split('?')[0] ?? '/';
     const pathVersion = VERSIONED_PATH.exec(path)?.[1];
-    const query = new URL(request.url, 'http://x').searchParams.get('version') ?? undefined;
+    const query = request.url.includes('version=') ? (new URL(request.url, 'http://x').searchParams.get('version') ?? undefined) : undefined;
     const accept = header(request, 'accept');
     request.versioned = pathVersion !== undefined;
     let choice;
