@@ -1,11 +1,12 @@
 /**
  * Rate limiting, side by side in one run:
  *
- *   node --import tsx bench/rate-limit.ts [--duration 3] [--redis redis://127.0.0.1:6379] [--skip-http]
+ *   node --import tsx bench/rate-limit.ts [--duration 3] [--rounds 3] [--redis redis://127.0.0.1:6379] [--skip-http]
  *
- * 1. HTTP (autocannon, 100 connections, server in a child process): the same
- *    hello route with no limiter, Stoa's limiter (two policies, both header
- *    sets) and @fastify/rate-limit — memory and Redis stores.
+ * 1. HTTP (autocannon, 100 connections, each server in a child process of its
+ *    own): the same hello route with no limiter, Stoa's limiter (two
+ *    policies, both header sets) and @fastify/rate-limit — memory and Redis
+ *    stores. Modes take turns, `--rounds` times; the median round counts.
  *    Targets: Stoa ≥ @fastify/rate-limit on each store; Stoa memory ≥ 0.9× no limiter.
  * 2. Decisions per second from one process, 100 in flight, over 1,000 keys:
  *    Stoa's Redis store vs rate-limiter-flexible's RateLimiterRedis. Target ≥ 1.5×.
@@ -48,16 +49,50 @@ async function startServer(mode: string, redisUrl: string): Promise<{ child: Chi
   return { child, url: `http://127.0.0.1:${port}/hello` };
 }
 
-async function http(mode: string, redisUrl: string, duration: number): Promise<{ mode: string; requests_per_s: number; p99_ms: number; non_2xx: number; headers: string[] }> {
-  const { child, url } = await startServer(mode, redisUrl);
+interface HttpRow {
+  mode: string;
+  requests_per_s: number;
+  p99_ms: number;
+  non_2xx: number;
+  headers: string[];
+  /** Every round's requests per second; `requests_per_s` is their median. */
+  rounds: number[];
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * All servers run side by side; each round measures every mode once, in
+ * order, so drift in the machine's load hits every mode alike. The median
+ * round is reported.
+ */
+async function http(redisUrl: string, duration: number, rounds: number): Promise<HttpRow[]> {
+  const servers = await Promise.all(MODES.map((mode) => startServer(mode, redisUrl)));
   try {
-    const probe = await fetch(url);
-    const headers = [...probe.headers.keys()].filter((h) => /ratelimit/.test(h));
-    await autocannon({ url, connections: 100, duration: 1 }); // warm-up
-    const result = await autocannon({ url, connections: 100, duration });
-    return { mode, requests_per_s: Math.round(result.requests.average), p99_ms: result.latency.p99, non_2xx: result.non2xx, headers };
+    const rows: HttpRow[] = [];
+    for (const [i, mode] of MODES.entries()) {
+      const url = servers[i]!.url;
+      const probe = await fetch(url);
+      const headers = [...probe.headers.keys()].filter((h) => /ratelimit/.test(h));
+      await autocannon({ url, connections: 100, duration: 1 }); // warm-up
+      rows.push({ mode, requests_per_s: 0, p99_ms: 0, non_2xx: 0, headers, rounds: [] });
+    }
+    const p99s: number[][] = MODES.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, row] of rows.entries()) {
+        const result = await autocannon({ url: servers[i]!.url, connections: 100, duration });
+        row.rounds.push(Math.round(result.requests.average));
+        p99s[i]!.push(result.latency.p99);
+        row.non_2xx += result.non2xx;
+      }
+    }
+    for (const [i, row] of rows.entries()) {
+      row.requests_per_s = median(row.rounds);
+      row.p99_ms = median(p99s[i]!);
+    }
+    return rows;
   } finally {
-    child.kill('SIGTERM');
+    for (const { child } of servers) child.kill('SIGTERM');
   }
 }
 
@@ -86,7 +121,7 @@ async function decisions(redisUrl: string, seconds: number) {
   const policy: Policy = { name: 'p', algorithm: 'fixed-window', limit: 1_000_000_000, windowMs: 60_000, scope: 'subject', failMode: 'open', twoTier: false };
   const rlfClient = new Redis(redisUrl);
   const rlf = new RateLimiterRedis({ storeClient: rlfClient, points: 1_000_000_000, duration: 60, keyPrefix: `${tag}rlf` });
-  const stoaRun = () => loop(100, seconds * 1000, (i) => limiter.decide([{ policy, partition: `k${i % 1000}` }]));
+  const stoaRun = () => loop(100, seconds * 1000, async (i) => limiter.decide([{ policy, partition: `k${i % 1000}` }]));
   const rlfRun = () => loop(100, seconds * 1000, (i) => rlf.consume(`k${i % 1000}`));
   await stoaRun();
   await rlfRun(); // warm-up both
@@ -121,7 +156,7 @@ async function twoTier(redisUrl: string) {
     for (const limiter of limiters) {
       for (let i = 0; i < perTick; i++) {
         requests++;
-        batch.push(limiter.decide([check]).then((d) => void (d.allowed && admitted++)));
+        batch.push(Promise.resolve(limiter.decide([check])).then((d) => void (d.allowed && admitted++)));
       }
     }
     await Promise.all(batch);
@@ -150,18 +185,16 @@ async function twoTier(redisUrl: string) {
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { duration: { type: 'string', default: '3' }, redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, 'skip-http': { type: 'boolean', default: false } },
+    options: { duration: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, 'skip-http': { type: 'boolean', default: false } },
   });
   const duration = Number(values.duration);
   const redisUrl = values.redis!;
-  const report: Record<string, unknown> = { date: new Date().toISOString(), cpus: cpus().length, loadavg: loadavg(), duration_s: duration };
+  const report: Record<string, unknown> = { date: new Date().toISOString(), cpus: cpus().length, loadavg: loadavg(), duration_s: duration, rounds: Number(values.rounds) };
 
   if (!values['skip-http']) {
-    const rows = [];
-    for (const mode of MODES) {
-      const row = await http(mode, redisUrl, duration);
-      rows.push(row);
-      process.stdout.write(`http  ${mode.padEnd(12)} ${String(row.requests_per_s).padStart(7)} req/s  p99 ${row.p99_ms} ms  non-2xx ${row.non_2xx}  [${row.headers.join(' ')}]\n`);
+    const rows = await http(redisUrl, duration, Number(values.rounds));
+    for (const row of rows) {
+      process.stdout.write(`http  ${row.mode.padEnd(12)} ${String(row.requests_per_s).padStart(7)} req/s (rounds ${row.rounds.join(' ')})  p99 ${row.p99_ms} ms  non-2xx ${row.non_2xx}  [${row.headers.join(' ')}]\n`);
     }
     const rps = Object.fromEntries(rows.map((r) => [r.mode, r.requests_per_s]));
     const ratios = {

@@ -4,37 +4,51 @@
  * platform/rate-limit/rate-limit.algorithms.ts step for step; the shared test
  * suite holds the two to the same answers.
  *
- * KEYS: one per check, in order (all under one hash tag per decision).
- * ARGV: [1] now in ms (0: take Redis TIME), [2] TTL padding ms, [3] number of
- *   decisions, then per decision: mode (1 decide, 2 refund), cost, number of
- *   checks, then per check: algorithm letter, limit, window ms, delta.
- * Returns four integers per check: admitted (1/0), remaining, reset ms,
- *   retry-after ms.
+ * One call carries many decisions (the store batches what arrives in one
+ * event-loop turn), so the arguments are packed to keep Redis's per-argument
+ * cost down — it is most of what a decision costs here:
+ *
+ * KEYS: one per check, in order (all under one hash tag per call on a Cluster).
+ * ARGV: [1] now in ms (0: take Redis TIME), [2] TTL padding ms, [3] P, the
+ *   number of distinct policies, then P × (algorithm letter, limit, window ms),
+ *   then one argument per decision, `head`, followed by one per check, `code`:
+ *     head = (cost × 64 + checks) × 2 + (1 for a refund, 0 for a decision)
+ *     code = delta × 64 + policy index (0-based)
+ * Returns three integers per check: remaining when admitted, or −1 − remaining
+ *   when not; reset ms; retry-after ms.
+ *
+ * Numbers are handed to redis.call as Lua numbers: Redis writes them exactly
+ * (integers below 2^53), which `tostring` would not.
  */
 export const RATE_LIMIT_SCRIPT = String.raw`
+local call, tonumber, ceil, floor, max, min = redis.call, tonumber, math.ceil, math.floor, math.max, math.min
 local now = tonumber(ARGV[1])
 if now <= 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local t = call('TIME')
+  now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
 end
 local pad = tonumber(ARGV[2])
-local function str(x) return string.format('%.0f', x) end
-local function expire_in(key, ms) redis.call('PEXPIRE', key, str(math.max(1, math.ceil(ms)) + pad)) end
+local function expire_in(key, ms) call('PEXPIRE', key, max(1, ceil(ms)) + pad) end
 
-local A = {}
+-- Each algorithm: load(c) reads the state into the check c and applies its
+-- delta; admits/retry decide; charge/refund change c; save writes it back;
+-- report returns remaining and reset ms. Built on first use (make[letter]),
+-- so a call pays only for the algorithms its policies use.
+local make = {}
 
-A.F = {
+-- Fixed window. s: window start, n: count, s0: the start as loaded.
+make.F = function() return {
   load = function(c)
-    local v = redis.call('HMGET', c.key, 's', 'c')
-    c.s = tonumber(v[1]) or 0
-    c.n = tonumber(v[2]) or 0
-    if c.n > 0 and now - c.s >= c.w then c.n = 0 end
-    c.s0 = c.s
+    local v = call('HMGET', c.key, 's', 'c')
+    local s, n = tonumber(v[1]) or 0, tonumber(v[2]) or 0
+    if n > 0 and now - s >= c.w then n = 0 end
+    c.s0 = s
     if c.delta > 0 then
-      if c.n == 0 then c.s = now end
-      c.n = c.n + c.delta
+      if n == 0 then s = now end
+      n = n + c.delta
       c.dirty = true
     end
+    c.s, c.n = s, n
   end,
   admits = function(c, cost) return c.n + cost <= c.limit end,
   retry = function(c, cost)
@@ -45,89 +59,89 @@ A.F = {
     if c.n == 0 then c.s = now end
     c.n = c.n + cost
   end,
-  refund = function(c, cost) c.n = math.max(0, c.n - cost) end,
+  refund = function(c, cost) c.n = max(0, c.n - cost) end,
   save = function(c)
     if c.s == c.s0 then
       -- The same window: its expiry is already set.
-      redis.call('HSET', c.key, 'c', str(c.n))
+      call('HSET', c.key, 'c', c.n)
     else
-      redis.call('HSET', c.key, 's', str(c.s), 'c', str(c.n))
+      call('HSET', c.key, 's', c.s, 'c', c.n)
       expire_in(c.key, c.s + c.w - now)
     end
   end,
-  remaining = function(c) return math.max(0, c.limit - c.n) end,
-  reset = function(c)
-    if c.n > 0 then return c.s + c.w - now end
-    return 0
+  report = function(c)
+    if c.n > 0 then return max(0, c.limit - c.n), c.s + c.w - now end
+    return c.limit, 0
   end,
-}
+} end
 
-A.L = {
+-- Sliding log: a sorted set of admission times. n: entries in the window, newest: the latest time.
+make.L = function() return {
   load = function(c)
-    redis.call('ZREMRANGEBYSCORE', c.key, '-inf', str(now - c.w))
-    c.n = redis.call('ZCARD', c.key)
+    call('ZREMRANGEBYSCORE', c.key, '-inf', now - c.w)
+    c.n = call('ZCARD', c.key)
   end,
   admits = function(c, cost) return c.n + cost <= c.limit end,
   retry = function(c, cost)
     local i = c.n + cost - c.limit - 1
     if i < 0 then return 0 end
     if i >= c.n then return c.w end
-    local e = redis.call('ZRANGE', c.key, i, i, 'WITHSCORES')
+    local e = call('ZRANGE', c.key, i, i, 'WITHSCORES')
     return tonumber(e[2]) + c.w - now
   end,
   charge = function(c, cost)
+    if cost <= 0 then return end
     local args = {}
     for j = 1, cost do
-      args[#args + 1] = str(now)
-      args[#args + 1] = str(now) .. ':' .. string.format('%010d', c.n + j)
+      args[2 * j - 1] = now
+      args[2 * j] = string.format('%.0f:%010d', now, c.n + j)
     end
-    if cost > 0 then redis.call('ZADD', c.key, unpack(args)) end
+    call('ZADD', c.key, unpack(args))
     c.n = c.n + cost
     c.newest = now
   end,
   refund = function(c, cost)
     if c.n > 0 and cost > 0 then
-      redis.call('ZREMRANGEBYRANK', c.key, -math.min(cost, c.n), -1)
-      c.n = math.max(0, c.n - cost)
+      call('ZREMRANGEBYRANK', c.key, -min(cost, c.n), -1)
+      c.n = max(0, c.n - cost)
     end
   end,
   save = function(c)
     if c.n > 0 then expire_in(c.key, c.w) end
   end,
-  remaining = function(c) return math.max(0, c.limit - c.n) end,
-  reset = function(c)
-    if c.n == 0 then return 0 end
+  report = function(c)
+    if c.n == 0 then return c.limit, 0 end
     if c.newest == nil then
-      local e = redis.call('ZRANGE', c.key, -1, -1, 'WITHSCORES')
+      local e = call('ZRANGE', c.key, -1, -1, 'WITHSCORES')
       c.newest = tonumber(e[2])
     end
-    return c.newest + c.w - now
+    return max(0, c.limit - c.n), c.newest + c.w - now
   end,
-}
+} end
 
+-- Sliding window counter over epoch-aligned windows. s: current window start, cur/prev: counts.
 local function estimate(c) return c.prev * (c.w - (now - c.s)) / c.w + c.cur end
-A.S = {
+make.S = function() return {
   load = function(c)
-    local v = redis.call('HMGET', c.key, 's', 'c', 'p')
-    c.s = tonumber(v[1]) or 0
-    c.cur = tonumber(v[2]) or 0
-    c.prev = tonumber(v[3]) or 0
+    local v = call('HMGET', c.key, 's', 'c', 'p')
+    local s, cur, prev = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0
     local start = now - (now % c.w)
-    if c.s ~= start then
-      if c.s == start - c.w then c.prev = c.cur else c.prev = 0 end
-      c.cur = 0
-      c.s = start
+    if s ~= start then
+      if s == start - c.w then prev = cur else prev = 0 end
+      cur = 0
+      s = start
     end
+    c.s, c.cur, c.prev = s, cur, prev
   end,
   admits = function(c, cost) return estimate(c) + cost <= c.limit end,
   retry = function(c, cost)
     local elapsed = now - c.s
     if cost > c.limit then return 2 * c.w - elapsed end
     if c.cur + cost <= c.limit then
-      return math.max(1, math.ceil(c.w - ((c.limit - c.cur - cost) * c.w) / c.prev - elapsed))
+      return max(1, ceil(c.w - ((c.limit - c.cur - cost) * c.w) / c.prev - elapsed))
     end
     local extra = 0
-    if c.cur > 0 then extra = math.max(0, math.ceil(c.w - ((c.limit - cost) * c.w) / c.cur)) end
+    if c.cur > 0 then extra = max(0, ceil(c.w - ((c.limit - cost) * c.w) / c.cur)) end
     return c.w - elapsed + extra
   end,
   charge = function(c, cost) c.cur = c.cur + cost end,
@@ -135,92 +149,113 @@ A.S = {
     if c.cur >= cost then
       c.cur = c.cur - cost
     else
-      c.prev = math.max(0, c.prev - (cost - c.cur))
+      c.prev = max(0, c.prev - (cost - c.cur))
       c.cur = 0
     end
   end,
   save = function(c)
-    redis.call('HSET', c.key, 's', str(c.s), 'c', str(c.cur), 'p', str(c.prev))
+    call('HSET', c.key, 's', c.s, 'c', c.cur, 'p', c.prev)
     expire_in(c.key, c.s + 2 * c.w - now)
   end,
-  remaining = function(c) return math.max(0, math.floor(c.limit - estimate(c))) end,
-  reset = function(c)
-    if c.cur > 0 then return c.s + 2 * c.w - now end
-    if c.prev > 0 then return c.s + c.w - now end
-    return 0
+  report = function(c)
+    local remaining = max(0, floor(c.limit - estimate(c)))
+    if c.cur > 0 then return remaining, c.s + 2 * c.w - now end
+    if c.prev > 0 then return remaining, c.s + c.w - now end
+    return remaining, 0
   end,
-}
+} end
 
-A.T = {
+-- Token bucket. k: credits (tokens × window ms), t: last refill.
+make.T = function() return {
   load = function(c)
-    local v = redis.call('HMGET', c.key, 'k', 't')
+    local v = call('HMGET', c.key, 'k', 't')
     local capacity = c.limit * c.w
-    c.k = tonumber(v[1])
-    c.t = tonumber(v[2]) or 0
-    if c.k == nil then c.k = capacity end
-    if now > c.t then
-      if c.t == 0 then c.k = capacity else c.k = math.min(capacity, c.k + (now - c.t) * c.limit) end
-      c.t = now
+    local k, t = tonumber(v[1]) or capacity, tonumber(v[2]) or 0
+    if now > t then
+      if t == 0 then k = capacity else k = min(capacity, k + (now - t) * c.limit) end
+      t = now
     end
+    c.k, c.t = k, t
   end,
   admits = function(c, cost) return c.k >= cost * c.w end,
-  retry = function(c, cost) return math.ceil((cost * c.w - c.k) / c.limit) end,
+  retry = function(c, cost) return ceil((cost * c.w - c.k) / c.limit) end,
   charge = function(c, cost) c.k = c.k - cost * c.w end,
-  refund = function(c, cost) c.k = math.min(c.limit * c.w, c.k + cost * c.w) end,
+  refund = function(c, cost) c.k = min(c.limit * c.w, c.k + cost * c.w) end,
   save = function(c)
-    redis.call('HSET', c.key, 'k', str(c.k), 't', str(c.t))
+    call('HSET', c.key, 'k', c.k, 't', c.t)
     expire_in(c.key, (c.limit * c.w - c.k) / c.limit)
   end,
-  remaining = function(c) return math.floor(c.k / c.w) end,
-  reset = function(c) return math.ceil((c.limit * c.w - c.k) / c.limit) end,
-}
+  report = function(c) return floor(c.k / c.w), ceil((c.limit * c.w - c.k) / c.limit) end,
+} end
 
-A.G = {
+-- GCRA. tat: theoretical arrival time (µs), e: emission interval (µs), us: now in µs.
+make.G = function() return {
   load = function(c)
-    c.tat = tonumber(redis.call('GET', c.key)) or 0
-    c.t = math.ceil((c.w * 1000) / c.limit)
-    c.now = now * 1000
+    c.tat = tonumber(call('GET', c.key)) or 0
+    c.e = ceil((c.w * 1000) / c.limit)
+    c.us = now * 1000
   end,
-  admits = function(c, cost) return math.max(c.tat, c.now) + cost * c.t - c.t * c.limit <= c.now end,
-  retry = function(c, cost) return math.ceil((math.max(c.tat, c.now) + cost * c.t - c.t * c.limit - c.now) / 1000) end,
-  charge = function(c, cost) c.tat = math.max(c.tat, c.now) + cost * c.t end,
-  refund = function(c, cost) c.tat = c.tat - cost * c.t end,
+  admits = function(c, cost) return max(c.tat, c.us) + cost * c.e - c.e * c.limit <= c.us end,
+  retry = function(c, cost) return ceil((max(c.tat, c.us) + cost * c.e - c.e * c.limit - c.us) / 1000) end,
+  charge = function(c, cost) c.tat = max(c.tat, c.us) + cost * c.e end,
+  refund = function(c, cost) c.tat = c.tat - cost * c.e end,
   save = function(c)
-    if c.tat > c.now then
-      redis.call('SET', c.key, str(c.tat), 'PX', str(math.ceil((c.tat - c.now) / 1000) + pad))
+    if c.tat > c.us then
+      call('SET', c.key, c.tat, 'PX', ceil((c.tat - c.us) / 1000) + pad)
     else
-      redis.call('DEL', c.key)
+      call('DEL', c.key)
     end
   end,
-  remaining = function(c) return math.max(0, math.floor((c.now + c.t * c.limit - math.max(c.tat, c.now)) / c.t)) end,
-  reset = function(c) return math.ceil((math.max(c.tat, c.now) - c.now) / 1000) end,
-}
+  report = function(c)
+    local ahead = max(c.tat, c.us)
+    return max(0, floor((c.us + c.e * c.limit - ahead) / c.e)), ceil((ahead - c.us) / 1000)
+  end,
+} end
 
-local out = {}
+local policies, algorithms = {}, {}
 local a = 4
-local k = 1
-for _ = 1, tonumber(ARGV[3]) do
-  local mode, cost, n = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+for p = 1, tonumber(ARGV[3]) do
+  local letter = ARGV[a]
+  local alg = algorithms[letter]
+  if alg == nil then
+    alg = make[letter]()
+    algorithms[letter] = alg
+  end
+  policies[p] = { alg = alg, limit = tonumber(ARGV[a + 1]), w = tonumber(ARGV[a + 2]) }
   a = a + 3
-  local checks = {}
+end
+
+local out, o, k = {}, 0, 1
+local checks = {}
+local argc = #ARGV
+while a <= argc do
+  local head = tonumber(ARGV[a])
+  a = a + 1
+  local refund = head % 2 == 1
+  head = (head - head % 2) / 2
+  local n = head % 64
+  local cost = (head - n) / 64
   local all = true
   for i = 1, n do
-    local c = { key = KEYS[k], alg = A[ARGV[a]], limit = tonumber(ARGV[a + 1]), w = tonumber(ARGV[a + 2]), delta = tonumber(ARGV[a + 3]) }
+    local code = tonumber(ARGV[a])
+    local index = code % 64
+    local p = policies[index + 1]
+    -- Every field the algorithms set is named here, so the table is sized once.
+    local c = { key = KEYS[k], alg = p.alg, limit = p.limit, w = p.w, delta = (code - index) / 64, ok = true, retry = 0, dirty = false,
+      s = 0, s0 = 0, n = 0, cur = 0, prev = 0, k = 0, t = 0, tat = 0, e = 0, us = 0, newest = nil }
     k = k + 1
-    a = a + 4
+    a = a + 1
     c.alg.load(c)
-    if mode == 1 then
-      c.ok = c.alg.admits(c, cost)
-      if not c.ok then
-        c.retry = c.alg.retry(c, cost)
-        all = false
-      end
+    if not refund and not c.alg.admits(c, cost) then
+      c.ok = false
+      c.retry = c.alg.retry(c, cost)
+      all = false
     end
     checks[i] = c
   end
   for i = 1, n do
     local c = checks[i]
-    if mode == 2 then
+    if refund then
       c.alg.refund(c, cost)
       c.alg.save(c)
     elseif all and cost > 0 then
@@ -229,12 +264,11 @@ for _ = 1, tonumber(ARGV[3]) do
     elseif c.dirty then
       c.alg.save(c)
     end
-    local ok = 0
-    if c.ok then ok = 1 end
-    out[#out + 1] = ok
-    out[#out + 1] = c.alg.remaining(c)
-    out[#out + 1] = c.alg.reset(c)
-    out[#out + 1] = c.retry or 0
+    local remaining, reset = c.alg.report(c)
+    if c.ok then out[o + 1] = remaining else out[o + 1] = -1 - remaining end
+    out[o + 2] = reset
+    out[o + 3] = c.retry
+    o = o + 3
   end
 end
 return out
@@ -248,3 +282,7 @@ export const ALGORITHM_LETTERS = {
   'token-bucket': 'T',
   gcra: 'G',
 } as const;
+
+/** Checks per decision and distinct policies per call: both fit six bits of the packed arguments. */
+export const MAX_CHECKS_PER_DECISION = 63;
+export const MAX_POLICIES_PER_CALL = 64;

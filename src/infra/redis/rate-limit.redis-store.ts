@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { CheckOutcome, RateLimitCheck, RateLimitStore } from '../../platform/rate-limit/index.ts';
-import { ALGORITHM_LETTERS, RATE_LIMIT_SCRIPT } from './rate-limit.lua.ts';
+import type { CheckOutcome, Policy, RateLimitCheck, RateLimitStore } from '../../platform/rate-limit/index.ts';
+import { ALGORITHM_LETTERS, MAX_CHECKS_PER_DECISION, MAX_POLICIES_PER_CALL, RATE_LIMIT_SCRIPT } from './rate-limit.lua.ts';
 
 /** The few client calls the store needs; an ioredis `Redis` fits. */
 export interface RateLimitRedis {
   readonly status: string;
   readonly isCluster: boolean;
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  script(subcommand: 'LOAD', script: string): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   connect(): Promise<void>;
   once(event: 'ready', listener: () => void): unknown;
   off(event: 'ready', listener: () => void): unknown;
@@ -28,7 +28,7 @@ export interface RedisStoreOptions {
 }
 
 interface Job {
-  mode: 1 | 2;
+  refund: boolean;
   checks: readonly RateLimitCheck[];
   cost: number;
   resolve(outcomes: CheckOutcome[]): void;
@@ -41,8 +41,8 @@ const SHA = createHash('sha1').update(RATE_LIMIT_SCRIPT).digest('hex');
  * The Redis store. Every decision is one run of one Lua script (time from
  * Redis, all-or-nothing charging); concurrent decisions are batched into one
  * EVALSHA per event-loop turn — per hash tag on a Cluster, where a decision
- * spanning tags is split and compensated. A flushed script cache (`NOSCRIPT`)
- * is reloaded and the call retried transparently.
+ * spanning tags is split and compensated. After a flushed script cache
+ * (`NOSCRIPT`: a restart, `SCRIPT FLUSH`) the call is repeated as EVAL, which reloads it.
  */
 export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const { client } = options;
@@ -53,8 +53,6 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   let queue: Job[] = [];
   let scheduled = false;
   let everReady = client.status === 'ready';
-
-  const keyOf = (check: RateLimitCheck) => `${prefix}{${check.partition}}:${check.policy.name}`;
 
   async function whenReady(): Promise<void> {
     if (client.status === 'ready') {
@@ -79,66 +77,91 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   }
 
   async function run(keys: string[], args: (string | number)[]): Promise<number[]> {
-    await whenReady();
+    if (client.status !== 'ready') await whenReady();
     try {
       return (await client.evalsha(SHA, keys.length, ...keys, ...args)) as number[];
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      await client.script('LOAD', RATE_LIMIT_SCRIPT);
-      return (await client.evalsha(SHA, keys.length, ...keys, ...args)) as number[];
+      // EVAL caches the script on the node that runs it: on a Cluster, the node owning these keys.
+      return (await client.eval(RATE_LIMIT_SCRIPT, keys.length, ...keys, ...args)) as number[];
     }
   }
 
+  /** One script call for `jobs` (the script's packed argument layout is described in rate-limit.lua.ts). */
   async function send(jobs: Job[]): Promise<void> {
     const keys: string[] = [];
-    const args: (string | number)[] = [options.now ? options.now() : 0, pad, jobs.length];
+    const policyArgs: (string | number)[] = [];
+    const decisionArgs: number[] = [];
+    const index = new Map<Policy, number>();
     for (const job of jobs) {
-      args.push(job.mode, job.cost, job.checks.length);
+      decisionArgs.push((job.cost * 64 + job.checks.length) * 2 + (job.refund ? 1 : 0));
       for (const check of job.checks) {
-        keys.push(keyOf(check));
         const p = check.policy;
-        args.push(ALGORITHM_LETTERS[p.algorithm], p.limit, p.windowMs, check.delta ?? 0);
+        let i = index.get(p);
+        if (i === undefined) {
+          index.set(p, (i = index.size));
+          policyArgs.push(ALGORITHM_LETTERS[p.algorithm], p.limit, p.windowMs);
+        }
+        keys.push(`${prefix}{${check.partition}}:${p.name}`);
+        decisionArgs.push((check.delta ?? 0) * 64 + i);
       }
     }
     let reply: number[];
     try {
-      reply = await run(keys, args);
+      reply = await run(keys, [options.now ? options.now() : 0, pad, index.size, ...policyArgs, ...decisionArgs]);
     } catch (error) {
       for (const job of jobs) job.reject(error);
       return;
     }
-    let i = 0;
+    let r = 0;
     for (const job of jobs) {
-      const outcomes: CheckOutcome[] = [];
-      for (let c = 0; c < job.checks.length; c++, i += 4) {
-        outcomes.push({ allowed: reply[i] === 1, remaining: reply[i + 1]!, resetMs: reply[i + 2]!, retryAfterMs: reply[i + 3]! });
+      const outcomes: CheckOutcome[] = new Array(job.checks.length);
+      for (let c = 0; c < job.checks.length; c++, r += 3) {
+        const code = reply[r]!;
+        outcomes[c] = { allowed: code >= 0, remaining: code >= 0 ? code : -1 - code, resetMs: reply[r + 1]!, retryAfterMs: reply[r + 2]! };
       }
       job.resolve(outcomes);
     }
+  }
+
+  /** Splits jobs into script calls: at most `maxBatch` decisions and MAX_POLICIES_PER_CALL distinct policies each. */
+  function sendAll(jobs: Job[]): void {
+    let batch: Job[] = [];
+    const policies = new Set<Policy>();
+    for (const job of jobs) {
+      let fresh = 0;
+      for (const check of job.checks) if (!policies.has(check.policy)) fresh++;
+      if (batch.length > 0 && (batch.length === maxBatch || policies.size + fresh > MAX_POLICIES_PER_CALL)) {
+        void send(batch);
+        batch = [];
+        policies.clear();
+      }
+      batch.push(job);
+      for (const check of job.checks) policies.add(check.policy);
+    }
+    if (batch.length > 0) void send(batch);
   }
 
   function flush(): void {
     scheduled = false;
     const jobs = queue;
     queue = [];
-    if (client.isCluster) {
-      // One script call per hash tag: a Cluster runs a script on one node.
-      const byTag = new Map<string, Job[]>();
-      for (const job of jobs) {
-        const tag = job.checks[0]!.partition;
-        const group = byTag.get(tag);
-        if (group) group.push(job);
-        else byTag.set(tag, [job]);
-      }
-      for (const group of byTag.values()) for (let i = 0; i < group.length; i += maxBatch) void send(group.slice(i, i + maxBatch));
-      return;
+    if (!client.isCluster) return sendAll(jobs);
+    // One script call per hash tag: a Cluster runs a script on one node.
+    const byTag = new Map<string, Job[]>();
+    for (const job of jobs) {
+      const tag = job.checks[0]!.partition;
+      const group = byTag.get(tag);
+      if (group) group.push(job);
+      else byTag.set(tag, [job]);
     }
-    for (let i = 0; i < jobs.length; i += maxBatch) void send(jobs.slice(i, i + maxBatch));
+    for (const group of byTag.values()) sendAll(group);
   }
 
-  function enqueue(mode: 1 | 2, checks: readonly RateLimitCheck[], cost: number): Promise<CheckOutcome[]> {
+  function enqueue(refund: boolean, checks: readonly RateLimitCheck[], cost: number): Promise<CheckOutcome[]> {
+    if (checks.length > MAX_CHECKS_PER_DECISION) return Promise.reject(new RangeError(`at most ${MAX_CHECKS_PER_DECISION} checks per decision`));
     return new Promise((resolve, reject) => {
-      queue.push({ mode, checks, cost, resolve, reject });
+      queue.push({ refund, checks, cost, resolve, reject });
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
@@ -146,41 +169,51 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     });
   }
 
-  /** On a Cluster, checks under different tags are decided per tag; a rejection anywhere refunds the rest. */
+  /**
+   * On a Cluster, checks under different tags are decided per tag (one node
+   * each). When any part rejects or fails, the parts that admitted are refunded,
+   * and their outcomes are the state after the refund — what one script would
+   * have reported. Two such decisions racing may both be refused where one
+   * script would have admitted one of them: compensation is not atomic.
+   */
   async function decideAcrossTags(checks: readonly RateLimitCheck[], cost: number): Promise<CheckOutcome[]> {
-    const groups = new Map<string, number[]>();
-    checks.forEach((check, i) => {
-      const group = groups.get(check.partition);
-      if (group) group.push(i);
-      else groups.set(check.partition, [i]);
-    });
-    const indexes = [...groups.values()];
-    const parts = await Promise.all(indexes.map((group) => enqueue(1, group.map((i) => checks[i]!), cost)));
-    const outcomes: CheckOutcome[] = new Array(checks.length);
-    const rejected = parts.some((part) => part.some((o) => !o.allowed));
-    const refunds: Promise<unknown>[] = [];
-    indexes.forEach((group, g) => {
-      const admitted = parts[g]!.every((o) => o.allowed);
-      if (rejected && admitted && cost > 0) refunds.push(enqueue(2, group.map((i) => checks[i]!), cost));
-      group.forEach((i, j) => {
-        const o = parts[g]![j]!;
-        outcomes[i] = rejected && admitted ? { ...o, remaining: Math.min(checks[i]!.policy.limit, o.remaining + cost) } : o;
-      });
-    });
-    await Promise.all(refunds);
-    return outcomes;
+    const groups = new Map<string, RateLimitCheck[]>();
+    const slots: Array<[RateLimitCheck[], number]> = [];
+    for (const check of checks) {
+      let group = groups.get(check.partition);
+      if (!group) groups.set(check.partition, (group = []));
+      slots.push([group, group.length]);
+      group.push(check);
+    }
+    const parts = [...groups.values()];
+    const settled = await Promise.allSettled(parts.map((group) => enqueue(false, group, cost)));
+    const failure = settled.find((s) => s.status === 'rejected');
+    const refused = failure !== undefined || settled.some((s) => s.status === 'fulfilled' && s.value.some((o) => !o.allowed));
+    const results = new Map<RateLimitCheck[], CheckOutcome[]>();
+    await Promise.all(
+      parts.map(async (group, g) => {
+        const result = settled[g]!;
+        if (result.status === 'rejected') return;
+        const admitted = result.value.every((o) => o.allowed);
+        // A lost refund leaves the charge in place: the limit only gets a little stricter.
+        const outcomes = refused && admitted && cost > 0 ? await enqueue(true, group, cost).catch(() => result.value) : result.value;
+        results.set(group, outcomes);
+      }),
+    );
+    if (failure) throw failure.reason;
+    return slots.map(([group, j]) => results.get(group)![j]!);
   }
 
   return {
     kind: 'redis',
     decide(checks, cost) {
       if (client.isCluster && checks.some((check) => check.partition !== checks[0]!.partition)) return decideAcrossTags(checks, cost);
-      return enqueue(1, checks, cost);
+      return enqueue(false, checks, cost);
     },
     async refund(checks, cost) {
-      if (!client.isCluster) return void (await enqueue(2, checks, cost));
+      if (!client.isCluster) return void (await enqueue(true, checks, cost));
       const partitions = [...new Set(checks.map((check) => check.partition))];
-      await Promise.all(partitions.map((partition) => enqueue(2, checks.filter((check) => check.partition === partition), cost)));
+      await Promise.all(partitions.map((partition) => enqueue(true, checks.filter((check) => check.partition === partition), cost)));
     },
     async close() {},
   };

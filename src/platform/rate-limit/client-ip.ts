@@ -28,7 +28,7 @@ export function trustedProxyList(entries: readonly string[]): BlockList {
 
 function unmapped(address: string): string {
   // ::ffff:203.0.113.7 is an IPv4 client on a dual-stack socket.
-  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+  return address.charCodeAt(0) === 58 /* : */ && address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
 }
 
 function isTrusted(list: BlockList, address: string): boolean {
@@ -55,7 +55,8 @@ function v4Groups(v4: string): number[] {
 
 /** Keeps the first `prefix` bits of an IPv6 address (`2001:db8:1:2300:0:0:0:0/56`); IPv4 addresses are returned as they are. */
 export function groupIp(address: string, prefix: number): string {
-  if (!isIPv6(address)) return address;
+  // Only IPv6 has colons: IPv4 (the usual case) skips the full-address check.
+  if (!address.includes(':') || !isIPv6(address)) return address;
   if (prefix >= 128) return address.toLowerCase();
   const groups = groupsOf(address);
   const out: string[] = [];
@@ -70,6 +71,16 @@ export function groupIp(address: string, prefix: number): string {
 export function createClientIpResolver(options: { trustedProxies: readonly string[]; ipv6Prefix: number }): ClientIpResolver {
   const trusted = trustedProxyList(options.trustedProxies);
   const anyTrusted = options.trustedProxies.length > 0;
+  // A keep-alive connection sends many requests from one peer: group each peer address once.
+  const grouped = new Map<string, string>();
+  const group = (address: string) => {
+    let result = grouped.get(address);
+    if (result === undefined) {
+      if (grouped.size >= 10_000) grouped.clear();
+      grouped.set(address, (result = groupIp(address, options.ipv6Prefix)));
+    }
+    return result;
+  };
   return {
     resolve(peer, forwardedFor) {
       let client = unmapped(peer ?? '');
@@ -82,7 +93,7 @@ export function createClientIpResolver(options: { trustedProxies: readonly strin
           if (!isTrusted(trusted, hop)) break;
         }
       }
-      return groupIp(client || 'unknown', options.ipv6Prefix);
+      return client.includes(':') ? group(client) : client || 'unknown';
     },
   };
 }

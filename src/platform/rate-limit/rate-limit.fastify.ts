@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { AppError } from '../../domain/shared/errors.ts';
 import type { ClientIpResolver } from './client-ip.ts';
 import type { LoadShedder } from './load-shedder.ts';
-import { rateLimitHeaders, seconds } from './rate-limit.headers.ts';
+import { seconds, writeRateLimitHeaders } from './rate-limit.headers.ts';
 import type { RateLimitDecision, RateLimiter } from './rate-limit.limiter.ts';
 import { createRateLimitMetrics } from './rate-limit.metrics.ts';
 import type { PolicySet, RequestClasses } from './rate-limit.policy.ts';
@@ -60,9 +60,11 @@ function hasSearchParameter(schema: unknown): boolean {
  * reads a flag (the shedder samples on a timer). Rate limiting is attached
  * per route at registration — exempt routes get no hook at all — as an
  * `onRequest` hook after authentication (the plan and subject need the
- * principal), or `preValidation` on login routes (the account is in the body);
- * a route-level `onSend` writes the headers on every answer, errors included,
- * and refunds a 304.
+ * principal), or `preValidation` on login routes (the account is in the body),
+ * which writes the headers as soon as it has decided (they stay on every
+ * answer, errors included). A route-level `onError` counts requests refused
+ * before the limiter ran, and routes that can answer 304 get an `onSend` that
+ * refunds it.
  */
 export function registerRateLimiting(app: FastifyInstance, options: RateLimitingOptions): void {
   const { limiter, policies, clientIp, shedder } = options;
@@ -99,7 +101,7 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
 
   type RouteClasses = RequestClasses & { searchable: boolean };
 
-  function decide(request: FastifyRequest, classes: RouteClasses): Promise<RateLimitDecision> | null {
+  function decide(request: FastifyRequest, classes: RouteClasses): RateLimitDecision | Promise<RateLimitDecision> | null {
     const principal = request.principal;
     const ip = clientIp.resolve(request.socket.remoteAddress, request.headers['x-forwarded-for']);
     const q = classes.searchable ? (request.query as { q?: unknown } | undefined)?.q : undefined;
@@ -115,52 +117,62 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
     return checks.length === 0 ? null : limiter!.decide(checks);
   }
 
+  /** Keeps the decision for the headers; a rejection becomes the 429 problem. */
+  function verdict(request: FastifyRequest, decision: RateLimitDecision): AppError | undefined {
+    request.rateLimit = decision;
+    if (decision.allowed) return undefined;
+    const retry = Math.max(1, seconds(decision.retryAfterMs));
+    const first = decision.violated[0]!;
+    const detail =
+      decision.degraded === 'closed'
+        ? `Rate limit "${first.name}" cannot be checked right now (its store is unavailable and it fails closed); retry in ${retry} s`
+        : `Rate limit "${first.name}" (${first.limit} requests per ${first.windowMs / 1000} s) is exhausted; retry in ${retry} s`;
+    return new AppError('RATE_LIMITED', detail, {
+      headers: { 'retry-after': String(retry) },
+      extensions: { retry_after: retry, 'violated-policies': decision.violated.map((p) => p.name) },
+    });
+  }
+
+  /** Keeps the decision, writes its headers, and turns a rejection into the 429 problem. */
+  function apply(request: FastifyRequest, reply: FastifyReply, decision: RateLimitDecision): AppError | undefined {
+    writeRateLimitHeaders(reply, decision, now());
+    return verdict(request, decision);
+  }
+
   function limitHook(classes: RouteClasses) {
-    return async function rateLimit(request: FastifyRequest): Promise<void> {
+    // Callback style: on the memory store the decision is synchronous and the hook costs no promise.
+    return function rateLimit(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
       const pending = decide(request, classes);
-      if (pending === null) return;
-      const decision = await pending;
-      request.rateLimit = decision;
-      if (decision.allowed) return;
-      const retry = Math.max(1, seconds(decision.retryAfterMs));
-      const first = decision.violated[0]!;
-      const detail =
-        decision.degraded === 'closed'
-          ? `Rate limit "${first.name}" cannot be checked right now (its store is unavailable and it fails closed); retry in ${retry} s`
-          : `Rate limit "${first.name}" (${first.limit} requests per ${first.windowMs / 1000} s) is exhausted; retry in ${retry} s`;
-      throw new AppError('RATE_LIMITED', detail, {
-        headers: { 'retry-after': String(retry) },
-        extensions: { retry_after: retry, 'violated-policies': decision.violated.map((p) => p.name) },
-      });
+      if (pending === null) return done();
+      if (!(pending instanceof Promise)) return done(apply(request, reply, pending));
+      pending.then((decision) => done(apply(request, reply, decision)), done);
     };
   }
 
-  function writeHeaders(request: FastifyRequest, reply: FastifyReply, decision: RateLimitDecision): void {
-    let refunded = 0;
-    if (reply.statusCode === 304 && decision.allowed) {
-      refunded = decision.cost;
+  /**
+   * Refused before the limiter ran (bad credentials, a malformed body): still
+   * counted, so guessing credentials is limited too, and the answer carries the
+   * headers like every other. Shed answers (503) and failures are not.
+   */
+  function refusedEarlyHook(classes: RouteClasses) {
+    return function countRefusal(request: FastifyRequest, reply: FastifyReply, error: unknown, done: () => void): void {
+      const status = (error as { status?: unknown; statusCode?: unknown } | null) ?? {};
+      const code = typeof status.status === 'number' ? status.status : typeof status.statusCode === 'number' ? status.statusCode : 500;
+      const pending = request.rateLimit === null && code < 500 ? decide(request, classes) : null;
+      if (pending === null) return done();
+      if (!(pending instanceof Promise)) return void (apply(request, reply, pending), done());
+      pending.then((decision) => void (apply(request, reply, decision), done()), () => done());
+    };
+  }
+
+  /** A 304 does not consume quota: give the unit back and show the count without it. */
+  function notModifiedHook(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
+    const decision = request.rateLimit;
+    if (decision !== null && decision.allowed && reply.statusCode === 304) {
       void limiter!.refund(decision);
+      writeRateLimitHeaders(reply, decision, now(), decision.cost);
     }
-    reply.headers(rateLimitHeaders(decision, now(), refunded));
-  }
-
-  function headersHook(classes: RouteClasses) {
-    // Callback style: the usual case (already decided) costs no promise.
-    return function sendRateLimitHeaders(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
-      if (request.rateLimit !== null) {
-        writeHeaders(request, reply, request.rateLimit);
-        return done(null, payload);
-      }
-      // Refused before the limiter ran (bad credentials, a malformed request): still counted, so guessing
-      // credentials is limited too, and the answer carries the headers like every other. Shed answers are not.
-      const pending = reply.statusCode < 500 ? decide(request, classes) : null;
-      if (pending === null) return done(null, payload);
-      pending.then((decision) => {
-        request.rateLimit = decision;
-        writeHeaders(request, reply, decision);
-        done(null, payload);
-      }, () => done(null, payload));
-    };
+    done(null, payload);
   }
 
   app.addHook('onRoute', (route) => {
@@ -172,6 +184,16 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
     const hook = limitHook(classes) as never;
     if (login) route.preValidation = appendHook<unknown>(route.preValidation, hook) as never;
     else route.onRequest = appendHook<unknown>(route.onRequest, hook) as never;
-    route.onSend = appendHook<unknown>(route.onSend, headersHook(classes)) as never;
+    route.onError = appendHook<unknown>(route.onError, refusedEarlyHook(classes)) as never;
+    if (mayAnswerNotModified(methods, route.schema?.response)) route.onSend = appendHook<unknown>(route.onSend, notModifiedHook) as never;
   });
+}
+
+/**
+ * Only a GET or HEAD can answer 304, and Stoa's routes declare every status
+ * they answer; a route without a response schema might answer anything.
+ */
+function mayAnswerNotModified(methods: readonly string[], responses: unknown): boolean {
+  if (!methods.includes('GET') && !methods.includes('HEAD')) return false;
+  return responses === undefined || responses === null || typeof responses !== 'object' || '304' in responses;
 }

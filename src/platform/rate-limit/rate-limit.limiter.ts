@@ -85,34 +85,47 @@ export class RateLimiter {
     }
   }
 
-  /** Decides every check at once: all are charged `cost`, or (one rejecting) none is. Never throws. */
-  async decide(checks: readonly RateLimitCheck[], cost = 1): Promise<RateLimitDecision> {
-    let outcomes: CheckOutcome[];
-    let degraded: RateLimitDecision['degraded'] = null;
+  /**
+   * Decides every check at once: all are charged `cost`, or (one rejecting)
+   * none is. Never throws. Synchronous when the store is (the memory store),
+   * so the embedded default costs no promise per request.
+   */
+  decide(checks: readonly RateLimitCheck[], cost = 1): RateLimitDecision | Promise<RateLimitDecision> {
+    let twoTier = false;
+    for (const check of checks) if (check.policy.twoTier) twoTier = true;
+    let pending: CheckOutcome[] | Promise<CheckOutcome[]>;
     try {
-      outcomes = checks.some((check) => check.policy.twoTier) ? await this.#decideTwoTier(checks, cost) : await this.#remote(checks, cost);
-      if (this.#incident) {
-        this.#incident = false;
-        this.observer.storeRecovered?.();
-      }
+      pending = twoTier ? this.#decideTwoTier(checks, cost) : this.#remote(checks, cost);
     } catch (error) {
-      this.observer.storeFailed?.(error, !this.#incident);
-      this.#incident = true;
-      if (checks.some((check) => check.policy.failMode === 'closed')) {
-        const decision = this.#decision(checks, cost, [], 'closed');
-        this.observer.decided?.(decision);
-        return decision;
-      }
-      outcomes = await this.#fallback.decide(checks, cost);
-      degraded = 'open';
+      return this.#storeFailed(checks, cost, error);
     }
-    const decision = this.#decision(checks, cost, outcomes, degraded);
-    this.observer.decided?.(decision);
-    return decision;
+    if (Array.isArray(pending)) return this.#decided(checks, cost, pending);
+    return pending.then(
+      (outcomes) => this.#decided(checks, cost, outcomes),
+      (error: unknown) => this.#storeFailed(checks, cost, error),
+    );
   }
 
-  /** Gives back what an admitted decision charged (a 304 answer does not consume quota). Never throws. */
-  async refund(decision: RateLimitDecision): Promise<void> {
+  #decided(checks: readonly RateLimitCheck[], cost: number, outcomes: CheckOutcome[]): RateLimitDecision {
+    if (this.#incident) {
+      this.#incident = false;
+      this.observer.storeRecovered?.();
+    }
+    return this.#decision(checks, cost, outcomes, null);
+  }
+
+  /** The store failed: fail-closed policies refuse; otherwise this process's own counters decide. */
+  #storeFailed(checks: readonly RateLimitCheck[], cost: number, error: unknown): RateLimitDecision | Promise<RateLimitDecision> {
+    this.observer.storeFailed?.(error, !this.#incident);
+    this.#incident = true;
+    if (checks.some((check) => check.policy.failMode === 'closed')) return this.#decision(checks, cost, [], 'closed');
+    const fallback = this.#fallback.decide(checks, cost);
+    if (Array.isArray(fallback)) return this.#decision(checks, cost, fallback, 'open');
+    return fallback.then((outcomes) => this.#decision(checks, cost, outcomes, 'open'));
+  }
+
+  /** Gives back what an admitted decision charged (a 304 answer does not consume quota). Never throws nor rejects. */
+  refund(decision: RateLimitDecision): void | Promise<void> {
     if (!decision.allowed || decision.cost === 0 || decision.checks.length === 0) return;
     const shared: RateLimitCheck[] = [];
     for (const check of decision.checks) {
@@ -121,10 +134,12 @@ export class RateLimiter {
       else shared.push(check);
     }
     if (shared.length === 0) return;
+    // A lost refund only makes the limit a little stricter.
     try {
-      await (decision.degraded === 'open' ? this.#fallback : this.store).refund(shared, decision.cost);
+      const done = (decision.degraded === 'open' ? this.#fallback : this.store).refund(shared, decision.cost);
+      if (done) return done.catch(() => {});
     } catch {
-      // A lost refund only makes the limit a little stricter.
+      // As above.
     }
   }
 
@@ -141,12 +156,14 @@ export class RateLimiter {
       const flushed = local.pending;
       local.pending = 0;
       work.push(
-        this.#remote([{ ...local.check, delta: flushed }], 0).then(
-          ([outcome]) => this.#learn(local, outcome!, now),
-          () => {
-            local.pending += flushed;
-          },
-        ),
+        Promise.resolve([{ ...local.check, delta: flushed }])
+          .then((flush) => this.#remote(flush, 0))
+          .then(
+            ([outcome]) => this.#learn(local, outcome!, now),
+            () => {
+              local.pending += flushed;
+            },
+          ),
       );
     }
     await Promise.all(work);
@@ -156,7 +173,7 @@ export class RateLimiter {
     if (this.#timer) clearInterval(this.#timer);
   }
 
-  #remote(checks: readonly RateLimitCheck[], cost: number): Promise<CheckOutcome[]> {
+  #remote(checks: readonly RateLimitCheck[], cost: number): CheckOutcome[] | Promise<CheckOutcome[]> {
     this.roundTrips++;
     return this.store.decide(checks, cost);
   }
@@ -234,23 +251,31 @@ export class RateLimiter {
     });
   }
 
+  /** The decision from the outcomes, reported to the observer. */
   #decision(checks: readonly RateLimitCheck[], cost: number, outcomes: CheckOutcome[], degraded: RateLimitDecision['degraded']): RateLimitDecision {
+    let decision: RateLimitDecision;
     if (degraded === 'closed') {
-      return { allowed: false, results: [], violated: checks.filter((c) => c.policy.failMode === 'closed').map((c) => c.policy), retryAfterMs: 1_000, degraded, checks, cost };
-    }
-    let allowed = true;
-    let retryAfterMs = 0;
-    let violated: Policy[] | undefined;
-    const results = outcomes.map((outcome, i): PolicyResult => {
-      const policy = checks[i]!.policy;
-      if (!outcome.allowed) {
-        allowed = false;
-        (violated ??= []).push(policy);
-        if (outcome.retryAfterMs > retryAfterMs) retryAfterMs = outcome.retryAfterMs;
+      const violated = checks.filter((c) => c.policy.failMode === 'closed').map((c) => c.policy);
+      decision = { allowed: false, results: [], violated, retryAfterMs: 1_000, degraded, checks, cost };
+    } else {
+      let allowed = true;
+      let retryAfterMs = 0;
+      let violated: Policy[] | undefined;
+      const results: PolicyResult[] = new Array(outcomes.length);
+      for (let i = 0; i < outcomes.length; i++) {
+        const outcome = outcomes[i]!;
+        const policy = checks[i]!.policy;
+        if (!outcome.allowed) {
+          allowed = false;
+          (violated ??= []).push(policy);
+          if (outcome.retryAfterMs > retryAfterMs) retryAfterMs = outcome.retryAfterMs;
+        }
+        results[i] = { policy, allowed: outcome.allowed, remaining: outcome.remaining, resetMs: outcome.resetMs, retryAfterMs: outcome.retryAfterMs };
       }
-      return { policy, allowed: outcome.allowed, remaining: outcome.remaining, resetMs: outcome.resetMs, retryAfterMs: outcome.retryAfterMs };
-    });
-    return { allowed, results, violated: violated ?? NO_VIOLATIONS, retryAfterMs, degraded, checks, cost };
+      decision = { allowed, results, violated: violated ?? NO_VIOLATIONS, retryAfterMs, degraded, checks, cost };
+    }
+    this.observer.decided?.(decision);
+    return decision;
   }
 }
 

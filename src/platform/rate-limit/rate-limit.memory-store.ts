@@ -14,61 +14,65 @@ export interface MemoryStoreOptions {
   sweepEvery?: number;
 }
 
-const keyOf = (check: RateLimitCheck) => `${check.partition}|${check.policy.name}`;
-
 /**
- * The embedded store: one process, exact, synchronous under the hood. A
- * decision runs to completion in one tick, which is what makes it atomic.
+ * The embedded store: one process, exact, synchronous. A decision runs to
+ * completion without yielding, which is what makes it atomic. State lives in
+ * one map per policy name, keyed by partition (no key string built per request).
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitStore & { size(): number } {
   const now = options.now ?? Date.now;
   const sweepEvery = options.sweepEvery ?? 10_000;
-  const entries = new Map<string, Entry>();
+  const byPolicy = new Map<string, Map<string, Entry>>();
   let untilSweep = sweepEvery;
 
   function entryFor(check: RateLimitCheck): Entry {
-    const key = keyOf(check);
-    let entry = entries.get(key);
+    let entries = byPolicy.get(check.policy.name);
+    if (!entries) byPolicy.set(check.policy.name, (entries = new Map()));
+    let entry = entries.get(check.partition);
     if (!entry) {
       const algorithm = ALGORITHM_IMPLEMENTATIONS[check.policy.algorithm];
       entry = { state: algorithm.create(check.policy), algorithm, policy: check.policy };
-      entries.set(key, entry);
+      entries.set(check.partition, entry);
     }
     return entry;
   }
 
   function sweep(at: number): void {
-    for (const [key, entry] of entries) if (entry.algorithm.expiresAt(entry.state, entry.policy) < at) entries.delete(key);
+    for (const [name, entries] of byPolicy) {
+      for (const [partition, entry] of entries) if (entry.algorithm.expiresAt(entry.state, entry.policy) < at) entries.delete(partition);
+      if (entries.size === 0) byPolicy.delete(name);
+    }
   }
 
   return {
     kind: 'memory',
-    async decide(checks, cost) {
+    decide(checks, cost) {
       const at = now();
       if (--untilSweep <= 0) {
         untilSweep = sweepEvery;
         sweep(at);
       }
-      const found = checks.map((check) => {
-        const entry = entryFor(check);
+      const n = checks.length;
+      const found: Entry[] = new Array(n);
+      let allowed = true;
+      for (let i = 0; i < n; i++) {
+        const check = checks[i]!;
+        const entry = (found[i] = entryFor(check));
         entry.algorithm.advance(entry.state, at, check.policy, check.delta ?? 0);
-        return entry;
-      });
-      const admits = checks.map((check, i) => found[i]!.algorithm.admits(found[i]!.state, at, check.policy, cost));
-      const allowed = admits.every(Boolean);
-      const retry = checks.map((check, i) => (admits[i] ? 0 : found[i]!.algorithm.retryAfter(found[i]!.state, at, check.policy, cost)));
-      if (allowed && cost > 0) checks.forEach((check, i) => found[i]!.algorithm.charge(found[i]!.state, at, check.policy, cost));
-      return checks.map((check, i): CheckOutcome => {
+        if (!entry.algorithm.admits(entry.state, at, check.policy, cost)) allowed = false;
+      }
+      const outcomes: CheckOutcome[] = new Array(n);
+      for (let i = 0; i < n; i++) {
         const { algorithm, state } = found[i]!;
-        return {
-          allowed: admits[i]!,
-          remaining: algorithm.remaining(state, at, check.policy),
-          resetMs: algorithm.resetMs(state, at, check.policy),
-          retryAfterMs: retry[i]!,
-        };
-      });
+        const policy = checks[i]!.policy;
+        const admits = allowed || algorithm.admits(state, at, policy, cost);
+        const retryAfterMs = admits ? 0 : algorithm.retryAfter(state, at, policy, cost);
+        if (allowed && cost > 0) algorithm.charge(state, at, policy, cost);
+        outcomes[i] = { allowed: admits, remaining: algorithm.remaining(state, at, policy), resetMs: algorithm.resetMs(state, at, policy), retryAfterMs };
+      }
+      return outcomes;
     },
-    async refund(checks, cost) {
+    refund(checks, cost) {
       const at = now();
       for (const check of checks) {
         const entry = entryFor(check);
@@ -77,8 +81,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
       }
     },
     async close() {
-      entries.clear();
+      byPolicy.clear();
     },
-    size: () => entries.size,
+    size: () => {
+      let total = 0;
+      for (const entries of byPolicy.values()) total += entries.size;
+      return total;
+    },
   };
 }

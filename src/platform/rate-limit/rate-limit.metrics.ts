@@ -11,30 +11,34 @@ export interface IncidentLogger {
 /**
  * Counts decisions, rejections per policy, store failures and shed requests
  * into the container's registry; logs a store incident once when it starts
- * and once when it ends.
+ * and once when it ends. Decisions are counted in plain numbers and added to
+ * the counter when the registry is read, so a decision costs no metric call.
  */
 export function createRateLimitMetrics(registry: Registry, log: IncidentLogger): RateLimitObserver & { shed(reason: ShedReason): void } {
-  const decisions = new Counter({
+  const counts = { allowed: 0, limited: 0, fail_open: 0, fail_closed: 0 };
+  new Counter({
     name: 'stoa_rate_limit_decisions_total',
     help: 'Rate-limit decisions by result (allowed, limited, fail_open, fail_closed)',
     labelNames: ['result'] as const,
     registers: [registry],
+    collect() {
+      for (const result of Object.keys(counts) as (keyof typeof counts)[]) {
+        this.inc({ result }, counts[result]);
+        counts[result] = 0;
+      }
+    },
   });
   const rejections = new Counter({ name: 'stoa_rate_limit_rejections_total', help: 'Requests refused by each policy', labelNames: ['policy'] as const, registers: [registry] });
   const failures = new Counter({ name: 'stoa_rate_limit_store_failures_total', help: 'Rate-limit store calls that failed or timed out', registers: [registry] });
   const shed = new Counter({ name: 'stoa_load_shed_total', help: 'Requests answered 503 OVERLOADED by reason', labelNames: ['reason'] as const, registers: [registry] });
-  const allowed = decisions.labels({ result: 'allowed' });
-  const limited = decisions.labels({ result: 'limited' });
-  const failOpen = decisions.labels({ result: 'fail_open' });
-  const failClosed = decisions.labels({ result: 'fail_closed' });
   let since = 0;
   let count = 0;
   return {
     decided(decision) {
-      if (decision.degraded === 'closed') failClosed.inc();
-      else if (decision.degraded === 'open') failOpen.inc();
-      else if (decision.allowed) allowed.inc();
-      else limited.inc();
+      if (decision.degraded === 'closed') counts.fail_closed++;
+      else if (decision.degraded === 'open') counts.fail_open++;
+      else if (decision.allowed) counts.allowed++;
+      else counts.limited++;
       for (const policy of decision.violated) rejections.inc({ policy: policy.name });
     },
     storeFailed(error, first) {

@@ -45,14 +45,15 @@ export interface CheckOutcome {
  * The port every rate-limit store implements (memory, Redis).
  *
  * `decide` evaluates all checks of one request atomically: when every check
- * admits, all are charged `cost`; when one rejects, none is charged. It must
- * settle within the store's own timeout and reject (never hang) when the
- * store is unavailable.
+ * admits, all are charged `cost`; when one rejects, none is charged. A store
+ * that decides in-process answers synchronously (no promise on the hot path);
+ * a remote one returns a promise that settles within the store's own timeout
+ * and rejects (never hangs) when the store is unavailable.
  */
 export interface RateLimitStore {
   readonly kind: 'memory' | 'redis';
-  decide(checks: readonly RateLimitCheck[], cost: number): Promise<CheckOutcome[]>;
+  decide(checks: readonly RateLimitCheck[], cost: number): CheckOutcome[] | Promise<CheckOutcome[]>;
   /** Gives back `cost` units charged by an admitted decision (e.g. the response was a 304). */
-  refund(checks: readonly RateLimitCheck[], cost: number): Promise<void>;
+  refund(checks: readonly RateLimitCheck[], cost: number): void | Promise<void>;
   close(): Promise<void>;
 }
