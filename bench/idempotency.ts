@@ -6,8 +6,10 @@
  * Starts Stoa in-process on a real port and times, over real HTTP (keep-alive),
  * POST /v1/posts (a post and its post.created event, one transaction):
  *   plain     no key
- *   keyed     a fresh Idempotency-Key each time (claim, locked transaction, stored response)
- *   replay    a key already used, same body (one read, the stored answer)
+ *   keyed     a fresh Idempotency-Key each time (the key locked with the post's BEGIN, the
+ *             response stored in one more statement of the same transaction)
+ *   replay    a key already used, same body (the handler runs, meets the record, rolls back
+ *             and answers with it)
  * Plain and keyed alternate request by request, so drift hits both alike.
  * Prints a table, writes bench/results/idempotency-<timestamp>.json.
  * Target (issue 5): keyed within 1.2× of plain.

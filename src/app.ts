@@ -93,12 +93,10 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   // Wraps the POST/PATCH handlers registered below (hence before them).
   registerIdempotency(app, {
     store: container.idempotencyStore,
-    transactor: container.transactor,
     clock: container.clock,
     timings: {
-      leaseMs: config.idempotency.lockTimeoutSeconds * 1000,
-      graceMs: Math.min(5_000, config.idempotency.lockTimeoutSeconds * 1000),
       ttlMs: config.idempotency.ttlSeconds * 1000,
+      statementTimeoutMs: config.idempotency.lockTimeoutSeconds * 1000,
     },
     required: ['POST /orders', 'POST /charges'],
     publicUrl: config.publicUrl,

@@ -48,7 +48,10 @@ export interface Config {
 export interface IdempotencyConfig {
   /** How long a record is kept (STOA_IDEMPOTENCY_TTL). */
   readonly ttlSeconds: number;
-  /** How long an in-flight claim is protected before another attempt may take it over (STOA_IDEMPOTENCY_LOCK_TIMEOUT). */
+  /**
+   * On PostgreSQL, the longest one statement of a keyed request may run or wait
+   * (SET LOCAL statement_timeout), so a stuck request gives its key up (STOA_IDEMPOTENCY_LOCK_TIMEOUT).
+   */
   readonly lockTimeoutSeconds: number;
 }
 

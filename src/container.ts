@@ -96,7 +96,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
-  const { connection, transactor } = createTransactions(database.db);
+  const { connection, transactor, runWithPrelude } = createTransactions(database.db);
   const userRepository = createUserRepository(connection);
   // Ambient: a request wrapped in an idempotency transaction must see (and on PGlite, not wait for) its own transaction.
   const apiKeyRepository = createApiKeyRepository(ambientDatabase(connection));
@@ -109,7 +109,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const productRepository = createProductRepository(connection);
   const orderRepository = createOrderRepository(connection);
   const processorGateway = createProcessorGateway();
-  const idempotencyStore = createIdempotencyStore(connection);
+  const idempotencyStore = createIdempotencyStore({ connection, transactor, ...(database.kind === 'postgres' ? { runWithPrelude } : {}) });
   // Expired idempotency records go at start and then every ten minutes.
   const sweepKeys = () => idempotencyStore.sweep(clock.now()).catch(() => 0);
   await sweepKeys();

@@ -44,15 +44,45 @@ async function signUp(url: string): Promise<string> {
 const postCharge = (url: string, auth: string, key: string) =>
   fetch(`${url}/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth, 'idempotency-key': key }, body: CHARGE });
 
+const postOrder = (url: string, auth: string, key: string, product: string) =>
+  fetch(`${url}/v1/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: auth, 'idempotency-key': key },
+    body: JSON.stringify({ items: [{ product_id: product, quantity: 2 }] }),
+  });
+
+async function bearer(url: string, email: string, password: string): Promise<string> {
+  const login = await fetch(`${url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  return `Bearer ${((await login.json()) as { data: { access_token: string } }).data.access_token}`;
+}
+
+async function createProduct(url: string, auth: string, stock: number): Promise<string> {
+  const res = await fetch(`${url}/v1/products`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: auth },
+    body: JSON.stringify({ name: 'Held', category: 'idem', price: 700, currency: 'EUR', stock }),
+  });
+  assert.equal(res.status, 201);
+  return ((await res.json()) as { data: { id: string } }).data.id;
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function charges(url: string, auth: string): Promise<Array<{ id: string; status: string }>> {
   const res = await fetch(`${url}/v1/charges?limit=100`, { headers: { authorization: auth } });
   return ((await res.json()) as { data: Array<{ id: string; status: string }> }).data;
 }
 
 /** Retries while the key is in flight, as a client honouring Retry-After does. */
-async function retryUntilDone(url: string, auth: string, key: string): Promise<Response> {
+async function retryUntilDone(send: () => Promise<Response>): Promise<Response> {
   for (let i = 0; i < 60; i++) {
-    const res = await postCharge(url, auth, key);
+    const res = await send();
     if (res.status !== 409) return res;
     await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
   }
@@ -71,7 +101,7 @@ async function killedAndRestarted(env: Record<string, string>): Promise<void> {
     stoa.child.kill('SIGKILL');
     await new Promise((r) => stoa.child.once('exit', r));
     stoa = await startStoa({ ...BASE_ENV, ...env });
-    const retry = await retryUntilDone(stoa.url, auth, key);
+    const retry = await retryUntilDone(() => postCharge(stoa.url, auth, key));
     assert.equal(retry.status, 201);
     assert.equal(retry.headers.get('idempotent-replayed'), 'true');
     assert.equal(((await retry.json()) as { data: { id: string } }).data.id, charge.id);
@@ -108,6 +138,49 @@ describe('idempotency across processes and crashes', () => {
       const { env, drop } = await schemaEnv();
       drops.push(drop);
       await killedAndRestarted({ ...env, STOA_DATA_DIR: 'memory' });
+    });
+
+    it('kill -9 while a request holds its key mid-transaction: the other process answers 409 until then, and the retry performs the order once, at once', async () => {
+      const { env, drop } = await schemaEnv();
+      drops.push(drop);
+      const admin = { email: `admin.${randomUUID()}@example.com`, password: 'admin password 123' };
+      const a = await startStoa({ ...BASE_ENV, ...env, STOA_DATA_DIR: 'memory', STOA_ADMIN_EMAIL: admin.email, STOA_ADMIN_PASSWORD: admin.password });
+      const b = await startStoa({ ...BASE_ENV, ...env, STOA_DATA_DIR: 'memory' });
+      const holder = new pg.Client({ connectionString: env.DATABASE_URL });
+      try {
+        const product = await createProduct(a.url, await bearer(a.url, admin.email, admin.password), 5);
+        const auth = await signUp(b.url);
+        const key = randomUUID();
+        // Another transaction holds the product row: the order on A waits on it, inside its transaction, holding its key.
+        await holder.connect();
+        const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM products WHERE id = $1 FOR UPDATE', [product]);
+        void postOrder(a.url, auth, key, product).catch(() => {});
+        await waitFor(async () => (await holder.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [holderPid])).rows[0]!.n > 0);
+
+        const busy = await postOrder(b.url, auth, key, product);
+        assert.equal(busy.status, 409);
+        assert.equal(((await busy.json()) as { code: string }).code, 'IDEMPOTENCY_KEY_IN_USE');
+
+        a.child.kill('SIGKILL');
+        await new Promise((r) => a.child.once('exit', r));
+        await holder.query('ROLLBACK');
+        const started = Date.now();
+        const retry = await retryUntilDone(() => postOrder(b.url, auth, key, product));
+        assert.equal(retry.status, 201, await retry.clone().text());
+        assert.equal(retry.headers.get('idempotent-replayed'), null, 'the dead request left nothing to replay');
+        assert.ok(Date.now() - started < 5_000, `the key was free ${Date.now() - started} ms after the kill`);
+        assert.equal((await postOrder(b.url, auth, key, product)).headers.get('idempotent-replayed'), 'true');
+        const orders = (await (await fetch(`${b.url}/v1/orders`, { headers: { authorization: auth } })).json()) as { data: unknown[] };
+        assert.equal(orders.data.length, 1, 'exactly one order');
+        const stock = (await (await fetch(`${b.url}/v1/products/${product}`, { headers: { authorization: auth } })).json()) as { data: { stock: number } };
+        assert.equal(stock.data.stock, 3, 'stock taken once');
+      } finally {
+        await holder.end().catch(() => {});
+        a.child.kill('SIGKILL');
+        await b.stop();
+      }
     });
 
     it('100 concurrent identical requests with one key against two processes make exactly one charge', async () => {

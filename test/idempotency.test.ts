@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
+import { AppError } from '../src/domain/shared/errors.ts';
 import { canonicalJson, checkIdempotencyKey, requestFingerprint } from '../src/platform/idempotency/index.ts';
-import { createTestApp, login, PASSWORD, problemOf, signUp, signUpAdmin, type SignedUp, type TestApp } from './helpers/app.ts';
+import { createTestApp, login, onPostgres, PASSWORD, problemOf, signUp, signUpAdmin, type SignedUp, type TestApp } from './helpers/app.ts';
 
 const CHARGE = { amount: 1999, currency: 'EUR', source: 'tok_visa' };
 
@@ -114,24 +116,101 @@ describe('Idempotency-Key over HTTP', () => {
     assert.notEqual(a.json().data.id, b.json().data.id);
   });
 
-  it('answers 409 IDEMPOTENCY_KEY_IN_USE with Retry-After while the key is in flight, and recovers it once the lease ends', async () => {
+  /** Replaces ChargesService.create for one test: `around` runs before the real one. */
+  const aroundCreate = (around: () => Promise<void>): (() => void) => {
+    const service = t.container.charges as unknown as { create: (...args: unknown[]) => Promise<unknown> };
+    const original = service.create;
+    service.create = async function (this: unknown, ...args: unknown[]) {
+      await around();
+      return original.apply(this, args);
+    };
+    return () => delete (service as { create?: unknown }).create;
+  };
+
+  it('answers 409 IDEMPOTENCY_KEY_IN_USE with Retry-After while a request with the key is running (on the embedded database, it waits and replays)', async () => {
     const user = await signUp(t.app);
     const key = randomUUID();
-    // Another attempt holds the key (claimed, not finished, its transaction gone).
-    const timings = { leaseMs: 30_000, graceMs: 5_000, ttlMs: 86_400_000 };
-    const claimed = await t.container.idempotencyStore.claim({ principal: user.id, key, owner: 'elsewhere' }, requestFingerprint('POST', '/v1/charges', CHARGE), t.clock.now(), timings);
-    assert.equal(claimed.kind, 'claimed');
-    const busy = await charge(user, key);
-    assert.equal(busy.statusCode, 409);
-    assert.equal(problemOf(busy).code, 'IDEMPOTENCY_KEY_IN_USE');
-    assert.match(String(busy.headers['retry-after']), /^\d+$/);
-    assert.equal(await chargeCount(user.id), 0);
+    let entered!: () => void;
+    const running = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const restore = aroundCreate(async () => {
+      entered();
+      await gate;
+    });
+    try {
+      const first = charge(user, key);
+      await running;
+      const second = charge(user, key);
+      if (onPostgres) {
+        const busy = await second;
+        assert.equal(busy.statusCode, 409);
+        assert.equal(problemOf(busy).code, 'IDEMPOTENCY_KEY_IN_USE');
+        assert.match(String(busy.headers['retry-after']), /^\d+$/);
+      }
+      release();
+      const done = await first;
+      assert.equal(done.statusCode, 201, done.body);
+      assert.ok(!replayed(done));
+      // PGlite has one connection: the second request queued behind the first's transaction.
+      const after = onPostgres ? await charge(user, key) : await second;
+      assert.ok(replayed(after));
+      assert.equal(after.body, done.body);
+    } finally {
+      restore();
+    }
+    assert.equal(await chargeCount(user.id), 1);
+  });
 
-    t.clock.advance(31_000);
-    const recovered = await charge(user, key);
-    assert.equal(recovered.statusCode, 201, recovered.body);
-    assert.ok(!replayed(recovered));
-    assert.ok(replayed(await charge(user, key)));
+  it('a request that finds its key recorded by another only at the end rolls its work back and replays that record', { skip: !onPostgres && 'needs a second connection (PostgreSQL)' }, async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    // The winner's record: a copy of a real charge's, under this key.
+    const earlier = await charge(user, randomUUID());
+    assert.equal(earlier.statusCode, 201);
+    const db = t.container.database.db;
+    const record = await db.selectFrom('idempotency_keys').selectAll().where('principal', '=', user.id).executeTakeFirstOrThrow();
+    // Commits, from another connection, while this request holds the key: what this request meets when it is a
+    // retry of a finished one (its record is only looked for when this one's insert finds it in the way).
+    const restore = aroundCreate(async () => {
+      await db
+        .insertInto('idempotency_keys')
+        .values({ ...record, key, response_headers: JSON.stringify(record.response_headers) })
+        .execute();
+    });
+    try {
+      const res = await charge(user, key);
+      assert.equal(res.statusCode, 201, res.body);
+      assert.ok(replayed(res));
+      assert.equal(res.body, earlier.body);
+      assert.equal(res.headers.location, earlier.headers.location);
+    } finally {
+      restore();
+    }
+    assert.equal(await chargeCount(user.id), 1, 'the losing request made no charge');
+  });
+
+  it('a refused request whose key was recorded by another meanwhile answers with that record, not its refusal', { skip: !onPostgres && 'needs a second connection (PostgreSQL)' }, async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    const earlier = await charge(user, randomUUID());
+    const db = t.container.database.db;
+    const record = await db.selectFrom('idempotency_keys').selectAll().where('principal', '=', user.id).executeTakeFirstOrThrow();
+    const restore = aroundCreate(async () => {
+      await db
+        .insertInto('idempotency_keys')
+        .values({ ...record, key, response_headers: JSON.stringify(record.response_headers) })
+        .execute();
+      throw new AppError('INVALID_STATE_TRANSITION', 'refused after another request recorded the key');
+    });
+    try {
+      const res = await charge(user, key);
+      assert.equal(res.statusCode, 201, res.body);
+      assert.ok(replayed(res));
+      assert.equal(res.body, earlier.body);
+    } finally {
+      restore();
+    }
     assert.equal(await chargeCount(user.id), 1);
   });
 
@@ -183,6 +262,27 @@ describe('Idempotency-Key over HTTP', () => {
     assert.equal(await chargeCount(user.id), 1);
   });
 
+  it('replays a finished request even when the retry’s own run fails with a 5xx', async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    const first = await charge(user, key);
+    assert.equal(first.statusCode, 201, first.body);
+    const service = t.container.charges as unknown as { create: unknown };
+    service.create = async () => {
+      throw new Error('the database fell over');
+    };
+    try {
+      const retry = await charge(user, key);
+      assert.equal(retry.statusCode, 201, retry.body);
+      assert.ok(replayed(retry));
+      assert.equal(retry.body, first.body);
+      assert.equal(retry.headers.location, first.headers.location);
+    } finally {
+      delete service.create;
+    }
+    assert.equal(await chargeCount(user.id), 1);
+  });
+
   it('honours a key on PATCH when one is sent', async () => {
     const product = await createProduct(3);
     const key = randomUUID();
@@ -217,5 +317,56 @@ describe('Idempotency-Key over HTTP', () => {
     assert.equal(later.statusCode, 201);
     assert.ok(!replayed(later));
     assert.ok((await t.container.idempotencyStore.sweep(new Date(t.clock.now().getTime() + 25 * 3600_000))) >= 1);
+  });
+});
+
+describe('STOA_IDEMPOTENCY_LOCK_TIMEOUT', { skip: !onPostgres && 'a PostgreSQL statement_timeout; the embedded database has one connection' }, () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ STOA_IDEMPOTENCY_LOCK_TIMEOUT: '1s' });
+  });
+  after(() => t.close());
+
+  it('a request stuck longer than the timeout fails and gives its key up: the retry performs the order once', async () => {
+    const admin = await signUpAdmin(t);
+    const user = await signUp(t.app);
+    const created = await t.app.inject({ method: 'POST', url: '/v1/products', headers: admin.auth, payload: { name: 'Held', category: 'idem', price: 700, currency: 'EUR', stock: 5 } });
+    const product: string = created.json().data.id;
+    const key = randomUUID();
+    const db = t.container.database.db;
+    const order = () => t.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...user.auth, 'idempotency-key': key }, payload: { items: [{ product_id: product, quantity: 2 }] } });
+    const stock = async () => (await db.selectFrom('products').select('stock').where('id', '=', product).executeTakeFirstOrThrow()).stock;
+
+    // Another transaction holds the product row, so the order waits on it while holding its key.
+    let release!: () => void;
+    const holding = new Promise<void>((resolve) => (release = resolve));
+    let locked!: (pid: number) => void;
+    const rowLocked = new Promise<number>((resolve) => (locked = resolve));
+    const holder = db.transaction().execute(async (trx) => {
+      await trx.selectFrom('products').select('id').where('id', '=', product).forUpdate().execute();
+      locked((await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx)).rows[0]!.pid);
+      await holding;
+    });
+    try {
+      const holderPid = await rowLocked;
+      const started = Date.now();
+      const stuck = order();
+      const blocked = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${holderPid}::int = ANY(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n > 0;
+      while (!(await blocked())) await new Promise((r) => setTimeout(r, 20));
+      const busy = await order();
+      assert.equal(busy.statusCode, 409);
+      assert.equal(problemOf(busy).code, 'IDEMPOTENCY_KEY_IN_USE');
+      const failed = await stuck;
+      assert.equal(failed.statusCode, 500, failed.body);
+      assert.ok(Date.now() - started < 5_000);
+    } finally {
+      release();
+      await holder;
+    }
+    const retry = await order();
+    assert.equal(retry.statusCode, 201, retry.body);
+    assert.equal(retry.headers['idempotent-replayed'], undefined);
+    assert.ok((await order()).headers['idempotent-replayed'] === 'true');
+    assert.equal(await stock(), 3);
   });
 });

@@ -145,15 +145,11 @@ export interface IdempotencyKeysTable {
   principal: string;
   key: string;
   fingerprint: string;
-  state: 'in_flight' | 'completed';
-  owner: string;
-  claimed_at: Timestamp;
-  locked_until: Timestamp;
-  response_status: number | null;
-  response_headers: ColumnType<Record<string, string> | null, string | null, string | null>;
-  response_body: string | null;
-  response_json: boolean | null;
-  completed_at: NullableTimestamp;
+  response_status: number;
+  response_headers: ColumnType<Record<string, string>, string, string>;
+  response_body: string;
+  response_json: boolean;
+  completed_at: Timestamp;
   expires_at: Timestamp;
 }
 

@@ -49,31 +49,27 @@ export interface StoredResponse {
 /** The headers kept with a response and replayed with it. */
 export const REPLAYED_HEADERS = ['content-type', 'location', 'etag', 'last-modified', 'retry-after', 'link', 'allow', 'www-authenticate', 'x-request-id'] as const;
 
-/** What claiming a key found. */
-export type ClaimOutcome =
-  /** The key is this request's now: run it. */
-  | { kind: 'claimed' }
-  /** The same key was used for a different request. */
+/** What a key's record says about a request. */
+export type KeyState =
+  /** No live record. */
+  | { kind: 'free' }
+  /** The key was used for a different request. */
   | { kind: 'mismatch' }
-  /** Another request with this key is running (or died less than a grace period ago). */
-  | { kind: 'in_flight'; retryAfterSeconds: number }
   /** Done before: answer with the stored response. */
   | { kind: 'completed'; response: StoredResponse };
 
 /** Timing of the key lifecycle. */
 export interface IdempotencyTimings {
-  /** How long a claim protects an in-flight request before anyone may take it over. */
-  leaseMs: number;
-  /**
-   * A claim older than this whose holder holds no row lock (its process died)
-   * may be taken over before the lease ends.
-   */
-  graceMs: number;
   /** How long a record lives. */
   ttlMs: number;
+  /**
+   * The longest one statement of a keyed request's transaction may run or
+   * wait, so a stuck request gives its key up (where the store can bound it).
+   */
+  statementTimeoutMs: number;
 }
 
-/** How the outcome of a request that began executing is treated: kept for replay, or the key released. */
-export function outcomeDisposition(status: number): 'record' | 'release' {
-  return status >= 500 ? 'release' : 'record';
+/** How the outcome of a request that began executing is treated: kept for replay, or discarded (the key stays free for a retry). */
+export function outcomeDisposition(status: number): 'record' | 'discard' {
+  return status >= 500 ? 'discard' : 'record';
 }

@@ -1,17 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, preValidationHookHandler } from 'fastify';
 import type { Clock } from '../../domain/shared/clock.ts';
 import { AppError } from '../../domain/shared/errors.ts';
-import type { Transactor } from '../../domain/shared/transactor.ts';
 import { toAppError } from '../../transports/rest/plugins/errors.ts';
 import { BEARER_CHALLENGE } from '../auth/index.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../../transports/rest/problem.ts';
-import { checkIdempotencyKey, outcomeDisposition, REPLAYED_HEADERS, requestFingerprint, type IdempotencyTimings, type StoredResponse } from './idempotency.core.ts';
-import type { IdempotencyStore, KeyClaim } from './idempotency.store.ts';
+import { checkIdempotencyKey, outcomeDisposition, REPLAYED_HEADERS, requestFingerprint, type IdempotencyTimings, type KeyState, type StoredResponse } from './idempotency.core.ts';
+import { KeyInUseError, type IdempotencyStore, type KeyClaim } from './idempotency.store.ts';
 
 export interface IdempotencyOptions {
   store: IdempotencyStore;
-  transactor: Transactor;
   clock: Clock;
   timings: IdempotencyTimings;
   /** Routes that refuse a POST without a key, as `METHOD /path` (the route's template). */
@@ -31,6 +28,16 @@ class RolledBack extends Error {
   }
 }
 
+/** Rolls back a transaction whose record could not be written: a live record got there first. */
+class RaceLost extends Error {
+  constructor() {
+    super('idempotency race lost');
+  }
+}
+
+/** How a keyed request is answered: its key's record, a busy key, or what it just did. */
+type Answer = Exclude<KeyState, { kind: 'free' }> | { kind: 'in_use' } | { kind: 'fresh'; response: StoredResponse; payload?: unknown };
+
 function keyOf(request: FastifyRequest): string | undefined {
   const raw = request.headers[HEADER];
   return Array.isArray(raw) ? raw.join(', ') : raw;
@@ -45,11 +52,37 @@ function pickHeaders(reply: FastifyReply): Record<string, string> {
   return out;
 }
 
-function send(reply: FastifyReply, response: StoredResponse, replayed: boolean, payload?: unknown): FastifyReply {
+function send(reply: FastifyReply, response: StoredResponse, replayed: boolean): FastifyReply {
   reply.code(response.status).headers(response.headers);
   if (replayed) reply.header('idempotent-replayed', 'true');
-  if (payload !== undefined) return reply.send(payload);
   return reply.send(response.json ? (JSON.parse(response.body) as unknown) : response.body === '' ? undefined : response.body);
+}
+
+function answer(reply: FastifyReply, result: Answer): FastifyReply {
+  switch (result.kind) {
+    case 'mismatch':
+      throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request (method, path or body); use a new key for a new request');
+    case 'in_use':
+      throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry after Retry-After seconds', {
+        headers: { 'retry-after': '1' },
+      });
+    case 'completed':
+      return send(reply, result.response, true);
+    case 'fresh':
+      // A payload is what the handler sent, and the reply still has its status and headers.
+      return result.payload === undefined ? send(reply, result.response, false) : reply.send(result.payload);
+  }
+}
+
+/** The answer when a live record turned up: that record, or — should it be gone already — a busy key to retry. */
+function afterRace(state: KeyState): Answer {
+  return state.kind === 'free' ? { kind: 'in_use' } : state;
+}
+
+/** Puts the reply's headers back as they were before a discarded run of the handler. */
+function restoreHeaders(reply: FastifyReply, before: ReturnType<FastifyReply['getHeaders']>): void {
+  for (const name of Object.keys(reply.getHeaders())) if (!(name in before)) reply.removeHeader(name);
+  reply.headers(before);
 }
 
 /**
@@ -87,13 +120,15 @@ async function capture(handler: RouteHandlerMethod, self: FastifyInstance, reque
 /**
  * Idempotency keys for the REST API (PRODUCT.md §6), as a route wrapper:
  * every POST and PATCH handler of an authenticated route is replaced, at
- * registration, by one that claims the key, runs the handler inside one
- * transaction together with the record of its response, and then sends.
- * Schema validation happens before the handler, so a rejected request never
- * touches the key.
+ * registration, by one that runs in one transaction: take the key, run the
+ * handler, store its response, commit. The key is held by that transaction
+ * alone, so a crash leaves either nothing or the finished result; a record
+ * already there (a retry) rolls the run back and is the answer. Schema
+ * validation happens before the handler, so a rejected request never touches
+ * the key.
  */
 export function registerIdempotency(app: FastifyInstance, options: IdempotencyOptions): void {
-  const { store, transactor, clock, timings } = options;
+  const { store, clock, timings } = options;
   const required = new Set(options.required);
 
   // What the error handler would send for an error thrown by a handler, as a stored response.
@@ -102,6 +137,48 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
     const headers: Record<string, string> = { ...appError.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': request.id };
     if (appError.status === 401) headers['www-authenticate'] = BEARER_CHALLENGE;
     return { status: appError.status, headers, body: JSON.stringify(toProblem(appError, request, options.publicUrl)), json: true };
+  };
+
+  // In the transaction that holds the key: only a success commits, together with its record.
+  const execute = (claim: KeyClaim, run: () => ReturnType<typeof capture>): Promise<Answer> =>
+    store.hold(claim, timings, async () => {
+      const captured = await run();
+      if (captured.response.status >= 400) throw new RolledBack(captured.response);
+      if (!(await store.record(claim, captured.response, clock.now(), timings))) throw new RaceLost();
+      return { kind: 'fresh', ...captured };
+    });
+
+  // A request that began executing and was refused (4xx): its answer becomes the key's, unless a record is there already.
+  const recordRefusal = async (claim: KeyClaim, response: StoredResponse, request: FastifyRequest): Promise<Answer> => {
+    try {
+      await store.hold(
+        claim,
+        timings,
+        async () => {
+          if (!(await store.record(claim, response, clock.now(), timings))) throw new RaceLost();
+        },
+        { wait: true },
+      );
+    } catch (error) {
+      if (error instanceof RaceLost) return afterRace(await store.read(claim, clock.now()));
+      throw error;
+    }
+    request.log.info({ status: response.status }, 'request rejected (recorded under its idempotency key)');
+    return { kind: 'fresh', response };
+  };
+
+  // After the transaction rolled back. The record is only looked for now: a retry of a finished request runs the
+  // handler again (rolled back, nothing leaves) and then finds the record in its way.
+  const recover = async (claim: KeyClaim, error: unknown, request: FastifyRequest): Promise<Answer> => {
+    if (error instanceof KeyInUseError) return { kind: 'in_use' };
+    if (error instanceof RaceLost) return afterRace(await store.read(claim, clock.now()));
+    const failed = error instanceof RolledBack ? error.response : renderThrown(error, request);
+    if (outcomeDisposition(failed.status) === 'record') return recordRefusal(claim, failed, request);
+    // A 5xx records nothing; but a finished request's record, if any, is still its answer.
+    const state = await store.read(claim, clock.now()).catch((): KeyState => ({ kind: 'free' }));
+    if (state.kind !== 'free') return state;
+    if (error instanceof RolledBack) return { kind: 'fresh', response: failed };
+    throw error;
   };
 
   app.addHook('onRoute', (route) => {
@@ -136,48 +213,17 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
       const principal = request.principal;
       if (key === undefined || !principal) return handler.call(this, request, reply);
 
-      const claim: KeyClaim = { principal: principal.userId, key, owner: randomUUID() };
-      const outcome = await store.claim(claim, requestFingerprint(request.method, request.url, request.body), clock.now(), timings);
-      if (outcome.kind === 'mismatch') {
-        throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request (method, path or body); use a new key for a new request');
-      }
-      if (outcome.kind === 'in_flight') {
-        throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry after Retry-After seconds', {
-          headers: { 'retry-after': String(outcome.retryAfterSeconds) },
-        });
-      }
-      if (outcome.kind === 'completed') return send(reply, outcome.response, true);
-
-      let response: StoredResponse;
-      let payload: unknown;
+      const claim: KeyClaim = { principal: principal.userId, key, fingerprint: requestFingerprint(request.method, request.url, request.body) };
+      const before = reply.getHeaders();
+      let result: Answer;
       try {
-        response = await transactor.run(async () => {
-          if (!(await store.lock(claim))) {
-            throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is being processed by another attempt; retry after Retry-After seconds', {
-              headers: { 'retry-after': '1' },
-            });
-          }
-          const captured = await capture(handler, this, request, reply);
-          // Anything but success rolls the business change back; the record of a 4xx is written after.
-          if (captured.response.status >= 400) throw new RolledBack(captured.response);
-          await store.complete(claim, captured.response, clock.now());
-          payload = captured.payload;
-          return captured.response;
-        });
+        result = await execute(claim, () => capture(handler, this, request, reply));
       } catch (error) {
-        if (error instanceof AppError && error.code === 'IDEMPOTENCY_KEY_IN_USE') throw error;
-        const failed = error instanceof RolledBack ? error.response : renderThrown(error, request);
-        if (outcomeDisposition(failed.status) === 'release') {
-          await store.release(claim).catch((releaseError: unknown) => request.log.error({ err: releaseError }, 'could not release an idempotency key'));
-          if (error instanceof RolledBack) return send(reply, failed, false);
-          throw error;
-        }
-        // The request began executing and was refused: that answer is the key's answer from now on.
-        await store.complete(claim, failed, clock.now());
-        request.log.info({ status: failed.status }, 'request rejected (recorded under its idempotency key)');
-        return send(reply, failed, false);
+        result = await recover(claim, error, request);
       }
-      return send(reply, response, false, payload);
+      // Anything but this run's own success answers without the headers this run of the handler set.
+      if (result.kind !== 'fresh' || result.payload === undefined) restoreHeaders(reply, before);
+      return answer(reply, result);
     };
   });
 }

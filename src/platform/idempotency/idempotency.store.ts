@@ -1,27 +1,38 @@
-import type { ClaimOutcome, IdempotencyTimings, StoredResponse } from './idempotency.core.ts';
+import type { IdempotencyTimings, KeyState, StoredResponse } from './idempotency.core.ts';
 
-/** Identifies one request's hold on a key. */
+/** One request's use of a key. */
 export interface KeyClaim {
   principal: string;
   key: string;
-  /** Random per request: only the holder may complete or release the key. */
-  owner: string;
+  /** What the key is bound to (`requestFingerprint`). */
+  fingerprint: string;
+}
+
+/** Another transaction holds the key: a request with it is running. */
+export class KeyInUseError extends Error {
+  constructor() {
+    super('the idempotency key is held by another request');
+    this.name = 'KeyInUseError';
+  }
 }
 
 /**
- * Where idempotency records live. `claim` commits on its own; `lock` and
- * `complete` run inside the caller's (ambient) transaction, so the record
- * and the business change commit together.
+ * Where idempotency records live. A key is held by a transaction, never by a
+ * row: the hold ends with the transaction (commit, rollback, or the death of
+ * its connection), and a record is written once, completed, together with the
+ * business change.
  */
 export interface IdempotencyStore {
-  /** Inserts an in-flight record, or reports what is already there (taking over a dead holder's claim). */
-  claim(claim: KeyClaim, fingerprint: string, now: Date, timings: IdempotencyTimings): Promise<ClaimOutcome>;
-  /** Locks the holder's record for the current transaction; false when the claim was taken over. */
-  lock(claim: KeyClaim): Promise<boolean>;
-  /** Stores the response and marks the record completed; false when the claim is no longer this holder's. */
-  complete(claim: KeyClaim, response: StoredResponse, now: Date): Promise<boolean>;
-  /** Deletes the holder's in-flight record so the key may be used again. */
-  release(claim: KeyClaim): Promise<void>;
+  /**
+   * Runs `work` in a new (outermost, ambient) transaction that holds the key.
+   * Rejects with KeyInUseError when another transaction holds it, or with
+   * `wait`, waits until it is released.
+   */
+  hold<T>(claim: KeyClaim, timings: IdempotencyTimings, work: () => Promise<T>, options?: { wait?: boolean }): Promise<T>;
+  /** Inside `hold`: writes the completed record; false when a live record is already there (the caller must roll back). */
+  record(claim: KeyClaim, response: StoredResponse, now: Date, timings: IdempotencyTimings): Promise<boolean>;
+  /** Reads the key's live record: `free` when there is none. */
+  read(claim: KeyClaim, now: Date): Promise<KeyState>;
   /** Deletes expired records; returns how many. */
   sweep(now: Date): Promise<number>;
 }

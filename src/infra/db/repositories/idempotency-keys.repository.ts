@@ -1,111 +1,78 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import type { ClaimOutcome, IdempotencyStore } from '../../../platform/idempotency/index.ts';
-import type { Connection } from '../transactions.ts';
+import type { Transactor } from '../../../domain/shared/transactor.ts';
+import { KeyInUseError, type IdempotencyStore, type KeyClaim, type KeyState } from '../../../platform/idempotency/index.ts';
+import type { Connection, PreludeTransactor } from '../transactions.ts';
+
+export interface IdempotencyStoreOptions {
+  connection: Connection;
+  transactor: Transactor;
+  /**
+   * On a PostgreSQL server, transactions whose BEGIN also takes the key (one
+   * round trip); absent on the embedded PGlite, which runs one transaction at
+   * a time on its one connection, so no other request can hold a key meanwhile.
+   */
+  runWithPrelude?: PreludeTransactor;
+}
+
+/** The advisory lock that holds a key: 64 bits of a hash of (principal, key), the same in every process. */
+function lockId(claim: KeyClaim): bigint {
+  return createHash('sha256').update(`${claim.principal}\x1f${claim.key}`).digest().readBigInt64BE(0);
+}
+
+/** lock_not_available: the key is held by another transaction. */
+function isLockNotAvailable(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '55P03';
+}
 
 /**
- * Idempotency records in PostgreSQL (PGlite or a server). A live holder keeps
- * its record row-locked for the whole of its transaction, so a claim can be
- * taken over only from a holder that is gone: one whose lease ran out, or
- * whose process died (no lock) more than a grace period after claiming.
+ * Idempotency records in PostgreSQL (PGlite or a server). A key is held by
+ * the transaction that runs its request, as an advisory lock taken by
+ * `stoa_hold_idempotency_key` (migration 0005) in the same simple query as
+ * BEGIN: a process that dies frees its keys at once, and a request either
+ * commits its record with its business change or leaves nothing behind. The
+ * record is not read before the request runs: it is inserted after, and a
+ * live one already there (a retry of a finished request) makes the insert
+ * write nothing, so a keyed request costs one statement more than a plain one.
  */
-export function createIdempotencyStore(connection: Connection): IdempotencyStore {
+export function createIdempotencyStore(options: IdempotencyStoreOptions): IdempotencyStore {
+  const { connection, transactor, runWithPrelude } = options;
+
   return {
-    async claim(claim, fingerprint, now, timings): Promise<ClaimOutcome> {
-      const db = connection();
-      const leaseEnd = new Date(now.getTime() + timings.leaseMs);
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const inserted = await db
-          .insertInto('idempotency_keys')
-          .values({
-            principal: claim.principal,
-            key: claim.key,
-            fingerprint,
-            state: 'in_flight',
-            owner: claim.owner,
-            claimed_at: now,
-            locked_until: leaseEnd,
-            response_status: null,
-            response_headers: null,
-            response_body: null,
-            response_json: null,
-            completed_at: null,
-            expires_at: new Date(now.getTime() + timings.ttlMs),
-          })
-          .onConflict((oc) => oc.columns(['principal', 'key']).doNothing())
-          .returning('owner')
-          .executeTakeFirst();
-        if (inserted) return { kind: 'claimed' };
-
-        const row = await db.selectFrom('idempotency_keys').selectAll().where('principal', '=', claim.principal).where('key', '=', claim.key).executeTakeFirst();
-        if (!row) continue; // released or swept in between: try again
-        if (row.expires_at <= now) {
-          // Expired records count as absent even before the sweeper gets to them.
-          await db.deleteFrom('idempotency_keys').where('principal', '=', claim.principal).where('key', '=', claim.key).where('expires_at', '<=', now).execute();
-          continue;
-        }
-        if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
-        if (row.state === 'completed') {
-          return { kind: 'completed', response: { status: row.response_status ?? 200, headers: row.response_headers ?? {}, body: row.response_body ?? '', json: row.response_json ?? false } };
-        }
-        const graceEnd = new Date(now.getTime() - timings.graceMs);
-        const taken = await sql<{ owner: string }>`
-          WITH target AS (
-            SELECT principal, key FROM idempotency_keys
-            WHERE principal = ${claim.principal} AND key = ${claim.key} AND state = 'in_flight' AND owner = ${row.owner}
-              AND (locked_until < ${now} OR claimed_at < ${graceEnd})
-            FOR UPDATE SKIP LOCKED
-          )
-          UPDATE idempotency_keys AS k
-          SET owner = ${claim.owner}, claimed_at = ${now}, locked_until = ${leaseEnd}
-          FROM target WHERE k.principal = target.principal AND k.key = target.key
-          RETURNING k.owner`.execute(db);
-        if (taken.rows.length > 0) return { kind: 'claimed' };
-        return { kind: 'in_flight', retryAfterSeconds: 1 };
+    async hold(claim, timings, work, { wait = false } = {}) {
+      if (!runWithPrelude) return transactor.run(work);
+      // Only integers and a boolean are written into the SQL text; the claim's strings never are.
+      const prelude = `SELECT stoa_hold_idempotency_key(${lockId(claim)}, ${Math.trunc(timings.statementTimeoutMs)}, ${wait ? 'true' : 'false'})`;
+      try {
+        return await runWithPrelude(prelude, work);
+      } catch (error) {
+        throw isLockNotAvailable(error) ? new KeyInUseError() : error;
       }
-      return { kind: 'in_flight', retryAfterSeconds: 1 };
     },
 
-    async lock(claim) {
-      const row = await connection()
+    async record(claim, response, now, timings) {
+      // An expired record makes way; a live one stays and nothing is written.
+      const result = await sql`
+        INSERT INTO idempotency_keys AS k (principal, key, fingerprint, response_status, response_headers, response_body, response_json, completed_at, expires_at)
+        VALUES (${claim.principal}, ${claim.key}, ${claim.fingerprint}, ${response.status}, ${JSON.stringify(response.headers)}, ${response.body}, ${response.json}, ${now}, ${new Date(now.getTime() + timings.ttlMs)})
+        ON CONFLICT (principal, key) DO UPDATE SET
+          fingerprint = excluded.fingerprint, response_status = excluded.response_status, response_headers = excluded.response_headers,
+          response_body = excluded.response_body, response_json = excluded.response_json, completed_at = excluded.completed_at, expires_at = excluded.expires_at
+        WHERE k.expires_at <= ${now}`.execute(connection());
+      return Number(result.numAffectedRows ?? 0n) > 0;
+    },
+
+    async read(claim, now): Promise<KeyState> {
+      const record = await connection()
         .selectFrom('idempotency_keys')
-        .select('owner')
+        .select(['fingerprint', 'response_status', 'response_headers', 'response_body', 'response_json'])
         .where('principal', '=', claim.principal)
         .where('key', '=', claim.key)
-        .where('owner', '=', claim.owner)
-        .where('state', '=', 'in_flight')
-        .forUpdate()
+        .where('expires_at', '>', now)
         .executeTakeFirst();
-      return row !== undefined;
-    },
-
-    async complete(claim, response, now) {
-      const result = await connection()
-        .updateTable('idempotency_keys')
-        .set({
-          state: 'completed',
-          response_status: response.status,
-          response_headers: JSON.stringify(response.headers),
-          response_body: response.body,
-          response_json: response.json,
-          completed_at: now,
-          locked_until: now,
-        })
-        .where('principal', '=', claim.principal)
-        .where('key', '=', claim.key)
-        .where('owner', '=', claim.owner)
-        .where('state', '=', 'in_flight')
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    },
-
-    async release(claim) {
-      await connection()
-        .deleteFrom('idempotency_keys')
-        .where('principal', '=', claim.principal)
-        .where('key', '=', claim.key)
-        .where('owner', '=', claim.owner)
-        .where('state', '=', 'in_flight')
-        .execute();
+      if (!record) return { kind: 'free' };
+      if (record.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
+      return { kind: 'completed', response: { status: record.response_status, headers: record.response_headers, body: record.response_body, json: record.response_json } };
     },
 
     async sweep(now) {
