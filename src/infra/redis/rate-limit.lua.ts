@@ -30,50 +30,13 @@ end
 local pad = tonumber(ARGV[2])
 local function expire_in(key, ms) call('PEXPIRE', key, max(1, ceil(ms)) + pad) end
 
--- Each algorithm: load(c) reads the state into the check c and applies its
--- delta; admits/retry decide; charge/refund change c; save writes it back;
--- report returns remaining and reset ms. Built on first use (make[letter]),
--- so a call pays only for the algorithms its policies use.
+-- The fixed window, the default and by far the most used, is written out in
+-- the main loop below: no per-check table, no function calls. Each other
+-- algorithm: load(c) reads the state into the check c; admits/retry decide;
+-- charge/refund change c; save writes it back; report returns remaining and
+-- reset ms. Built on first use (make[letter]), so a call pays only for the
+-- algorithms its policies use.
 local make = {}
-
--- Fixed window. s: window start, n: count, s0: the start as loaded.
-make.F = function() return {
-  load = function(c)
-    local v = call('HMGET', c.key, 's', 'c')
-    local s, n = tonumber(v[1]) or 0, tonumber(v[2]) or 0
-    if n > 0 and now - s >= c.w then n = 0 end
-    c.s0 = s
-    if c.delta > 0 then
-      if n == 0 then s = now end
-      n = n + c.delta
-      c.dirty = true
-    end
-    c.s, c.n = s, n
-  end,
-  admits = function(c, cost) return c.n + cost <= c.limit end,
-  retry = function(c, cost)
-    if cost > c.limit or c.n == 0 then return c.w end
-    return c.s + c.w - now
-  end,
-  charge = function(c, cost)
-    if c.n == 0 then c.s = now end
-    c.n = c.n + cost
-  end,
-  refund = function(c, cost) c.n = max(0, c.n - cost) end,
-  save = function(c)
-    if c.s == c.s0 then
-      -- The same window: its expiry is already set.
-      call('HSET', c.key, 'c', c.n)
-    else
-      call('HSET', c.key, 's', c.s, 'c', c.n)
-      expire_in(c.key, c.s + c.w - now)
-    end
-  end,
-  report = function(c)
-    if c.n > 0 then return max(0, c.limit - c.n), c.s + c.w - now end
-    return c.limit, 0
-  end,
-} end
 
 -- Sliding log: a sorted set of admission times. n: entries in the window, newest: the latest time.
 make.L = function() return {
@@ -216,17 +179,22 @@ local policies, algorithms = {}, {}
 local a = 4
 for p = 1, tonumber(ARGV[3]) do
   local letter = ARGV[a]
-  local alg = algorithms[letter]
-  if alg == nil then
-    alg = make[letter]()
-    algorithms[letter] = alg
+  local alg = false
+  if letter ~= 'F' then
+    alg = algorithms[letter]
+    if alg == nil then
+      alg = make[letter]()
+      algorithms[letter] = alg
+    end
   end
   policies[p] = { alg = alg, limit = tonumber(ARGV[a + 1]), w = tonumber(ARGV[a + 2]) }
   a = a + 3
 end
 
 local out, o, k = {}, 0, 1
-local checks = {}
+-- Per check of the current decision: its table (other algorithms) or false (fixed window), and the fixed
+-- window's policy, key, start, count, start as loaded, admitted, retry-after and unflushed delta.
+local C, P, K, S, N, S0, OK, R, D = {}, {}, {}, {}, {}, {}, {}, {}, {}
 local argc = #ARGV
 while a <= argc do
   local head = tonumber(ARGV[a])
@@ -240,34 +208,79 @@ while a <= argc do
     local code = tonumber(ARGV[a])
     local index = code % 64
     local p = policies[index + 1]
-    -- Every field the algorithms set is named here, so the table is sized once.
-    local c = { key = KEYS[k], alg = p.alg, limit = p.limit, w = p.w, delta = (code - index) / 64, ok = true, retry = 0, dirty = false,
-      s = 0, s0 = 0, n = 0, cur = 0, prev = 0, k = 0, t = 0, tat = 0, e = 0, us = 0, newest = nil }
+    local delta = (code - index) / 64
+    local key = KEYS[k]
     k = k + 1
     a = a + 1
-    c.alg.load(c)
-    if not refund and not c.alg.admits(c, cost) then
-      c.ok = false
-      c.retry = c.alg.retry(c, cost)
-      all = false
+    if p.alg then
+      -- Every field the algorithms set is named here, so the table is sized once.
+      local c = { key = key, alg = p.alg, limit = p.limit, w = p.w, delta = delta, ok = true, retry = 0,
+        cur = 0, prev = 0, s = 0, n = 0, k = 0, t = 0, tat = 0, e = 0, us = 0, newest = nil }
+      c.alg.load(c)
+      if not refund and not c.alg.admits(c, cost) then
+        c.ok = false
+        c.retry = c.alg.retry(c, cost)
+        all = false
+      end
+      C[i] = c
+    else
+      -- Fixed window: at most limit per window; the window opens at the key's first request.
+      local v = call('HMGET', key, 's', 'c')
+      local s, count = tonumber(v[1]) or 0, tonumber(v[2]) or 0
+      if count > 0 and now - s >= p.w then count = 0 end
+      S0[i] = s
+      D[i] = delta > 0
+      if delta > 0 then
+        if count == 0 then s = now end
+        count = count + delta
+      end
+      C[i], P[i], K[i], S[i], N[i], OK[i], R[i] = false, p, key, s, count, true, 0
+      if not refund and count + cost > p.limit then
+        OK[i] = false
+        if cost > p.limit or count == 0 then R[i] = p.w else R[i] = s + p.w - now end
+        all = false
+      end
     end
-    checks[i] = c
   end
   for i = 1, n do
-    local c = checks[i]
-    if refund then
-      c.alg.refund(c, cost)
-      c.alg.save(c)
-    elseif all and cost > 0 then
-      c.alg.charge(c, cost)
-      c.alg.save(c)
-    elseif c.dirty then
-      c.alg.save(c)
+    local c = C[i]
+    local ok, remaining, reset, retry
+    if c then
+      if refund then
+        c.alg.refund(c, cost)
+        c.alg.save(c)
+      elseif all and cost > 0 then
+        c.alg.charge(c, cost)
+        c.alg.save(c)
+      end
+      remaining, reset = c.alg.report(c)
+      ok, retry = c.ok, c.retry
+    else
+      local p, s, count = P[i], S[i], N[i]
+      local save = D[i]
+      if refund then
+        count = max(0, count - cost)
+        save = true
+      elseif all and cost > 0 then
+        if count == 0 then s = now end
+        count = count + cost
+        save = true
+      end
+      if save then
+        if s == S0[i] then
+          -- The same window: its expiry is already set.
+          call('HSET', K[i], 'c', count)
+        else
+          call('HSET', K[i], 's', s, 'c', count)
+          expire_in(K[i], s + p.w - now)
+        end
+      end
+      if count > 0 then remaining, reset = max(0, p.limit - count), s + p.w - now else remaining, reset = p.limit, 0 end
+      ok, retry = OK[i], R[i]
     end
-    local remaining, reset = c.alg.report(c)
-    if c.ok then out[o + 1] = remaining else out[o + 1] = -1 - remaining end
+    if ok then out[o + 1] = remaining else out[o + 1] = -1 - remaining end
     out[o + 2] = reset
-    out[o + 3] = c.retry
+    out[o + 3] = retry
     o = o + 3
   end
 end

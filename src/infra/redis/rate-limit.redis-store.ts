@@ -23,6 +23,13 @@ export interface RedisStoreOptions {
   ttlPaddingMs?: number;
   /** Most decisions sent in one script call. */
   maxBatch?: number;
+  /**
+   * Batches awaiting their reply at once (1 by default). While they are out,
+   * new decisions queue and leave together as the next batch: under load
+   * batches grow instead of script calls multiplying, and unloaded a decision
+   * still leaves on the next turn of the event loop.
+   */
+  maxInFlight?: number;
   /** How long the first decisions wait for the very first connection. */
   connectTimeoutMs?: number;
 }
@@ -50,8 +57,10 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const pad = options.ttlPaddingMs ?? 1_000;
   const maxBatch = options.maxBatch ?? 128;
   const connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
+  const maxInFlight = options.maxInFlight ?? 1;
   let queue: Job[] = [];
   let scheduled = false;
+  let inFlight = 0;
   let everReady = client.status === 'ready';
 
   async function whenReady(): Promise<void> {
@@ -125,47 +134,60 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   }
 
   /** Splits jobs into script calls: at most `maxBatch` decisions and MAX_POLICIES_PER_CALL distinct policies each. */
-  function sendAll(jobs: Job[]): void {
+  function sendAll(jobs: Job[], calls: Promise<void>[]): void {
     let batch: Job[] = [];
     const policies = new Set<Policy>();
     for (const job of jobs) {
       let fresh = 0;
       for (const check of job.checks) if (!policies.has(check.policy)) fresh++;
       if (batch.length > 0 && (batch.length === maxBatch || policies.size + fresh > MAX_POLICIES_PER_CALL)) {
-        void send(batch);
+        calls.push(send(batch));
         batch = [];
         policies.clear();
       }
       batch.push(job);
       for (const check of job.checks) policies.add(check.policy);
     }
-    if (batch.length > 0) void send(batch);
+    if (batch.length > 0) calls.push(send(batch));
   }
 
   function flush(): void {
     scheduled = false;
     const jobs = queue;
     queue = [];
-    if (!client.isCluster) return sendAll(jobs);
-    // One script call per hash tag: a Cluster runs a script on one node.
-    const byTag = new Map<string, Job[]>();
-    for (const job of jobs) {
-      const tag = job.checks[0]!.partition;
-      const group = byTag.get(tag);
-      if (group) group.push(job);
-      else byTag.set(tag, [job]);
+    const calls: Promise<void>[] = [];
+    if (!client.isCluster) sendAll(jobs, calls);
+    else {
+      // One script call per hash tag: a Cluster runs a script on one node.
+      const byTag = new Map<string, Job[]>();
+      for (const job of jobs) {
+        const tag = job.checks[0]!.partition;
+        const group = byTag.get(tag);
+        if (group) group.push(job);
+        else byTag.set(tag, [job]);
+      }
+      for (const group of byTag.values()) sendAll(group, calls);
     }
-    for (const group of byTag.values()) sendAll(group);
+    inFlight++;
+    const settled = () => {
+      inFlight--;
+      schedule();
+    };
+    // `send` settles its jobs itself and never rejects.
+    void Promise.all(calls).then(settled, settled);
+  }
+
+  function schedule(): void {
+    if (scheduled || inFlight >= maxInFlight || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(flush);
   }
 
   function enqueue(refund: boolean, checks: readonly RateLimitCheck[], cost: number): Promise<CheckOutcome[]> {
     if (checks.length > MAX_CHECKS_PER_DECISION) return Promise.reject(new RangeError(`at most ${MAX_CHECKS_PER_DECISION} checks per decision`));
     return new Promise((resolve, reject) => {
       queue.push({ refund, checks, cost, resolve, reject });
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
+      schedule();
     });
   }
 
