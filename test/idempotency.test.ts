@@ -127,6 +127,21 @@ describe('Idempotency-Key over HTTP', () => {
     return () => delete (service as { create?: unknown }).create;
   };
 
+  /** A real charge's record, and a way to commit a copy of it under `key` from another connection: the winner of a race. */
+  const winnerUnder = async (user: SignedUp, key: string) => {
+    const earlier = await charge(user, randomUUID());
+    assert.equal(earlier.statusCode, 201);
+    const db = t.container.database.db;
+    const record = await db.selectFrom('idempotency_keys').selectAll().where('principal', '=', user.id).executeTakeFirstOrThrow();
+    const commit = async () => {
+      await db
+        .insertInto('idempotency_keys')
+        .values({ ...record, key, response_headers: JSON.stringify(record.response_headers) })
+        .execute();
+    };
+    return { earlier, commit };
+  };
+
   it('answers 409 IDEMPOTENCY_KEY_IN_USE with Retry-After while a request with the key is running (on the embedded database, it waits and replays)', async () => {
     const user = await signUp(t.app);
     const key = randomUUID();
@@ -165,19 +180,10 @@ describe('Idempotency-Key over HTTP', () => {
   it('a request that finds its key recorded by another only at the end rolls its work back and replays that record', { skip: !onPostgres && 'needs a second connection (PostgreSQL)' }, async () => {
     const user = await signUp(t.app);
     const key = randomUUID();
-    // The winner's record: a copy of a real charge's, under this key.
-    const earlier = await charge(user, randomUUID());
-    assert.equal(earlier.statusCode, 201);
-    const db = t.container.database.db;
-    const record = await db.selectFrom('idempotency_keys').selectAll().where('principal', '=', user.id).executeTakeFirstOrThrow();
+    const { earlier, commit } = await winnerUnder(user, key);
     // Commits, from another connection, while this request holds the key: what this request meets when it is a
     // retry of a finished one (its record is only looked for when this one's insert finds it in the way).
-    const restore = aroundCreate(async () => {
-      await db
-        .insertInto('idempotency_keys')
-        .values({ ...record, key, response_headers: JSON.stringify(record.response_headers) })
-        .execute();
-    });
+    const restore = aroundCreate(commit);
     try {
       const res = await charge(user, key);
       assert.equal(res.statusCode, 201, res.body);
@@ -193,14 +199,9 @@ describe('Idempotency-Key over HTTP', () => {
   it('a refused request whose key was recorded by another meanwhile answers with that record, not its refusal', { skip: !onPostgres && 'needs a second connection (PostgreSQL)' }, async () => {
     const user = await signUp(t.app);
     const key = randomUUID();
-    const earlier = await charge(user, randomUUID());
-    const db = t.container.database.db;
-    const record = await db.selectFrom('idempotency_keys').selectAll().where('principal', '=', user.id).executeTakeFirstOrThrow();
+    const { earlier, commit } = await winnerUnder(user, key);
     const restore = aroundCreate(async () => {
-      await db
-        .insertInto('idempotency_keys')
-        .values({ ...record, key, response_headers: JSON.stringify(record.response_headers) })
-        .execute();
+      await commit();
       throw new AppError('INVALID_STATE_TRANSITION', 'refused after another request recorded the key');
     });
     try {
