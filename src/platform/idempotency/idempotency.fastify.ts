@@ -123,7 +123,9 @@ async function capture(handler: RouteHandlerMethod, self: FastifyInstance, reque
  * registration, by one that runs in one transaction: take the key, run the
  * handler, store its response, commit. The key is held by that transaction
  * alone, so a crash leaves either nothing or the finished result; a record
- * already there (a retry) rolls the run back and is the answer. Schema
+ * already there (a retry) rolls the run back and is the answer. So a handler
+ * may run more than once for one key: whatever it does outside the database
+ * must wait for the commit (`Transactor.afterCommit`, as charges do). Schema
  * validation happens before the handler, so a rejected request never touches
  * the key.
  */
