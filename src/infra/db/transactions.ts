@@ -23,7 +23,7 @@ export type PreludeTransactor = <T>(prelude: string, work: () => Promise<T>) => 
  */
 export function createTransactions(db: Kysely<Database>): { connection: Connection; transactor: Transactor; runWithPrelude: PreludeTransactor } {
   const ambient = new AsyncLocalStorage<{ trx: Kysely<Database>; committed: Array<() => void> }>();
-  const afterCommit = (committed: Array<() => void>) => {
+  const runCommitted = (committed: Array<() => void>) => {
     for (const callback of committed) callback();
   };
   return {
@@ -33,7 +33,7 @@ export function createTransactions(db: Kysely<Database>): { connection: Connecti
         if (ambient.getStore()) return work();
         const committed: Array<() => void> = [];
         const result = await db.transaction().execute((trx) => ambient.run({ trx, committed }, work));
-        afterCommit(committed);
+        runCommitted(committed);
         return result;
       },
       afterCommit(callback) {
@@ -59,7 +59,7 @@ export function createTransactions(db: Kysely<Database>): { connection: Connecti
           throw error;
         }
       });
-      afterCommit(committed);
+      runCommitted(committed);
       return result;
     },
   };

@@ -4,8 +4,8 @@
  * platform/rate-limit/rate-limit.algorithms.ts step for step; the shared test
  * suite holds the two to the same answers.
  *
- * One call carries many decisions (the store batches what arrives in one
- * event-loop turn), so the arguments are packed to keep Redis's per-argument
+ * One call carries many decisions (the store batches those made while its
+ * previous call is out), so the arguments are packed to keep Redis's per-argument
  * cost down — it is most of what a decision costs here:
  *
  * KEYS: one per check, in order (all under one hash tag per call on a Cluster).

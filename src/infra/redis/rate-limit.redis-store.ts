@@ -47,7 +47,7 @@ const SHA = createHash('sha1').update(RATE_LIMIT_SCRIPT).digest('hex');
 /**
  * The Redis store. Every decision is one run of one Lua script (time from
  * Redis, all-or-nothing charging); concurrent decisions are batched into one
- * EVALSHA per event-loop turn — per hash tag on a Cluster, where a decision
+ * EVALSHA, made while the previous one is out — per hash tag on a Cluster, where a decision
  * spanning tags is split and compensated. After a flushed script cache
  * (`NOSCRIPT`: a restart, `SCRIPT FLUSH`) the call is repeated as EVAL, which reloads it.
  */

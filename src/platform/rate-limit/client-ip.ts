@@ -28,7 +28,7 @@ export function trustedProxyList(entries: readonly string[]): BlockList {
 
 function unmapped(address: string): string {
   // ::ffff:203.0.113.7 is an IPv4 client on a dual-stack socket.
-  return address.charCodeAt(0) === 58 /* : */ && address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
 }
 
 function isTrusted(list: BlockList, address: string): boolean {

@@ -117,9 +117,10 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
     return checks.length === 0 ? null : limiter!.decide(checks);
   }
 
-  /** Keeps the decision for the headers; a rejection becomes the 429 problem. */
-  function verdict(request: FastifyRequest, decision: RateLimitDecision): AppError | undefined {
+  /** Keeps the decision, writes its headers, and turns a rejection into the 429 problem. */
+  function apply(request: FastifyRequest, reply: FastifyReply, decision: RateLimitDecision): AppError | undefined {
     request.rateLimit = decision;
+    writeRateLimitHeaders(reply, decision, now());
     if (decision.allowed) return undefined;
     const retry = Math.max(1, seconds(decision.retryAfterMs));
     const first = decision.violated[0]!;
@@ -131,12 +132,6 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
       headers: { 'retry-after': String(retry) },
       extensions: { retry_after: retry, 'violated-policies': decision.violated.map((p) => p.name) },
     });
-  }
-
-  /** Keeps the decision, writes its headers, and turns a rejection into the 429 problem. */
-  function apply(request: FastifyRequest, reply: FastifyReply, decision: RateLimitDecision): AppError | undefined {
-    writeRateLimitHeaders(reply, decision, now());
-    return verdict(request, decision);
   }
 
   function limitHook(classes: RouteClasses) {

@@ -134,12 +134,13 @@ export class RateLimiter {
       else shared.push(check);
     }
     if (shared.length === 0) return;
-    // A lost refund only makes the limit a little stricter.
+    // A lost refund only makes the limit a little stricter, so its errors are dropped, thrown or rejected alike;
+    // the memory store refunds synchronously.
+    const store = decision.degraded === 'open' ? this.#fallback : this.store;
     try {
-      const done = (decision.degraded === 'open' ? this.#fallback : this.store).refund(shared, decision.cost);
-      if (done) return done.catch(() => {});
+      return store.refund(shared, decision.cost)?.catch(() => {});
     } catch {
-      // As above.
+      return;
     }
   }
 
@@ -156,8 +157,9 @@ export class RateLimiter {
       const flushed = local.pending;
       local.pending = 0;
       work.push(
-        Promise.resolve([{ ...local.check, delta: flushed }])
-          .then((flush) => this.#remote(flush, 0))
+        // Through a promise even on a synchronous store, so a throw is handled like a rejection.
+        Promise.resolve()
+          .then(() => this.#remote([{ ...local.check, delta: flushed }], 0))
           .then(
             ([outcome]) => this.#learn(local, outcome!, now),
             () => {
