@@ -212,6 +212,24 @@ describe('rate limiting over HTTP', () => {
         assert.equal(check!.partition, 'key:k1');
       }
     });
+
+    it('gives one subject the checks of each class it uses, and each login its own account', () => {
+      const spec = (s: string) => parsePolicySpec(s);
+      const set = new PolicySet({
+        specs: { free: spec('100/1m'), search: spec('30/1m'), writes: spec('60/1m'), 'login-ip': spec('20/1m'), 'login-account': spec('5/15m') },
+        algorithm: 'fixed-window',
+        failMode: 'open',
+      });
+      const who = { subject: 'ip:192.0.2.1', ip: '192.0.2.1', plan: 'free' } as const;
+      const names = (classes: object, account?: string) => set.checksFor({ ...who, account }, classes).map((c) => `${c.policy.name}@${c.partition}`);
+      assert.deepEqual(names({}), ['free@ip:192.0.2.1']);
+      assert.deepEqual(names({ search: true }), ['free@ip:192.0.2.1', 'search@ip:192.0.2.1']);
+      assert.deepEqual(names({ write: true }), ['free@ip:192.0.2.1', 'writes@ip:192.0.2.1']);
+      assert.deepEqual(names({}), ['free@ip:192.0.2.1'], 'a class seen before does not leak into plain requests');
+      assert.deepEqual(names({ login: true }, 'a1'), ['free@ip:192.0.2.1', 'login-ip@ip:192.0.2.1', 'login-account@acct:a1']);
+      assert.deepEqual(names({ login: true }, 'b2'), ['free@ip:192.0.2.1', 'login-ip@ip:192.0.2.1', 'login-account@acct:b2']);
+      assert.ok(Object.isFrozen(set.checksFor(who, {})), 'a shared list cannot be changed by one caller');
+    });
   });
 
   describe('load shedding', () => {

@@ -161,7 +161,7 @@ for (const store of STORES) {
         clock.advance(4_999);
         assert.equal((await s.decide([c], 1))[0]!.allowed, false);
         clock.advance(1);
-        assert.deepEqual(await s.decide([c], 1), [{ allowed: true, remaining: 1, resetMs: WINDOW, retryAfterMs: 0 }]);
+        assert.deepEqual(await s.decide([c], 1), [{ policy: c.policy, allowed: true, remaining: 1, resetMs: WINDOW, retryAfterMs: 0 }]);
       });
 
       it('sliding log: a slot frees exactly one window after the request that took it', async () => {
@@ -176,7 +176,7 @@ for (const store of STORES) {
         assert.equal(rejected!.retryAfterMs, WINDOW - 3_000);
         clock.advance(WINDOW - 3_000);
         const [admitted] = await s.decide([c], 1);
-        assert.deepEqual(admitted, { allowed: true, remaining: 0, resetMs: WINDOW, retryAfterMs: 0 });
+        assert.deepEqual(admitted, { policy: c.policy, allowed: true, remaining: 0, resetMs: WINDOW, retryAfterMs: 0 });
         assert.equal((await s.decide([c], 1))[0]!.retryAfterMs, 1_000);
       });
 

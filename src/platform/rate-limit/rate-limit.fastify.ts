@@ -99,12 +99,17 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
   limiter.observer = observer;
   app.decorateRequest('rateLimit', null);
 
-  type RouteClasses = RequestClasses & { searchable: boolean };
+  /** A route's classes, fixed at registration: with and without a search term. */
+  interface RouteClasses {
+    readonly plain: RequestClasses;
+    readonly searching: RequestClasses | null;
+  }
 
-  function decide(request: FastifyRequest, classes: RouteClasses): RateLimitDecision | Promise<RateLimitDecision> | null {
+  function decide(request: FastifyRequest, route: RouteClasses): RateLimitDecision | Promise<RateLimitDecision> | null {
     const principal = request.principal;
     const ip = clientIp.resolve(request.socket.remoteAddress, request.headers['x-forwarded-for']);
-    const q = classes.searchable ? (request.query as { q?: unknown } | undefined)?.q : undefined;
+    const q = route.searching ? (request.query as { q?: unknown } | undefined)?.q : undefined;
+    const classes = typeof q === 'string' && q !== '' ? route.searching! : route.plain;
     const checks = policies.checksFor(
       {
         subject: principal ? (principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`) : `ip:${ip}`,
@@ -112,7 +117,7 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
         plan: principal?.plan ?? 'free',
         account: classes.login ? accountOf(request.body) : undefined,
       },
-      { login: classes.login, write: classes.write, search: typeof q === 'string' && q !== '' },
+      classes,
     );
     return checks.length === 0 ? null : limiter!.decide(checks);
   }
@@ -174,7 +179,8 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
     if (route.config?.rateLimit === false || isExempt(route.url)) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const login = methods.includes('POST') && isLoginRoute(route.url);
-    const classes = { login, write: !login && methods.some((m) => WRITE_METHODS.has(m)), searchable: hasSearchParameter(route.schema?.querystring) };
+    const plain = { login, write: !login && methods.some((m) => WRITE_METHODS.has(m)), search: false };
+    const classes: RouteClasses = { plain, searching: hasSearchParameter(route.schema?.querystring) ? { ...plain, search: true } : null };
     // Fastify's hook option types are unions per handler shape; these handlers fit every shape they are put in.
     const hook = limitHook(classes) as never;
     if (login) route.preValidation = appendHook<unknown>(route.preValidation, hook) as never;

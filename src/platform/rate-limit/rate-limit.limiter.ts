@@ -2,9 +2,7 @@ import { createMemoryStore } from './rate-limit.memory-store.ts';
 import type { CheckOutcome, Policy, RateLimitCheck, RateLimitStore } from './rate-limit.store.ts';
 
 /** One policy's part of a decision. */
-export interface PolicyResult extends CheckOutcome {
-  readonly policy: Policy;
-}
+export type PolicyResult = CheckOutcome;
 
 export interface RateLimitDecision {
   readonly allowed: boolean;
@@ -92,7 +90,7 @@ export class RateLimiter {
    */
   decide(checks: readonly RateLimitCheck[], cost = 1): RateLimitDecision | Promise<RateLimitDecision> {
     let twoTier = false;
-    for (const check of checks) if (check.policy.twoTier) twoTier = true;
+    for (let i = 0; i < checks.length; i++) if (checks[i]!.policy.twoTier) twoTier = true;
     let pending: CheckOutcome[] | Promise<CheckOutcome[]>;
     try {
       pending = twoTier ? this.#decideTwoTier(checks, cost) : this.#remote(checks, cost);
@@ -242,10 +240,10 @@ export class RateLimiter {
       if (local) {
         if (local.known + cost > check.policy.limit) {
           const wait = local.windowEnd - now;
-          return { allowed: false, remaining: 0, resetMs: wait, retryAfterMs: wait };
+          return { policy: check.policy, allowed: false, remaining: 0, resetMs: wait, retryAfterMs: wait };
         }
         if (allowed) local.pending += cost;
-        return { allowed: true, remaining: Math.max(0, check.policy.limit - local.known - local.pending), resetMs: local.windowEnd - now, retryAfterMs: 0 };
+        return { policy: check.policy, allowed: true, remaining: Math.max(0, check.policy.limit - local.known - local.pending), resetMs: local.windowEnd - now, retryAfterMs: 0 };
       }
       const outcome = shared[where[i]!]!;
       if (check.policy.twoTier && this.store.kind !== 'memory') this.#learn(this.#local.get(localKey(check))!, outcome, now);
@@ -260,21 +258,19 @@ export class RateLimiter {
       const violated = checks.filter((c) => c.policy.failMode === 'closed').map((c) => c.policy);
       decision = { allowed: false, results: [], violated, retryAfterMs: 1_000, degraded, checks, cost };
     } else {
+      // The store's outcomes are the results: each carries its policy.
       let allowed = true;
       let retryAfterMs = 0;
       let violated: Policy[] | undefined;
-      const results: PolicyResult[] = new Array(outcomes.length);
       for (let i = 0; i < outcomes.length; i++) {
         const outcome = outcomes[i]!;
-        const policy = checks[i]!.policy;
         if (!outcome.allowed) {
           allowed = false;
-          (violated ??= []).push(policy);
+          (violated ??= []).push(outcome.policy);
           if (outcome.retryAfterMs > retryAfterMs) retryAfterMs = outcome.retryAfterMs;
         }
-        results[i] = { policy, allowed: outcome.allowed, remaining: outcome.remaining, resetMs: outcome.resetMs, retryAfterMs: outcome.retryAfterMs };
       }
-      decision = { allowed, results, violated: violated ?? NO_VIOLATIONS, retryAfterMs, degraded, checks, cost };
+      decision = { allowed, results: outcomes, violated: violated ?? NO_VIOLATIONS, retryAfterMs, degraded, checks, cost };
     }
     this.observer.decided?.(decision);
     return decision;

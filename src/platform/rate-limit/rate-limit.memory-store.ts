@@ -24,6 +24,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
   const sweepEvery = options.sweepEvery ?? 10_000;
   const byPolicy = new Map<string, Map<string, Entry>>();
   let untilSweep = sweepEvery;
+  // The entries of the decision being made: decide never yields, so one array serves every call (stale slots only
+  // keep a few entries alive a little longer).
+  const found: Entry[] = [];
 
   function entryFor(check: RateLimitCheck): Entry {
     let entries = byPolicy.get(check.policy.name);
@@ -53,7 +56,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
         sweep(at);
       }
       const n = checks.length;
-      const found: Entry[] = new Array(n);
       let allowed = true;
       for (let i = 0; i < n; i++) {
         const check = checks[i]!;
@@ -68,7 +70,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
         const admits = allowed || algorithm.admits(state, at, policy, cost);
         const retryAfterMs = admits ? 0 : algorithm.retryAfter(state, at, policy, cost);
         if (allowed && cost > 0) algorithm.charge(state, at, policy, cost);
-        outcomes[i] = { allowed: admits, remaining: algorithm.remaining(state, at, policy), resetMs: algorithm.resetMs(state, at, policy), retryAfterMs };
+        outcomes[i] = { policy, allowed: admits, remaining: algorithm.remaining(state, at, policy), resetMs: algorithm.resetMs(state, at, policy), retryAfterMs };
       }
       return outcomes;
     },

@@ -39,7 +39,7 @@ export function createRateLimitMetrics(registry: Registry, log: IncidentLogger):
       else if (decision.degraded === 'open') counts.fail_open++;
       else if (decision.allowed) counts.allowed++;
       else counts.limited++;
-      for (const policy of decision.violated) rejections.inc({ policy: policy.name });
+      if (!decision.allowed) for (const policy of decision.violated) rejections.inc({ policy: policy.name });
     },
     storeFailed(error, first) {
       failures.inc();

@@ -78,9 +78,15 @@ export interface RequestClasses {
   write?: boolean;
 }
 
+const PLAN_INDEX = { free: 0, pro: 1, enterprise: 2 } as const;
+/** Subjects whose check lists are kept; past this the memo starts over (an attacker cycling IPs only costs rebuilds). */
+const MEMO_SUBJECTS = 10_000;
+
 /** The compiled policies: which apply to a request, decided with little work per request. */
 export class PolicySet {
   readonly #policies: Partial<Record<PolicySlot, Policy>> = {};
+  /** Per subject, the check lists already built, by plan and class (login lists name an account and are not kept). */
+  readonly #memo = new Map<string, (readonly RateLimitCheck[])[]>();
 
   constructor(options: PolicySetOptions) {
     for (const slot of POLICY_SLOTS) {
@@ -103,8 +109,23 @@ export class PolicySet {
     return this.#policies[slot];
   }
 
-  /** Every policy that applies to a request; decided together, atomically. */
-  checksFor(identity: RequestIdentity, classes: RequestClasses): RateLimitCheck[] {
+  /**
+   * Every policy that applies to a request; decided together, atomically. The
+   * lists are immutable and, but for login requests, built once per subject,
+   * plan and class.
+   */
+  checksFor(identity: RequestIdentity, classes: RequestClasses): readonly RateLimitCheck[] {
+    if (classes.login) return this.#build(identity, classes);
+    const slot = PLAN_INDEX[identity.plan] * 4 + (classes.search ? 2 : 0) + (classes.write ? 1 : 0);
+    let lists = this.#memo.get(identity.subject);
+    if (lists === undefined) {
+      if (this.#memo.size >= MEMO_SUBJECTS) this.#memo.clear();
+      this.#memo.set(identity.subject, (lists = []));
+    }
+    return (lists[slot] ??= Object.freeze(this.#build(identity, classes)));
+  }
+
+  #build(identity: RequestIdentity, classes: RequestClasses): RateLimitCheck[] {
     const p = this.#policies;
     const checks: RateLimitCheck[] = [];
     const plan = p[identity.plan];

@@ -32,6 +32,8 @@ export interface RateLimitCheck {
 
 /** A policy's state after a decision. Times are milliseconds from now. */
 export interface CheckOutcome {
+  /** The check's policy (so a decision's outcomes describe themselves). */
+  readonly policy: Policy;
   readonly allowed: boolean;
   /** Units still available right now (after the charge when the decision admitted). */
   readonly remaining: number;
