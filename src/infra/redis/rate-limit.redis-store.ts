@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { CheckOutcome, Policy, RateLimitCheck, RateLimitStore } from '../../platform/rate-limit/index.ts';
 import { ALGORITHM_LETTERS, MAX_CHECKS_PER_DECISION, MAX_POLICIES_PER_CALL, RATE_LIMIT_SCRIPT } from './rate-limit.lua.ts';
 
@@ -24,10 +25,11 @@ export interface RedisStoreOptions {
   /** Most decisions sent in one script call. */
   maxBatch?: number;
   /**
-   * Batches awaiting their reply at once (1 by default). While they are out,
-   * new decisions queue and leave together as the next batch: under load
-   * batches grow instead of script calls multiplying, and unloaded a decision
-   * still leaves on the next turn of the event loop.
+   * Script calls awaiting their reply at once (2 by default; 1 while the
+   * event loop is busy). While they are all out, new decisions queue and leave
+   * together as the next batch: under load batches grow instead of script
+   * calls multiplying, and unloaded a decision still leaves on the next turn
+   * of the event loop.
    */
   maxInFlight?: number;
   /** How long the first decisions wait for the very first connection. */
@@ -43,12 +45,16 @@ interface Job {
 }
 
 const SHA = createHash('sha1').update(RATE_LIMIT_SCRIPT).digest('hex');
+/** A queue is split across free calls only when each part gets at least this many decisions. */
+const MIN_SPLIT = 8;
+/** Event-loop utilisation above which decisions go out one call at a time. */
+const BUSY_LOOP = 0.85;
 
 /**
  * The Redis store. Every decision is one run of one Lua script (time from
- * Redis, all-or-nothing charging); concurrent decisions are batched into one
- * EVALSHA, made while the previous one is out — per hash tag on a Cluster, where a decision
- * spanning tags is split and compensated. After a flushed script cache
+ * Redis, all-or-nothing charging); concurrent decisions are batched into
+ * EVALSHA calls, at most `maxInFlight` out at once — per hash tag on a
+ * Cluster, where a decision spanning tags is split and compensated. After a flushed script cache
  * (`NOSCRIPT`: a restart, `SCRIPT FLUSH`) the call is repeated as EVAL, which reloads it.
  */
 export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
@@ -57,11 +63,26 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const pad = options.ttlPaddingMs ?? 1_000;
   const maxBatch = options.maxBatch ?? 128;
   const connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
-  const maxInFlight = options.maxInFlight ?? 1;
+  const maxInFlight = options.maxInFlight ?? 2;
   let queue: Job[] = [];
   let scheduled = false;
   let inFlight = 0;
   let everReady = client.status === 'ready';
+  let loopSample = performance.eventLoopUtilization();
+  let loopSampledAt = performance.now();
+  let loopBusy = false;
+
+  /** Whether the event loop was busy over the last ~100 ms (sampled at most that often). */
+  function busy(): boolean {
+    const at = performance.now();
+    if (at - loopSampledAt >= 100) {
+      const next = performance.eventLoopUtilization();
+      loopBusy = performance.eventLoopUtilization(next, loopSample).utilization > BUSY_LOOP;
+      loopSample = next;
+      loopSampledAt = at;
+    }
+    return loopBusy;
+  }
 
   async function whenReady(): Promise<void> {
     if (client.status === 'ready') {
@@ -127,7 +148,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
       const outcomes: CheckOutcome[] = new Array(job.checks.length);
       for (let c = 0; c < job.checks.length; c++, r += 3) {
         const code = reply[r]!;
-        outcomes[c] = { allowed: code >= 0, remaining: code >= 0 ? code : -1 - code, resetMs: reply[r + 1]!, retryAfterMs: reply[r + 2]! };
+        outcomes[c] = { policy: job.checks[c]!.policy, allowed: code >= 0, remaining: code >= 0 ? code : -1 - code, resetMs: reply[r + 1]!, retryAfterMs: reply[r + 2]! };
       }
       job.resolve(outcomes);
     }
@@ -151,10 +172,27 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     if (batch.length > 0) calls.push(send(batch));
   }
 
+  /**
+   * Sends what has queued. With more than one call free to go out, a large
+   * queue is split evenly across them, so Redis runs one call while Node reads
+   * the other's reply and gathers the next: the two overlap instead of taking
+   * turns. That only pays while this process has time to spare; when its event
+   * loop is busy, one call at a time keeps batches large and the CPU per
+   * decision low.
+   */
   function flush(): void {
     scheduled = false;
-    const jobs = queue;
-    queue = [];
+    let free = (busy() ? 1 : maxInFlight) - inFlight;
+    while (free > 0 && queue.length > 0) {
+      const take = free === 1 || queue.length < 2 * MIN_SPLIT ? queue.length : Math.ceil(queue.length / free);
+      const jobs = take === queue.length ? queue : queue.slice(0, take);
+      queue = take === queue.length ? [] : queue.slice(take);
+      launch(jobs);
+      free--;
+    }
+  }
+
+  function launch(jobs: Job[]): void {
     const calls: Promise<void>[] = [];
     if (!client.isCluster) sendAll(jobs, calls);
     else {
