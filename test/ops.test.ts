@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import pg from 'pg';
 import { ERROR_CODES } from '../src/domain/shared/errors.ts';
 import { createTestApp, onPostgres, problemOf, signUp, type TestApp } from './helpers/app.ts';
 
@@ -185,6 +187,33 @@ describe('readiness with a failing dependency', () => {
       await t.close();
     }
   });
+
+  it('keeps serving when PostgreSQL ends a session a request has checked out', { skip: !onPostgres && 'needs DATABASE_URL' }, async () => {
+    const t = await createTestApp();
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      const outcome = await t.container.database.db
+        .transaction()
+        .execute(async (trx) => {
+          const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+          await admin.query('select pg_terminate_backend($1)', [rows[0]!.pid]);
+          // The session ends while the transaction holds its client and no query runs: pg reports it as an event.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          return sql`select 1`.execute(trx).then(
+            () => 'ran',
+            () => 'failed',
+          );
+        })
+        .catch(() => 'failed');
+      assert.equal(outcome, 'failed', 'a query on the ended session fails');
+      const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(ready.statusCode, 200, 'the pool serves the next request from a healthy session');
+      assert.match((await signUp(t.app)).id, /\S/, 'and writes still work');
+    } finally {
+      await admin.end();
+      await t.close();
+    }
+  });
 });
 
-void onPostgres;

@@ -63,8 +63,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       connectionTimeoutMillis: 5_000,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
-    // An idle client that loses its server must not crash the process.
+    // A client that loses its server must not crash the process: pg emits 'error' on it whether it is idle (the
+    // pool's listener) or checked out by a request (the listener added here). The request's own query fails, and
+    // the pool drops a client that is no longer usable when it comes back.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
     return {
       db,
