@@ -2,11 +2,14 @@
  * The server side of bench/rate-limit.ts, run in a child process so the load
  * generator has the other core:
  *
- *   node --import tsx bench/rate-limit-server.ts <plain|stoa-memory|stoa-redis|frl-memory|frl-redis> [redis url]
+ *   node --import tsx bench/rate-limit-server.ts <plain|headers-only|stoa-memory|stoa-redis|frl-memory|frl-redis> [redis url]
  *
  * One hello route, the same in every mode; the limited variants allow far
  * more than the run sends, so every answer is a 200 and what is measured is
- * the cost of deciding and of sending the headers.
+ * the cost of deciding and of sending the headers. `headers-only` is the
+ * reference: the same five header fields, as constants of the same length,
+ * set by a route hook that decides nothing — what sending the contract's
+ * headers costs by itself.
  * Prints `listening <port>` when ready.
  */
 import Fastify from 'fastify';
@@ -39,6 +42,23 @@ if (mode === 'stoa-memory' || mode === 'stoa-redis') {
     max: 1_000_000_000,
     timeWindow: 60_000,
     ...(mode === 'frl-redis' ? { redis: new Redis(redisUrl, { keyPrefix: prefix }) } : {}),
+  });
+} else if (mode === 'headers-only') {
+  const fields: [string, string][] = [
+    ['x-ratelimit-limit', '1000000000'],
+    ['x-ratelimit-remaining', '999999999'],
+    ['x-ratelimit-reset', '1795000000'],
+    ['ratelimit-policy', '"free";q=1000000000;w=60, "burst";q=1000000000;w=1'],
+    ['ratelimit', '"free";r=999999999;t=60, "burst";r=999999999;t=1'],
+  ];
+  // Attached per route at registration, as Stoa's limiter is.
+  app.addHook('onRoute', (route) => {
+    route.onRequest = [
+      (_request: unknown, reply: { header(name: string, value: string): unknown }, done: () => void) => {
+        for (const [name, value] of fields) reply.header(name, value);
+        done();
+      },
+    ] as never;
   });
 } else if (mode !== 'plain') {
   throw new Error(`unknown mode ${mode}`);

@@ -9,6 +9,9 @@
  *    stores. Modes take turns, `--rounds` times; a ratio is the median of
  *    the rounds' ratios (each round's modes ran back to back).
  *    Targets: Stoa ≥ @fastify/rate-limit on each store; Stoa memory ≥ 0.9× no limiter.
+ *    Reference: `headers-only` sends the same five header fields as constants
+ *    and decides nothing — the most any limiter honouring the header contract
+ *    could reach against the unlimited route.
  * 2. Decisions per second from one process, 100 in flight, over 1,000 keys:
  *    Stoa's Redis store vs rate-limiter-flexible's RateLimiterRedis. Target ≥ 1.5×.
  * 3. Two-tier mode: three limiters (one Redis connection each, like three
@@ -34,7 +37,7 @@ import { RateLimiter, type Policy } from '../src/platform/rate-limit/index.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const SERVER = fileURLToPath(new URL('./rate-limit-server.ts', import.meta.url));
-const MODES = ['plain', 'stoa-memory', 'frl-memory', 'stoa-redis', 'frl-redis'] as const;
+const MODES = ['plain', 'headers-only', 'stoa-memory', 'frl-memory', 'stoa-redis', 'frl-redis'] as const;
 /** Pin the load generator and the servers to different cores when `taskset` exists and there are two or more. */
 const PIN = cpus().length > 1 && spawnSync('taskset', ['-V']).status === 0;
 
@@ -225,12 +228,16 @@ export async function main(argv: string[]): Promise<number> {
       stoa_memory_vs_fastify_rate_limit_memory: ratio('stoa-memory', 'frl-memory'),
       stoa_redis_vs_fastify_rate_limit_redis: ratio('stoa-redis', 'frl-redis'),
     };
+    const reference = { headers_only_vs_plain: ratio('headers-only', 'plain'), stoa_memory_vs_headers_only: ratio('stoa-memory', 'headers-only') };
+    for (const [name, r] of Object.entries(reference)) {
+      process.stdout.write(`ref   ${name.padEnd(42)} ${r.median.toFixed(3)} (rounds ${r.rounds.join(' ')})\n`);
+    }
     const targets = { stoa_memory_vs_plain: 0.9, stoa_memory_vs_fastify_rate_limit_memory: 1, stoa_redis_vs_fastify_rate_limit_redis: 1 };
     for (const [name, r] of Object.entries(ratios)) {
       const target = targets[name as keyof typeof targets];
       process.stdout.write(`ratio ${name.padEnd(42)} ${r.median.toFixed(3)} (rounds ${r.rounds.join(' ')})  target ≥ ${target}: ${r.median >= target ? 'met' : 'MISSED'}\n`);
     }
-    report.http = { rows, ratios };
+    report.http = { rows, ratios, reference };
   }
 
   const dec = await decisions(redisUrl, Math.max(1, Math.round(duration / 1.5)), Math.max(3, Number(values.rounds)));

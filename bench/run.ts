@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   idempotency: () => import('./idempotency.ts'),
   pagination: () => import('./pagination.ts'),
   'rate-limit': () => import('./rate-limit.ts'),
+  'rate-limit-instructions': () => import('./rate-limit-instructions.ts'),
 };
 
 const [name, ...argv] = process.argv.slice(2);
