@@ -72,6 +72,11 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   let loopSampledAt = performance.now();
   let loopBusy = false;
 
+  /** How many script calls may be out now: one while the event loop is busy, else `maxInFlight`. */
+  function callsAllowed(): number {
+    return busy() ? 1 : maxInFlight;
+  }
+
   /** Whether the event loop was busy over the last ~100 ms (sampled at most that often). */
   function busy(): boolean {
     const at = performance.now();
@@ -182,7 +187,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
    */
   function flush(): void {
     scheduled = false;
-    let free = (busy() ? 1 : maxInFlight) - inFlight;
+    let free = callsAllowed() - inFlight;
     while (free > 0 && queue.length > 0) {
       const take = free === 1 || queue.length < 2 * MIN_SPLIT ? queue.length : Math.ceil(queue.length / free);
       const jobs = take === queue.length ? queue : queue.slice(0, take);
@@ -216,7 +221,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   }
 
   function schedule(): void {
-    if (scheduled || inFlight >= maxInFlight || queue.length === 0) return;
+    if (scheduled || queue.length === 0 || inFlight >= callsAllowed()) return;
     scheduled = true;
     setImmediate(flush);
   }
