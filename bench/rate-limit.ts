@@ -11,7 +11,10 @@
  *    Targets: Stoa ≥ @fastify/rate-limit on each store; Stoa memory ≥ 0.9× no limiter.
  *    Reference: `headers-only` sends the same five header fields as constants
  *    and decides nothing — the most any limiter honouring the header contract
- *    could reach against the unlimited route.
+ *    could reach against the unlimited route. `app-plain`/`app-stoa`: the
+ *    whole Stoa app on its embedded default serving `GET /v1/products`, rate
+ *    limiting off and on (a phase of its own, 10 connections) — the
+ *    limiter's cost on a real route.
  * 2. Decisions per second from one process, 100 in flight, over 1,000 keys:
  *    Stoa's Redis store vs rate-limiter-flexible's RateLimiterRedis. Target ≥ 1.5×.
  * 3. Two-tier mode: three limiters (one Redis connection each, like three
@@ -38,6 +41,8 @@ import { RateLimiter, type Policy } from '../src/platform/rate-limit/index.ts';
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const SERVER = fileURLToPath(new URL('./rate-limit-server.ts', import.meta.url));
 const MODES = ['plain', 'headers-only', 'stoa-memory', 'frl-memory', 'stoa-redis', 'frl-redis'] as const;
+/** Measured in a phase of their own (PGlite's background work must not disturb the hello route), 10 connections. */
+const APP_MODES = ['app-plain', 'app-stoa'] as const;
 /** Pin the load generator and the servers to different cores when `taskset` exists and there are two or more. */
 const PIN = cpus().length > 1 && spawnSync('taskset', ['-V']).status === 0;
 
@@ -46,16 +51,16 @@ async function startServer(mode: string, redisUrl: string): Promise<{ child: Chi
   // The server on the last core, the load generator (this process) on the first, as the PERF-NOTES runs were.
   const pinned = PIN ? ['taskset', '-c', String(cpus().length - 1), ...command] : command;
   const child = spawn(pinned[0]!, pinned.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((resolve, reject) => {
+  const target = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const match = /listening (\d+)/.exec(out);
-      if (match) resolve(match[1]!);
+      const match = /listening (\d+) (\S+)\n/.exec(out);
+      if (match) resolve(`${match[1]!}${match[2]!}`);
     });
     child.on('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
-  return { child, url: `http://127.0.0.1:${port}/hello` };
+  return { child, url: `http://127.0.0.1:${target}` };
 }
 
 interface HttpRow {
@@ -75,21 +80,21 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * order, so drift in the machine's load hits every mode alike. The median
  * round is reported.
  */
-async function http(redisUrl: string, duration: number, rounds: number): Promise<HttpRow[]> {
-  const servers = await Promise.all(MODES.map((mode) => startServer(mode, redisUrl)));
+async function http(modes: readonly string[], connections: number, redisUrl: string, duration: number, rounds: number): Promise<HttpRow[]> {
+  const servers = await Promise.all(modes.map((mode) => startServer(mode, redisUrl)));
   try {
     const rows: HttpRow[] = [];
-    for (const [i, mode] of MODES.entries()) {
+    for (const [i, mode] of modes.entries()) {
       const url = servers[i]!.url;
       const probe = await fetch(url);
       const headers = [...probe.headers.keys()].filter((h) => /ratelimit/.test(h));
-      await autocannon({ url, connections: 100, duration: 1 }); // warm-up
+      await autocannon({ url, connections, duration: 1 }); // warm-up
       rows.push({ mode, requests_per_s: 0, p99_ms: 0, non_2xx: 0, headers, rounds: [] });
     }
-    const p99s: number[][] = MODES.map(() => []);
+    const p99s: number[][] = modes.map(() => []);
     for (let round = 0; round < rounds; round++) {
       for (const [i, row] of rows.entries()) {
-        const result = await autocannon({ url: servers[i]!.url, connections: 100, duration });
+        const result = await autocannon({ url: servers[i]!.url, connections, duration });
         row.rounds.push(Math.round(result.requests.average));
         p99s[i]!.push(result.latency.p99);
         row.non_2xx += result.non2xx;
@@ -212,7 +217,10 @@ export async function main(argv: string[]): Promise<number> {
   const report: Record<string, unknown> = { date: new Date().toISOString(), cpus: cpus().length, loadavg: loadavg(), duration_s: duration, rounds: Number(values.rounds) };
 
   if (!values['skip-http']) {
-    const rows = await http(redisUrl, duration, Number(values.rounds));
+    const rows = [
+      ...(await http(MODES, 100, redisUrl, duration, Number(values.rounds))),
+      ...(await http(APP_MODES, 10, redisUrl, duration, Number(values.rounds))),
+    ];
     for (const row of rows) {
       process.stdout.write(`http  ${row.mode.padEnd(12)} ${String(row.requests_per_s).padStart(7)} req/s (rounds ${row.rounds.join(' ')})  p99 ${row.p99_ms} ms  non-2xx ${row.non_2xx}  [${row.headers.join(' ')}]\n`);
     }
@@ -228,7 +236,11 @@ export async function main(argv: string[]): Promise<number> {
       stoa_memory_vs_fastify_rate_limit_memory: ratio('stoa-memory', 'frl-memory'),
       stoa_redis_vs_fastify_rate_limit_redis: ratio('stoa-redis', 'frl-redis'),
     };
-    const reference = { headers_only_vs_plain: ratio('headers-only', 'plain'), stoa_memory_vs_headers_only: ratio('stoa-memory', 'headers-only') };
+    const reference = {
+      headers_only_vs_plain: ratio('headers-only', 'plain'),
+      stoa_memory_vs_headers_only: ratio('stoa-memory', 'headers-only'),
+      stoa_app_limited_vs_unlimited: ratio('app-stoa', 'app-plain'),
+    };
     for (const [name, r] of Object.entries(reference)) {
       process.stdout.write(`ref   ${name.padEnd(42)} ${r.median.toFixed(3)} (rounds ${r.rounds.join(' ')})\n`);
     }
