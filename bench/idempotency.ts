@@ -15,17 +15,14 @@
  * Target (issue 5): keyed within 1.2× of plain.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
+import { runIfMain, writeResult } from './results.ts';
 
 const TARGET_RATIO = 1.2;
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 function summary(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -119,30 +116,21 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`\noverhead: keyed / plain = ${overhead}× (target ≤ ${TARGET_RATIO}×): ${overhead <= TARGET_RATIO ? 'met' : 'MISSED'}`);
     console.log(`replay / original (keyed) = ${replayRatio}×`);
 
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, `idempotency-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(
-      file,
-      JSON.stringify(
-        {
-          benchmark: 'idempotency',
-          at: new Date().toISOString(),
-          database: container.database.kind,
-          node: process.version,
-          cpus: cpus().length,
-          load: loadavg(),
-          reps,
-          warmup,
-          results,
-          overhead_ratio: overhead,
-          replay_vs_original_ratio: replayRatio,
-          target: { overhead_ratio_max: TARGET_RATIO, met: overhead <= TARGET_RATIO },
-          samples_ms: { plain, keyed, replay },
-        },
-        null,
-        2,
-      ),
-    );
+    const file = writeResult('idempotency', {
+      benchmark: 'idempotency',
+      at: new Date().toISOString(),
+      database: container.database.kind,
+      node: process.version,
+      cpus: cpus().length,
+      load: loadavg(),
+      reps,
+      warmup,
+      results,
+      overhead_ratio: overhead,
+      replay_vs_original_ratio: replayRatio,
+      target: { overhead_ratio_max: TARGET_RATIO, met: overhead <= TARGET_RATIO },
+      samples_ms: { plain, keyed, replay },
+    });
     console.log(`\n${file}`);
     if (values.assert && overhead > TARGET_RATIO) return 1;
   } finally {
@@ -159,12 +147,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`bench idempotency: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, 'idempotency', main);

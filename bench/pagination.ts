@@ -14,10 +14,7 @@
  * Target (PRODUCT issue): cursor at the deepest depth within 1.5× of cursor at depth 0.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { sql } from 'kysely';
@@ -25,6 +22,7 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createContainer, type Container } from '../src/container.ts';
 import { planScale, seedScale } from '../src/infra/db/seed.ts';
+import { runIfMain, writeResult } from './results.ts';
 
 const FULL_SCALE = 1_000_000;
 const QUICK_SCALE = 20_000;
@@ -34,7 +32,6 @@ const PAGE = 20;
 const WALK_PAGE = 100;
 const TARGET_RATIO = 1.5;
 const MAX_EMBEDDED_SCALE = 100_000;
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 interface Options {
   scale: number;
@@ -204,6 +201,9 @@ export async function main(argv: string[]): Promise<number> {
   const config = loadConfig({
     ...process.env,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // What is measured is paging: no limiter, and no shedding while seeding keeps the event loop busy.
+    STOA_RATE_LIMIT: 'off',
+    STOA_LOAD_SHEDDING: 'off',
     // Throw-away signing keys: the cursors are minted and spent within this run.
     STOA_DATA_DIR: databaseUrl ? 'memory' : (process.env.STOA_DATA_DIR ?? 'memory'),
   });
@@ -288,9 +288,7 @@ export async function main(argv: string[]): Promise<number> {
       target: { rule: `cursor median at depth ${deepest.depth} ≤ ${TARGET_RATIO}× cursor median at depth 0`, ratio: deepest.cursor.ratio_vs_depth_0, met },
       results,
     };
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, `pagination-${report.date.replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+    const file = writeResult('pagination', report);
 
     process.stdout.write(
       `\npagination: ${posts.toLocaleString('en-US')} posts on ${kind === 'postgres' ? serverVersion.split(' on ')[0] : 'PGlite'}, ` +
@@ -302,7 +300,7 @@ export async function main(argv: string[]): Promise<number> {
       `target: cursor at ${deepest.depth.toLocaleString('en-US')} is ${deepest.cursor.ratio_vs_depth_0.toFixed(2)}× cursor at 0 (≤ ${TARGET_RATIO}×): ${met ? 'met' : 'MISSED'}\n`,
     );
     process.stdout.write(`cursors were collected by walking ${walk.requests} pages in ${walk.seconds.toFixed(1)} s (untimed)\n`);
-    process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+    process.stdout.write(`results: ${file}\n`);
     return options.assert && !met ? 1 : 0;
   } finally {
     if (keyId && adminId) {
@@ -314,12 +312,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`bench pagination: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, 'pagination', main);

@@ -14,14 +14,14 @@
  * Prints a table and writes bench/results/rate-limit-instructions-<timestamp>.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { runIfMain, writeResult } from './results.ts';
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const SERVER = fileURLToPath(new URL('./rate-limit-server.ts', import.meta.url));
 const PIN = cpus().length > 1 && spawnSync('taskset', ['-V']).status === 0;
 
@@ -84,19 +84,8 @@ export async function main(argv: string[]): Promise<number> {
   for (const r of report) {
     process.stdout.write(`${r.mode.padEnd(14)} ${String(r.instructions_per_request).padStart(7)} instructions/request   plain ÷ mode ${r.plain_over_mode.toFixed(3)}\n`);
   }
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = path.join(RESULTS_DIR, `rate-limit-instructions-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, small, large, rows: report }, null, 2) + '\n');
-  process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+  process.stdout.write(`wrote ${writeResult('rate-limit-instructions', { date: new Date().toISOString(), node: process.version, small, large, rows: report })}\n`);
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`bench rate-limit-instructions: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, 'rate-limit-instructions', main);

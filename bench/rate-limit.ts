@@ -25,11 +25,9 @@
  * Prints a table and writes bench/results/rate-limit-<timestamp>.json.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
@@ -37,8 +35,8 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { createRedisClient } from '../src/infra/redis/redis-client.ts';
 import { createRedisStore } from '../src/infra/redis/rate-limit.redis-store.ts';
 import { RateLimiter, type Policy } from '../src/platform/rate-limit/index.ts';
+import { runIfMain, writeResult } from './results.ts';
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const SERVER = fileURLToPath(new URL('./rate-limit-server.ts', import.meta.url));
 const MODES = ['plain', 'headers-only', 'stoa-memory', 'frl-memory', 'stoa-redis', 'frl-redis'] as const;
 /** Measured in a phase of their own (PGlite's background work must not disturb the hello route), 10 connections. */
@@ -262,19 +260,8 @@ export async function main(argv: string[]): Promise<number> {
   );
   report.two_tier = tt;
 
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = path.join(RESULTS_DIR, `rate-limit-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-  process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+  process.stdout.write(`wrote ${writeResult('rate-limit', report)}\n`);
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`bench rate-limit: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, 'rate-limit', main);
