@@ -27,7 +27,8 @@ import { createContainer } from '../src/container.ts';
 import { seedDemo } from '../src/infra/db/seed.ts';
 import { createRedisClient } from '../src/infra/redis/redis-client.ts';
 import { createRedisStore } from '../src/infra/redis/rate-limit.redis-store.ts';
-import { createClientIpResolver, createMemoryStore, parsePolicySpec, PolicySet, RateLimiter, registerRateLimiting } from '../src/platform/rate-limit/index.ts';
+import { createClientIpResolver, createMemoryStore, parsePolicySpec, PolicySet, RateLimiter } from '../src/platform/rate-limit/index.ts';
+import { registerRateLimiting } from '../src/transports/rest/plugins/rate-limit.ts';
 
 const [mode = 'plain', redisUrl = 'redis://127.0.0.1:6379'] = process.argv.slice(2);
 const prefix = `bench:rl:${process.pid}:`;

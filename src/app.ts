@@ -10,7 +10,7 @@ import { registerJsonBodyParser } from './transports/rest/plugins/json-body.ts';
 import { registerHttpMetrics } from './transports/rest/plugins/metrics.ts';
 import { registerOpenApi } from './transports/rest/plugins/openapi.ts';
 import { registerRequestContext, requestIdFor } from './transports/rest/plugins/request-context.ts';
-import { registerRateLimiting } from './platform/rate-limit/index.ts';
+import { registerRateLimiting } from './transports/rest/plugins/rate-limit.ts';
 import { buildValidatorFactory } from './transports/rest/plugins/validation.ts';
 import { registerApiKeyRoutes } from './transports/rest/routes/api-keys.routes.ts';
 import { registerAuthRoutes, registerJwksRoute } from './transports/rest/routes/auth.routes.ts';
@@ -104,7 +104,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   });
   await registerOpenApi(app, { publicUrl: config.publicUrl, version: VERSION });
 
-  registerOpsRoutes(app, { database: container.database, redis: container.redis, metrics: container.metrics });
+  registerOpsRoutes(app, { readiness: container.readiness, metrics: container.metrics });
   registerJwksRoute(app, container.accessTokens);
   app.decorate('requireIfMatch', config.requireIfMatch);
   const lists = new RestLists(container.cursors);

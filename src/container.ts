@@ -29,6 +29,7 @@ import { createApiKeyRepository } from './infra/db/repositories/api-keys.reposit
 import { createRefreshTokenRepository } from './infra/db/repositories/refresh-tokens.repository.ts';
 import { createUserRepository } from './infra/db/repositories/users.repository.ts';
 import { loadSigningKeys } from './infra/keys/signing-key-store.ts';
+import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
 import { createRateLimiting, type RateLimiting } from './infra/redis/rate-limiting.ts';
 import {
@@ -48,6 +49,8 @@ export interface Container {
   database: DatabaseHandle;
   redis: Redis | undefined;
   metrics: Registry;
+  /** The dependency probes behind every health endpoint (REST /readyz, gRPC health). */
+  readiness: Readiness;
   users: UsersService;
   apiKeys: ApiKeysService;
   sessions: SessionsService;
@@ -143,6 +146,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     database,
     redis,
     metrics,
+    readiness: createReadiness({ database: () => database.ping(), ...(redis ? { redis: () => redis.ping() } : {}) }),
     users,
     apiKeys: new ApiKeysService({ keys: apiKeyRepository, minter: apiKeyMinter, clock }),
     sessions: new SessionsService({

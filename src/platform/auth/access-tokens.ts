@@ -73,7 +73,7 @@ export async function createAccessTokens(options: AccessTokenOptions): Promise<A
         const expired = (cause as { code?: string }).code === 'ERR_JWT_EXPIRED';
         throw new AppError('INVALID_TOKEN', expired ? 'The access token has expired' : 'The access token is invalid', {
           cause,
-          headers: { 'www-authenticate': `Bearer realm="stoa", error="invalid_token", error_description="${expired ? 'token expired' : 'token invalid'}"` },
+          authChallenge: { error: 'invalid_token', description: expired ? 'token expired' : 'token invalid' },
         });
       }
     },

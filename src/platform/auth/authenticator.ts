@@ -21,13 +21,12 @@ export interface AuthenticatorDeps {
   clock: Clock;
 }
 
-const BEARER_CHALLENGE = 'Bearer realm="stoa"';
 // last_used_at is written at most once a minute per key.
 const LAST_USED_GRANULARITY_MS = 60_000;
 
 function invalidKey(detail: string): AppError {
   return new AppError('INVALID_API_KEY', detail, {
-    headers: { 'www-authenticate': `${BEARER_CHALLENGE}, error="invalid_token", error_description="invalid API key"` },
+    authChallenge: { error: 'invalid_token', description: 'invalid API key' },
   });
 }
 
@@ -71,7 +70,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const user = await deps.users.findById(userId);
     if (!user) {
       throw new AppError('INVALID_TOKEN', 'The account behind this access token no longer exists', {
-        headers: { 'www-authenticate': `${BEARER_CHALLENGE}, error="invalid_token"` },
+        authChallenge: { error: 'invalid_token' },
       });
     }
     if (user.status !== 'active') throw new AppError('ACCOUNT_SUSPENDED', `This account is ${user.status}`);
@@ -84,7 +83,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         const match = /^Bearer +([^\s]+) *$/i.exec(authorization);
         if (!match) {
           throw new AppError('UNAUTHENTICATED', 'Use "Authorization: Bearer <access token or API key>"', {
-            headers: { 'www-authenticate': `${BEARER_CHALLENGE}, error="invalid_request"` },
+            authChallenge: { error: 'invalid_request' },
           });
         }
         const credential = match[1]!;
@@ -95,5 +94,3 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     },
   };
 }
-
-export { BEARER_CHALLENGE };

@@ -1,5 +1,5 @@
 export { createAccessTokens, generateSigningKey, type AccessTokens } from './access-tokens.ts';
 export { apiKeyMinter, hashApiKey, isWellFormedApiKey } from './api-key-format.ts';
-export { createAuthenticator, BEARER_CHALLENGE, type Authenticator, type Credentials } from './authenticator.ts';
+export { createAuthenticator, type Authenticator, type Credentials } from './authenticator.ts';
 export { createScryptHasher } from './passwords.ts';
 export { SessionsService, type RefreshTokenRepository, type RefreshTokenRecord, type TokenPair } from './sessions.service.ts';

@@ -2,8 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod,
 import type { Clock } from '../../domain/shared/clock.ts';
 import { AppError } from '../../domain/shared/errors.ts';
 import { toAppError } from '../../transports/rest/plugins/errors.ts';
-import { BEARER_CHALLENGE } from '../auth/index.ts';
-import { PROBLEM_CONTENT_TYPE, toProblem } from '../../transports/rest/problem.ts';
+import { PROBLEM_CONTENT_TYPE, problemHeaders, toProblem } from '../../transports/rest/problem.ts';
 import { checkIdempotencyKey, outcomeDisposition, REPLAYED_HEADERS, requestFingerprint, type IdempotencyTimings, type KeyState, type StoredResponse } from './idempotency.core.ts';
 import { KeyInUseError, type IdempotencyStore, type KeyClaim } from './idempotency.store.ts';
 
@@ -64,7 +63,7 @@ function answer(reply: FastifyReply, result: Answer): FastifyReply {
       throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request (method, path or body); use a new key for a new request');
     case 'in_use':
       throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry after Retry-After seconds', {
-        headers: { 'retry-after': '1' },
+        retryAfterSeconds: 1,
       });
     case 'completed':
       return send(reply, result.response, true);
@@ -136,8 +135,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
   // What the error handler would send for an error thrown by a handler, as a stored response.
   const renderThrown = (error: unknown, request: FastifyRequest): StoredResponse => {
     const appError = toAppError(error, options.bodyLimit);
-    const headers: Record<string, string> = { ...appError.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': request.id };
-    if (appError.status === 401) headers['www-authenticate'] = BEARER_CHALLENGE;
+    const headers: Record<string, string> = { ...problemHeaders(appError), 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': request.id };
     return { status: appError.status, headers, body: JSON.stringify(toProblem(appError, request, options.publicUrl)), json: true };
   };
 

@@ -5,4 +5,3 @@ export { parsePolicySpec, PolicySet, POLICY_SLOTS, type PolicySlot, type PolicyS
 export { rateLimitHeaders, policyField } from './rate-limit.headers.ts';
 export { createClientIpResolver, groupIp, trustedProxyList, type ClientIpResolver } from './client-ip.ts';
 export { LoadShedder, createProcessSampler, type LoadSample, type LoadSampler, type LoadShedderOptions } from './load-shedder.ts';
-export { registerRateLimiting, EXEMPT_PREFIXES, type RateLimitingOptions } from './rate-limit.fastify.ts';

@@ -1,7 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppError} from '../../domain/shared/errors.ts';
-import { ERROR_CODES, type ErrorCode, type FieldError } from '../../domain/shared/errors.ts';
-import { BEARER_CHALLENGE } from '../../platform/auth/index.ts';
+import { ERROR_CODES, type AppError, type AuthChallenge, type ErrorCode, type FieldError } from '../../domain/shared/errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -45,10 +43,31 @@ export function toProblem(error: AppError, request: FastifyRequest, publicUrl: s
   return problem;
 }
 
-/** Sends an AppError as application/problem+json with its headers (Allow, Retry-After, WWW-Authenticate…). */
-export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError, publicUrl: string): FastifyReply {
-  if (error.headers) reply.headers(error.headers);
-  if (error.status === 401 && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', BEARER_CHALLENGE);
+/** The challenge every 401 carries (RFC 6750 §3). */
+export const BEARER_CHALLENGE = 'Bearer realm="stoa"';
+
+function bearerChallenge(challenge: AuthChallenge | undefined): string {
+  let value = BEARER_CHALLENGE;
+  if (challenge?.error) value += `, error="${challenge.error}"`;
+  if (challenge?.description) value += `, error_description="${challenge.description.replace(/["\\]/g, '')}"`;
+  return value;
+}
+
+/** The HTTP rendering of an AppError's neutral fields: Retry-After, WWW-Authenticate. */
+export function problemHeaders(error: AppError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(error.retryAfterSeconds)));
+  if (error.status === 401 || error.authChallenge) headers['www-authenticate'] = bearerChallenge(error.authChallenge);
+  return headers;
+}
+
+/**
+ * Sends an AppError as application/problem+json with the headers its fields
+ * call for; `extraHeaders` are REST-only ones the caller knows (Allow on 405).
+ */
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError, publicUrl: string, extraHeaders?: Record<string, string>): FastifyReply {
+  reply.headers(problemHeaders(error));
+  if (extraHeaders) reply.headers(extraHeaders);
   reply.header('x-request-id', request.id);
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(toProblem(error, request, publicUrl));
 }

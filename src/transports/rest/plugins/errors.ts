@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { ErrorObject } from 'ajv';
 import { AppError, type ErrorCode } from '../../../domain/shared/errors.ts';
+import { asAppError } from '../../../platform/errors/index.ts';
 import { sendProblem } from '../problem.ts';
 import { toFieldErrors } from './validation.ts';
 
@@ -56,7 +57,7 @@ export function toAppError(error: unknown, bodyLimit: number): AppError {
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new AppError('BAD_REQUEST', 'The request could not be understood');
   }
-  return new AppError('INTERNAL_ERROR', 'An unexpected error occurred; quote the request_id when reporting it', { cause: error });
+  return asAppError(error);
 }
 
 /**
@@ -89,10 +90,8 @@ export function registerErrorHandling(app: FastifyInstance, options: { publicUrl
     const path = request.url.split('?')[0] ?? '/';
     const allowed = METHODS.filter((method) => routes.find(method, path) !== null);
     if (allowed.length > 0) {
-      const error = new AppError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`, {
-        headers: { allow: allowed.join(', ') },
-      });
-      return sendProblem(reply, request, error, options.publicUrl);
+      const error = new AppError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`);
+      return sendProblem(reply, request, error, options.publicUrl, { allow: allowed.join(', ') });
     }
     return sendProblem(reply, request, new AppError('ROUTE_NOT_FOUND', `No route matches ${request.method} ${path}`), options.publicUrl);
   });

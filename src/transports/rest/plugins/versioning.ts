@@ -107,9 +107,9 @@ export function registerVersioning(app: FastifyInstance, options: VersioningOpti
     reply.header('stoa-version', choice.version);
     if (request.versioned && choice.version === '1' && options.now().getTime() >= options.v1SunsetAt.getTime()) {
       const successor = `/v2${path.slice(3)}`;
+      reply.header('link', `<${successor}>; rel="successor-version", <${deprecationDoc}>; rel="deprecation"; type="text/html"`).header('sunset', sunset);
       throw new AppError('API_VERSION_SUNSET', `API version 1 was retired on ${sunset}; use version 2 at ${successor}`, {
         extensions: { successor_version: '2', successor: `${options.publicUrl}${successor}`, sunset },
-        headers: { link: `<${successor}>; rel="successor-version", <${deprecationDoc}>; rel="deprecation"; type="text/html"`, sunset },
       });
     }
   });

@@ -1,30 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { Type } from 'typebox';
 import { AppError, ERROR_CODES } from '../../../domain/shared/errors.ts';
-import type { DatabaseHandle } from '../../../infra/db/database.ts';
+import type { Readiness } from '../../../platform/health/index.ts';
 import { codeFromSlug } from '../problem.ts';
 import { NoQuery, problemResponses, SECURITY } from '../schemas/common.ts';
 
-const CHECK_TIMEOUT_MS = 2_000;
 const ERRORS_DOC = fileURLToPath(new URL('../../../../docs/errors.md', import.meta.url));
-
-function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).then(
-    () => clearTimeout(timer),
-    (error: unknown) => {
-      clearTimeout(timer);
-      throw error;
-    },
-  );
-}
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -47,8 +31,7 @@ function loadErrorDocs(): Map<string, string> {
 }
 
 export interface OpsDeps {
-  database: DatabaseHandle;
-  redis: Redis | undefined;
+  readiness: Readiness;
   metrics: Registry;
 }
 
@@ -89,22 +72,12 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
       },
     },
     handler: async (_request, reply) => {
-      const checks: Record<string, string> = {};
-      const run = async (name: string, probe: () => Promise<unknown>) => {
-        try {
-          await withTimeout(probe(), CHECK_TIMEOUT_MS);
-          checks[name] = 'ok';
-        } catch (error) {
-          checks[name] = `failing: ${(error as Error).message}`.slice(0, 200);
-        }
-      };
-      await Promise.all([run('database', () => deps.database.ping()), ...(deps.redis ? [run('redis', () => deps.redis!.ping())] : [])]);
+      const { checks, failing } = await deps.readiness.check();
       reply.header('cache-control', 'no-store');
-      const failing = Object.keys(checks).filter((name) => checks[name] !== 'ok');
       if (failing.length > 0) {
         throw new AppError('SERVICE_UNAVAILABLE', `Not ready: ${failing.join(', ')} unavailable`, {
           extensions: { checks, failing },
-          headers: { 'retry-after': '5' },
+          retryAfterSeconds: 5,
         });
       }
       return { status: 'ready' as const, checks };
@@ -142,7 +115,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
         .map((p) => `<p>${escapeHtml(p)}</p>`)
         .join('\n');
       reply.type('text/html; charset=utf-8').header('cache-control', 'public, max-age=3600');
-      return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${code}</title></head><body><h1>${escapeHtml(ERROR_CODES[code].title)}</h1><p><code>${code}</code> · HTTP ${ERROR_CODES[code].status}</p>${body}</body></html>`;
+      return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${code}</title></head><body><h1>${escapeHtml(ERROR_CODES[code].title)}</h1><p><code>${code}</code> · HTTP ${ERROR_CODES[code].status} · gRPC ${ERROR_CODES[code].grpc}</p>${body}</body></html>`;
     },
   });
 }

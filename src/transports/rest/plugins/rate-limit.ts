@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
-import { AppError } from '../../domain/shared/errors.ts';
-import type { ClientIpResolver } from './client-ip.ts';
-import type { LoadShedder } from './load-shedder.ts';
-import { seconds, writeRateLimitHeaders } from './rate-limit.headers.ts';
-import type { RateLimitDecision, RateLimiter } from './rate-limit.limiter.ts';
-import { createRateLimitMetrics } from './rate-limit.metrics.ts';
-import type { PolicySet, RequestClasses } from './rate-limit.policy.ts';
+import { AppError } from '../../../domain/shared/errors.ts';
+import type { ClientIpResolver } from '../../../platform/rate-limit/client-ip.ts';
+import type { LoadShedder } from '../../../platform/rate-limit/load-shedder.ts';
+import { seconds, writeRateLimitHeaders } from '../../../platform/rate-limit/rate-limit.headers.ts';
+import type { RateLimitDecision, RateLimiter } from '../../../platform/rate-limit/rate-limit.limiter.ts';
+import { createRateLimitMetrics } from '../../../platform/rate-limit/rate-limit.metrics.ts';
+import type { PolicySet, RequestClasses } from '../../../platform/rate-limit/rate-limit.policy.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -86,7 +86,7 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
       const retry = shedder.retryAfterSeconds;
       done(
         new AppError('OVERLOADED', `The server is overloaded (${reason === 'heap' ? 'memory' : 'event-loop delay'}); retry in ${retry} s`, {
-          headers: { 'retry-after': String(retry) },
+          retryAfterSeconds: retry,
           extensions: { retry_after: retry },
         }),
       );
@@ -134,7 +134,7 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
         ? `Rate limit "${first.name}" cannot be checked right now (its store is unavailable and it fails closed); retry in ${retry} s`
         : `Rate limit "${first.name}" (${first.limit} requests per ${first.windowMs / 1000} s) is exhausted; retry in ${retry} s`;
     return new AppError('RATE_LIMITED', detail, {
-      headers: { 'retry-after': String(retry) },
+      retryAfterSeconds: retry,
       extensions: { retry_after: retry, 'violated-policies': decision.violated.map((p) => p.name) },
     });
   }
