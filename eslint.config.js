@@ -19,4 +19,11 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: ['fastify*', '@fastify/*', 'pg', 'ioredis', 'kysely', 'graphql*', '**/infra/**', '**/transports/**'] }],
     },
   },
+  {
+    // Pagination serves every transport: no transport, no web framework.
+    files: ['src/platform/pagination/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['fastify*', '@fastify/*', 'graphql*', '@grpc/*', '**/transports/**'] }],
+    },
+  },
 );
