@@ -107,7 +107,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   registerOpsRoutes(app, { readiness: container.readiness, metrics: container.metrics });
   registerJwksRoute(app, container.accessTokens);
   app.decorate('requireIfMatch', config.requireIfMatch);
-  const lists = new RestLists(container.cursors);
+  const lists = new RestLists(container.pagination);
   // One set of routes, registered under each version; v1 is a transformer at the edge of its scope.
   const api = async (scope: FastifyInstance) => {
     // Every API route is rate limited and may be shed under load: say so in OpenAPI.

@@ -22,7 +22,7 @@ import { createFollowRepository } from './infra/db/repositories/follows.reposito
 import { createEventLog } from './infra/db/repositories/events.repository.ts';
 import { createCommentRepository, createPostRepository } from './infra/db/repositories/posts.repository.ts';
 import { ambientDatabase, createTransactions } from './infra/db/transactions.ts';
-import { CursorCodec } from './platform/pagination/index.ts';
+import { CursorCodec, Paginator } from './platform/pagination/index.ts';
 import { openDatabase, type DatabaseHandle } from './infra/db/database.ts';
 import { migrate } from './infra/db/migrate.ts';
 import { createApiKeyRepository } from './infra/db/repositories/api-keys.repository.ts';
@@ -61,7 +61,8 @@ export interface Container {
   products: ProductsService;
   orders: OrdersService;
   events: EventsService;
-  cursors: CursorCodec;
+  /** Cursor pagination for every transport (one codec, so REST, GraphQL and gRPC cursors agree). */
+  pagination: Paginator;
   rateLimiting: RateLimiting;
   charges: ChargesService;
   /** Hands charges to the payment processor; server.ts connects it once Stoa listens. */
@@ -107,7 +108,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const passwords = createScryptHasher(config.passwordHashCost);
   const signingKeys = await loadSigningKeys({ configured: config.jwtKeys, dataDir: config.dataDir });
   // Cursors are MACed with a key derived from the signing key, which every process of a deployment shares.
-  const cursors = new CursorCodec(String(signingKeys[0]?.d ?? ''));
+  const pagination = new Paginator(new CursorCodec(String(signingKeys[0]?.d ?? '')));
   const eventLog = createEventLog(connection);
   const productRepository = createProductRepository(connection);
   const orderRepository = createOrderRepository(connection);
@@ -164,7 +165,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     products: new ProductsService({ products: productRepository, events: eventLog, transactor, clock }),
     orders: new OrdersService({ orders: orderRepository, products: productRepository, users: userRepository, events: eventLog, transactor, clock }),
     events: new EventsService(eventLog),
-    cursors,
+    pagination,
     rateLimiting,
     charges: new ChargesService({
       charges: createChargeRepository(connection),

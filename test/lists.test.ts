@@ -122,6 +122,35 @@ describe('the list contract (on /v1/posts, /v1/users, /v1/events)', () => {
       const elsewhere = await get(`/v1/users/${ada.id}/posts?limit=3&cursor=${encodeURIComponent(cursor)}`);
       assert.equal(elsewhere.statusCode, 400, 'a cursor from one collection is refused by another');
     });
+
+    it('binds a cursor to the collection, its parent and its query, not to the URL: it walks the same list in another API version', async () => {
+      const v2 = await get('/v2/posts?limit=3&sort=title');
+      const cursor = encodeURIComponent(v2.json().pagination.next_cursor);
+      const v1 = await get(`/v1/posts?limit=3&sort=title&cursor=${cursor}`);
+      assert.equal(v1.statusCode, 200, 'minted on /v2/posts, accepted on /v1/posts');
+      const ids = (res: { json(): { data: Post[] } }) => res.json().data.map((p) => p.id);
+      assert.deepEqual(ids(v1), ids(await get(`/v2/posts?limit=3&sort=title&cursor=${cursor}`)));
+      assert.equal((await get(`/posts?limit=3&sort=title&cursor=${cursor}`)).statusCode, 200, 'and on the unversioned path');
+      assert.equal((await get(`/v1/posts?limit=3&cursor=${cursor}`)).statusCode, 400, 'but not with another sort');
+
+      // The v1 sort name `name` is the canonical `display_name`: the same query in both versions.
+      const users = await get('/v1/users?limit=1&sort=name');
+      const userCursor = encodeURIComponent(users.json().pagination.next_cursor);
+      const again = await get(`/v2/users?limit=1&sort=display_name&cursor=${userCursor}`);
+      assert.equal(again.statusCode, 200, again.body);
+      assert.notEqual(again.json().data[0].id, users.json().data[0].id);
+
+      const adaPosts = (await get(`/v1/users/${ada.id}/posts?limit=2`)).json().pagination.next_cursor as string;
+      assert.equal((await get(`/v2/users/${ada.id}/posts?limit=2&cursor=${encodeURIComponent(adaPosts)}`)).statusCode, 200);
+      const bobs = await get(`/v1/users/${bob.id}/posts?limit=2&cursor=${encodeURIComponent(adaPosts)}`);
+      assert.equal(bobs.statusCode, 400, "a cursor from one user's posts is refused on another's");
+      assert.equal(problemOf(bobs).code, 'INVALID_CURSOR');
+      const carol = await signUp(t.app, { name: 'Carol' });
+      for (const who of [bob, carol]) await t.app.inject({ method: 'PUT', url: `/v1/users/${ada.id}/followers/me`, headers: who.auth });
+      const followers = (await get(`/v1/users/${ada.id}/followers?limit=1`)).json().pagination.next_cursor as string;
+      assert.equal((await get(`/v1/users/${ada.id}/followers?limit=1&cursor=${encodeURIComponent(followers)}`)).statusCode, 200);
+      assert.equal((await get(`/v1/users/${ada.id}/following?limit=1&cursor=${encodeURIComponent(followers)}`)).statusCode, 400, 'followers and following are two collections');
+    });
   });
 
   describe('offset mode', () => {

@@ -10,15 +10,17 @@ export interface DecodedCursor {
   at: KeysetPosition;
 }
 
-function invalid(detail: string): AppError {
-  return new AppError('INVALID_CURSOR', detail, { errors: [{ field: 'cursor', code: 'invalid_cursor', message: detail }] });
+function invalid(detail: string, field: string): AppError {
+  return new AppError('INVALID_CURSOR', detail, { errors: [{ field, code: 'invalid_cursor', message: detail }] });
 }
 
 /**
  * Opaque, integrity-protected cursors: base64url(JSON) + "." + a truncated
- * HMAC-SHA256 over the payload and the fingerprint of the query it came from.
- * A cursor presented with another sort or other filters fails the MAC check,
- * so it is refused instead of silently walking the wrong list.
+ * HMAC-SHA256 over the payload and the fingerprint of the scope it came from
+ * (collection, parent, filters, sort). A cursor presented anywhere else fails
+ * the MAC check, so it is refused instead of silently walking the wrong list.
+ * The payload names the direction it was minted for and the position (every
+ * sort value plus the id); it carries no authorization.
  */
 export class CursorCodec {
   readonly #key: Buffer;
@@ -32,27 +34,28 @@ export class CursorCodec {
     return `${payload}.${this.#mac(payload, fingerprint).toString('base64url')}`;
   }
 
-  /** Throws 400 INVALID_CURSOR for anything not minted by `encode` for this fingerprint. */
-  decode(token: string, fingerprint: string, sortLength: number): DecodedCursor {
-    if (token.length === 0 || token.length > MAX_CURSOR_LENGTH) throw invalid('The cursor is malformed');
+  /** Throws 400 INVALID_CURSOR (naming `field`) for anything not minted by `encode` for this fingerprint. */
+  decode(token: string, fingerprint: string, sortLength: number, field = 'cursor'): DecodedCursor {
+    const malformed = () => invalid('The cursor is malformed', field);
+    if (token.length === 0 || token.length > MAX_CURSOR_LENGTH) throw malformed();
     const [payload, mac, extra] = token.split('.');
     if (!payload || !mac || extra !== undefined || !/^[A-Za-z0-9_-]+$/.test(payload) || !/^[A-Za-z0-9_-]+$/.test(mac)) {
-      throw invalid('The cursor is malformed');
+      throw malformed();
     }
     const given = Buffer.from(mac, 'base64url');
     const expected = this.#mac(payload, fingerprint);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw invalid('The cursor is invalid, or belongs to a different query (sort, filters and search must stay the same while paging)');
+      throw invalid('The cursor is invalid, or belongs to a different query (sort, filters and search must stay the same while paging)', field);
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     } catch {
-      throw invalid('The cursor is malformed');
+      throw malformed();
     }
     const p = parsed as { d?: unknown; v?: unknown; i?: unknown };
     const valuesOk = Array.isArray(p.v) && p.v.length === sortLength && p.v.every((x) => typeof x === 'string' || typeof x === 'number');
-    if ((p.d !== 'n' && p.d !== 'p') || !valuesOk || typeof p.i !== 'string') throw invalid('The cursor is malformed');
+    if ((p.d !== 'n' && p.d !== 'p') || !valuesOk || typeof p.i !== 'string') throw malformed();
     return { direction: p.d === 'n' ? 'next' : 'prev', at: { values: p.v as Array<string | number>, id: p.i } };
   }
 

@@ -1,2 +1,13 @@
 export { CursorCodec, type DecodedCursor } from './cursor.ts';
-export { LIST_PARAMETERS, filtersOf, parseListQuery, queryFingerprint, type ListOptions, type ListSpec } from './list-query.ts';
+export {
+  checkPageSize,
+  Paginator,
+  resolveSort,
+  scopeFingerprint,
+  type CursorPage,
+  type CursorPageRequest,
+  type ListScope,
+  type ListSpec,
+  type PageArgs,
+  type PageCursors,
+} from './paginator.ts';

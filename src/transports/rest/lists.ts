@@ -3,11 +3,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
 import { Type, type TSchema } from 'typebox';
 import { AppError } from '../../domain/shared/errors.ts';
-import { keysetOf, type Page } from '../../domain/shared/page.ts';
+import { LIMIT_DEFAULT, LIMIT_MAX, type Page } from '../../domain/shared/page.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
-import { parseListQuery, type CursorCodec, type ListOptions, type ListSpec } from '../../platform/pagination/index.ts';
+import type { ListScope, Paginator } from '../../platform/pagination/index.ts';
 import { toCsv } from './csv.ts';
+import { parseListQuery, type ListOptions, type RestListSpec } from './list-query.ts';
 import { toV1 } from '../../platform/versioning/index.ts';
+import { listVersionRules, unversionedRoute } from './plugins/versioning.ts';
 
 type Json = Record<string, unknown>;
 
@@ -19,7 +21,7 @@ export interface Relation {
 
 /** How one collection is listed over REST: its spec, its presenter and its includes. */
 export interface ListRoute<T extends { id: string }> {
-  spec: ListSpec<T>;
+  spec: RestListSpec<T>;
   present(item: T, actor: Principal | null): Json;
   relations?: Readonly<Record<string, Relation>>;
   /** The Vary header; a public collection whose pages are the same for every caller varies only on Accept. */
@@ -33,10 +35,10 @@ const MAX_INCLUDED = 2_000;
 export function listQuerySchema(filters: Record<string, TSchema> = {}, options: { search?: boolean } = {}) {
   return Type.Object(
     {
-      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Page size in cursor mode (default 20).' })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMIT_MAX, description: `Page size in cursor mode (default ${LIMIT_DEFAULT}).` })),
       cursor: Type.Optional(Type.String({ maxLength: 2048, description: 'next_cursor or prev_cursor of a previous page.' })),
       page: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Offset mode: page number from 1.' })),
-      per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Offset mode: page size (default 20).' })),
+      per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMIT_MAX, description: `Offset mode: page size (default ${LIMIT_DEFAULT}).` })),
       sort: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated fields, "-" for descending: -created_at,name.' })),
       fields: Type.Optional(Type.String({ maxLength: 500, description: 'Comma-separated fields to return.' })),
       include: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated relations to embed (depth ≤ 2).' })),
@@ -98,6 +100,15 @@ function applyFields(items: Json[], fields: readonly string[]): Json[] {
   return items.map((item) => shape(item, '', [...top, ...[...nested.keys()].map((p) => p.split('.')[0]!)]));
 }
 
+/** The collection a REST list serves: its route's static segments, dot-joined, and the route's ids as the parent. */
+function collectionOf(request: FastifyRequest): Omit<ListScope, 'filters'> {
+  const segments = unversionedRoute(request).split('/').filter(Boolean);
+  const collection = segments.filter((s) => !s.startsWith(':')).join('.');
+  const params = request.params as Record<string, unknown> | undefined;
+  const ids = segments.filter((s) => s.startsWith(':')).map((s) => String(params?.[s.slice(1)] ?? ''));
+  return { collection, parent: ids.length > 0 ? ids.join('/') : undefined };
+}
+
 /** Encodes the request's other parameters into a URL for a Link header. */
 function linkTo(request: FastifyRequest, changes: Record<string, string | number | undefined>): string {
   const url = new URL(request.url, 'http://x');
@@ -114,23 +125,19 @@ function linkTo(request: FastifyRequest, changes: Record<string, string | number
  * sparse fields and CSV, the same way everywhere.
  */
 export class RestLists {
-  readonly #codec: CursorCodec;
+  readonly #paginator: Paginator;
 
-  constructor(codec: CursorCodec) {
-    this.#codec = codec;
+  constructor(paginator: Paginator) {
+    this.#paginator = paginator;
   }
 
-  /** Parses list parameters; the cursor is bound to this path plus the sort and filters. */
-  options<T>(request: FastifyRequest, spec: ListSpec<T>): ListOptions {
-    const path = request.url.split('?')[0] ?? '';
-    const query = request.query as Record<string, unknown>;
-    let effective = spec;
-    if (spec.userList && request.apiVersion === '2') effective = { ...spec, cursorOnly: true };
-    // v1 kept offset pagination as the default for user collections.
-    if (spec.userList && request.apiVersion === '1' && query.cursor === undefined && query.limit === undefined && query.page === undefined && query.per_page === undefined) {
-      return parseListQuery(spec, { ...query, page: 1 }, path, this.#codec);
-    }
-    return parseListQuery(effective, query, path, this.#codec);
+  /**
+   * Parses list parameters. Cursors are bound to the collection (the route
+   * without its version and ids), its parent id, the filters and the sort, so
+   * a cursor from /v2/users/{id}/posts also walks /v1/users/{id}/posts.
+   */
+  options<T>(request: FastifyRequest, spec: RestListSpec<T>): ListOptions {
+    return parseListQuery(spec, request.query as Record<string, unknown>, collectionOf(request), this.#paginator, listVersionRules(request));
   }
 
   async send<T extends { id: string }>(request: FastifyRequest, reply: FastifyReply, route: ListRoute<T>, options: ListOptions, page: Page<T>): Promise<FastifyReply> {
@@ -142,7 +149,7 @@ export class RestLists {
 
     const links: string[] = [];
     let pagination: Json;
-    if (options.page.mode === 'offset') {
+    if (options.cursor === undefined) {
       const total = page.total ?? 0;
       const { page: number, perPage } = options.page;
       const totalPages = Math.max(1, Math.ceil(total / perPage));
@@ -152,18 +159,11 @@ export class RestLists {
       if (number < totalPages) links.push(`<${linkTo(request, { page: number + 1 })}>; rel="next"`);
       links.push(`<${linkTo(request, { page: totalPages })}>; rel="last"`);
     } else {
-      const { sort, position } = options.page;
-      const first = page.items[0];
-      const last = page.items[page.items.length - 1];
-      const backwards = position?.direction === 'prev';
-      const hasNext = backwards ? last !== undefined : page.hasMore;
-      const hasPrev = backwards ? page.hasMore : position !== undefined && first !== undefined;
-      const next = hasNext && last ? this.#codec.encode({ direction: 'next', at: keysetOf(last, sort, route.spec.sorts) }, options.fingerprint) : null;
-      const prev = hasPrev && first ? this.#codec.encode({ direction: 'prev', at: keysetOf(first, sort, route.spec.sorts) }, options.fingerprint) : null;
-      pagination = { next_cursor: next, prev_cursor: prev, has_more: next !== null };
+      const { next, previous, hasNext } = this.#paginator.pageCursors(page, options.cursor, route.spec);
+      pagination = { next_cursor: next, prev_cursor: previous, has_more: hasNext };
       if (next) links.push(`<${linkTo(request, { cursor: next })}>; rel="next"`);
-      if (prev) links.push(`<${linkTo(request, { cursor: prev })}>; rel="prev"`);
-      if (position) links.push(`<${linkTo(request, { cursor: undefined })}>; rel="first"`);
+      if (previous) links.push(`<${linkTo(request, { cursor: previous })}>; rel="prev"`);
+      if (options.page.position) links.push(`<${linkTo(request, { cursor: undefined })}>; rel="first"`);
     }
     if (links.length > 0) reply.header('link', links.join(', '));
 

@@ -34,7 +34,8 @@ declare module 'fastify' {
 /** Top-level resources reachable without a version in the path (`/users/…`). */
 const RESOURCES = ['users', 'me', 'auth', 'api-keys', 'posts', 'comments', 'feed', 'products', 'orders', 'order-items', 'events', 'charges', 'reports', 'jobs', 'webhook-endpoints', 'webhook-deliveries', 'webhooks'];
 const VERSIONED_PATH = /^\/v(\d+)(?=\/|$)/;
-const USER_COLLECTIONS = new Set(['/v1/users', '/v1/users/:id/followers', '/v1/users/:id/following']);
+/** Routes (without the version prefix) that list users: v2 renamed their `name` and moved them to cursor pagination. */
+const USER_COLLECTIONS = new Set(['/users', '/users/:id/followers', '/users/:id/following']);
 const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date', 'content-encoding']);
 
 export interface VersioningOptions {
@@ -43,6 +44,21 @@ export interface VersioningOptions {
   v1SunsetAt: Date;
   metrics: Registry;
   now: () => Date;
+}
+
+/** The route's pattern without its `/vN` prefix (`/users/:id/posts`). */
+export function unversionedRoute(request: FastifyRequest): string {
+  const url = request.routeOptions.url ?? '';
+  return url.replace(VERSIONED_PATH, '');
+}
+
+/**
+ * How the request's version paginates its list: v1 user collections default
+ * to offset pages (`page`, `per_page`, `total_pages`), v2 ones are cursor-only.
+ */
+export function listVersionRules(request: FastifyRequest): { cursorOnly: boolean; offsetByDefault: boolean } {
+  const users = USER_COLLECTIONS.has(unversionedRoute(request));
+  return { cursorOnly: users && request.apiVersion === '2', offsetByDefault: users && request.apiVersion === '1' };
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
@@ -195,7 +211,7 @@ export function registerV1Transformer(scope: FastifyInstance): void {
   scope.addHook('preValidation', async (request) => {
     const query = request.query as Record<string, unknown> | undefined;
     if (query) {
-      const userCollection = USER_COLLECTIONS.has(request.routeOptions.url ?? '');
+      const userCollection = USER_COLLECTIONS.has(unversionedRoute(request));
       for (const key of ['sort', 'fields'] as const) {
         if (typeof query[key] === 'string') query[key] = listTokensFromV1(query[key], userCollection);
       }

@@ -16,7 +16,7 @@ export function registerFollowRoutes(app: FastifyInstance, { follows, lists }: {
   const tags = ['social'];
   const security = SECURITY.required;
   const route: ListRoute<FollowEntry> = {
-    spec: { sorts: FOLLOW_SORTS, defaultSort: FOLLOW_DEFAULT_SORT, fields: [...USER_FIELDS, 'followed_at'], userList: true },
+    spec: { sorts: FOLLOW_SORTS, defaultSort: FOLLOW_DEFAULT_SORT, fields: [...USER_FIELDS, 'followed_at'] },
     present: presentFollow,
   };
 

@@ -100,7 +100,7 @@ function splitFilter<T extends string>(value: unknown): T[] | undefined {
 
 export function registerUserRoutes(app: FastifyInstance, users: UsersService, lists: RestLists): void {
   const userList: ListRoute<User | PublicProfile> = {
-    spec: { sorts: USER_SORTS, defaultSort: USER_DEFAULT_SORT, fields: USER_FIELDS, userList: true },
+    spec: { sorts: USER_SORTS, defaultSort: USER_DEFAULT_SORT, fields: USER_FIELDS },
     present: presentUser,
   };
 

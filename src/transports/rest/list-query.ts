@@ -1,38 +1,42 @@
-import { createHash } from 'node:crypto';
 import { AppError } from '../../domain/shared/errors.ts';
-import { LIMIT_DEFAULT, type PageRequest, type SortFields, type SortTerm } from '../../domain/shared/page.ts';
-import type { CursorCodec } from './cursor.ts';
+import { LIMIT_DEFAULT, LIMIT_MAX, type PageRequest, type SortTerm } from '../../domain/shared/page.ts';
+import { checkPageSize, resolveSort, type CursorPage, type CursorPageRequest, type ListScope, type ListSpec, type Paginator } from '../../platform/pagination/index.ts';
 
-/** What a collection allows: declared once per resource, checked on every request. */
-export interface ListSpec<T> {
-  /** Allow-listed sort fields and how to read each from a row (for cursors). */
-  sorts: SortFields<T>;
-  defaultSort: readonly SortTerm[];
+/** A collection as REST lists it: the neutral spec plus sparse fieldsets, includes and offset mode. */
+export interface RestListSpec<T> extends ListSpec<T> {
   /** Fields of the representation a client may pick with `fields=`. */
   fields: readonly string[];
   /** Include paths (depth ≤ 2, dotted) and the fields of what each embeds. */
   includes?: Readonly<Record<string, readonly string[]>>;
   /** Refuse offset pagination (`page`, `per_page`). */
   cursorOnly?: boolean;
-  /** A collection of users: cursor-only in v2, offset by default in v1. */
-  userList?: boolean;
+}
+
+/** How the request's API version paginates this collection (see `listVersionRules`). */
+export interface ListModeRules {
+  cursorOnly?: boolean;
+  /** Offset mode unless the client asked for `limit` or `cursor`. */
+  offsetByDefault?: boolean;
 }
 
 /** The parameters every list understands; everything else in the query string is a filter. */
 export const LIST_PARAMETERS = ['limit', 'cursor', 'page', 'per_page', 'sort', 'fields', 'include'] as const;
 
-export interface ListOptions {
-  page: PageRequest;
-  /** Binds cursors to the sort, filters and search they were minted for. */
-  fingerprint: string;
+/** The parsed list parameters; `page` is what the domain service is given. */
+export type ListOptions = (
+  | { page: Extract<PageRequest, { mode: 'offset' }>; cursor: undefined }
+  /** `cursor`: the request the page's cursors are minted for. */
+  | { page: CursorPage; cursor: CursorPageRequest }
+) & {
   /** Requested fields, or undefined for all. Dotted entries apply to an include. */
   fields: string[] | undefined;
   /** Validated include paths, parents before children (`items`, `items.product`). */
   include: string[];
-}
+};
 
 const MAX_INCLUDE_DEPTH = 2;
 const MAX_LIST_ITEMS = 50;
+const MAX_PAGE_NUMBER = 10_000_000;
 
 function invalidParameter(field: string, message: string): AppError {
   return new AppError('INVALID_PARAMETER', `Invalid query parameter ${field}: ${message}`, { errors: [{ field, code: 'invalid_value', message }] });
@@ -46,22 +50,13 @@ function splitList(field: string, raw: unknown): string[] {
   return parts;
 }
 
-function parseSort<T>(spec: ListSpec<T>, raw: unknown): SortTerm[] {
-  if (raw === undefined) return [...spec.defaultSort];
-  const terms: SortTerm[] = [];
-  for (const part of splitList('sort', raw)) {
-    const descending = part.startsWith('-');
-    const field = descending ? part.slice(1) : part;
-    if (!Object.hasOwn(spec.sorts, field)) {
-      throw invalidParameter('sort', `cannot sort by "${field.slice(0, 64)}"; sortable fields: ${Object.keys(spec.sorts).join(', ')}`);
-    }
-    if (terms.some((t) => t.field === field)) throw invalidParameter('sort', `"${field}" appears twice`);
-    terms.push({ field, descending });
-  }
-  return terms;
+/** `-created_at,name` → sort terms (undefined when absent); the allow-list is the core's. */
+function sortTermsOf(raw: unknown): SortTerm[] | undefined {
+  if (raw === undefined) return undefined;
+  return splitList('sort', raw).map((part) => (part.startsWith('-') ? { field: part.slice(1), descending: true } : { field: part, descending: false }));
 }
 
-function parseInclude<T>(spec: ListSpec<T>, raw: unknown): string[] {
+function parseInclude<T>(spec: RestListSpec<T>, raw: unknown): string[] {
   const allowed = spec.includes ?? {};
   const paths = new Set<string>();
   for (const path of splitList('include', raw)) {
@@ -76,7 +71,7 @@ function parseInclude<T>(spec: ListSpec<T>, raw: unknown): string[] {
   return [...paths].sort((a, b) => a.split('.').length - b.split('.').length);
 }
 
-function parseFields<T>(spec: ListSpec<T>, raw: unknown, include: string[]): string[] | undefined {
+function parseFields<T>(spec: RestListSpec<T>, raw: unknown, include: string[]): string[] | undefined {
   if (raw === undefined) return undefined;
   const fields = splitList('fields', raw);
   for (const field of fields) {
@@ -95,22 +90,10 @@ function parseFields<T>(spec: ListSpec<T>, raw: unknown, include: string[]): str
   return fields;
 }
 
-function positiveInteger(field: string, raw: unknown, max: number, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(value) || value < 1 || value > max) throw invalidParameter(field, `must be an integer from 1 to ${max}`);
-  return value;
-}
-
-/** A short hash of what a cursor must not outlive: the collection, its sort, its filters and search. */
-export function queryFingerprint(scope: string, sort: readonly SortTerm[], filters: Record<string, unknown>): string {
-  const canonical = Object.keys(filters)
-    .sort()
-    .map((key) => [key, filters[key]]);
-  return createHash('sha256')
-    .update(JSON.stringify([scope, sort.map((t) => (t.descending ? '-' : '') + t.field), canonical]))
-    .digest('base64url')
-    .slice(0, 16);
+/** A query-string integer (already coerced by the route schema, or a digit string); NaN when it is not one. */
+function integerOf(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  return typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
 }
 
 /** Splits a query string into the list parameters and the resource's own filters. */
@@ -124,29 +107,36 @@ export function filtersOf(query: Record<string, unknown>): Record<string, unknow
 
 /**
  * Reads the list parameters of a request (already type-checked by the route
- * schema) against the resource's spec: mode, limit, sort, cursor, fields, include.
- * Every refusal is a 400 naming the parameter.
+ * schema) against the resource's spec: mode, limit, sort, cursor, fields,
+ * include. Cursor mode goes through the transport-neutral `Paginator`, with
+ * the query's filters added to `scope`. Every refusal is a 400 naming the parameter.
  */
-export function parseListQuery<T>(spec: ListSpec<T>, query: Record<string, unknown>, scope: string, codec: CursorCodec): ListOptions {
-  const sort = parseSort(spec, query.sort);
+export function parseListQuery<T>(
+  spec: RestListSpec<T>,
+  query: Record<string, unknown>,
+  scope: Omit<ListScope, 'filters'>,
+  paginator: Paginator,
+  rules: ListModeRules = {},
+): ListOptions {
+  const sortTerms = sortTermsOf(query.sort);
+  const sort = resolveSort(spec, sortTerms);
   const include = parseInclude(spec, query.include);
   const fields = parseFields(spec, query.fields, include);
-  const fingerprint = queryFingerprint(scope, sort, filtersOf(query));
-  const offsetMode = query.page !== undefined || query.per_page !== undefined;
+  const explicitOffset = query.page !== undefined || query.per_page !== undefined;
+  const offsetMode = explicitOffset || (rules.offsetByDefault === true && query.cursor === undefined && query.limit === undefined);
 
   if (offsetMode) {
-    if (spec.cursorOnly) throw invalidParameter(query.page !== undefined ? 'page' : 'per_page', 'this collection uses cursor pagination only; use limit and cursor');
+    if (explicitOffset && (spec.cursorOnly || rules.cursorOnly)) {
+      throw invalidParameter(query.page !== undefined ? 'page' : 'per_page', 'this collection uses cursor pagination only; use limit and cursor');
+    }
     if (query.cursor !== undefined) throw invalidParameter('cursor', 'cannot be combined with page or per_page');
     if (query.limit !== undefined) throw invalidParameter('limit', 'cannot be combined with page or per_page; use per_page');
-    return {
-      page: { mode: 'offset', sort, page: positiveInteger('page', query.page, 10_000_000, 1), perPage: positiveInteger('per_page', query.per_page, 100, LIMIT_DEFAULT) },
-      fingerprint,
-      fields,
-      include,
-    };
+    const page = checkPageSize('page', integerOf(query.page), MAX_PAGE_NUMBER, 1);
+    const perPage = checkPageSize('per_page', integerOf(query.per_page), LIMIT_MAX, LIMIT_DEFAULT);
+    return { page: { mode: 'offset', sort, page, perPage }, cursor: undefined, fields, include };
   }
 
-  const limit = positiveInteger('limit', query.limit, 100, LIMIT_DEFAULT);
-  const position = query.cursor === undefined ? undefined : codec.decode(String(query.cursor), fingerprint, sort.length);
-  return { page: { mode: 'cursor', sort, limit, position }, fingerprint, fields, include };
+  const cursor = query.cursor === undefined ? undefined : String(query.cursor);
+  const request = paginator.toPageRequest({ sort: sortTerms && sort, limit: integerOf(query.limit), cursor }, spec, { ...scope, filters: filtersOf(query) });
+  return { page: request.page, cursor: request, fields, include };
 }
