@@ -92,12 +92,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   registerRequestContext(app, container.authenticator);
   // Wraps the POST/PATCH handlers registered below (hence before them); routes declare their operation (`config.idempotency`).
   registerIdempotency(app, {
-    store: container.idempotencyStore,
-    clock: container.clock,
-    timings: {
-      ttlMs: config.idempotency.ttlSeconds * 1000,
-      statementTimeoutMs: config.idempotency.lockTimeoutSeconds * 1000,
-    },
+    ...container.idempotency,
     publicUrl: config.publicUrl,
     bodyLimit: config.bodyLimit,
   });

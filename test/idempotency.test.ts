@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
@@ -220,6 +220,26 @@ describe('Idempotency-Key over HTTP', () => {
     } finally {
       restore();
     }
+    assert.equal(await chargeCount(user.id), 1);
+  });
+
+  it('replays a record written before operations (migration 0008) to the same method, URL and body, and refuses another body', async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    const legacy = createHash('sha256').update(`POST /v1/charges\n${canonicalJson(CHARGE)}`).digest('base64url');
+    const earlier = await charge(user, randomUUID());
+    assert.equal(earlier.statusCode, 201);
+    const db = t.container.database.db;
+    const record = await db.selectFrom('idempotency_keys').selectAll().where('principal', '=', user.id).executeTakeFirstOrThrow();
+    await db
+      .insertInto('idempotency_keys')
+      .values({ ...record, key, fingerprint: legacy, operation: '', outcome: JSON.stringify(record.outcome), rendering: JSON.stringify(record.rendering) })
+      .execute();
+    const res = await charge(user, key);
+    assert.equal(res.statusCode, 201, res.body);
+    assert.ok(replayed(res));
+    assert.equal(res.body, earlier.body);
+    assert.equal((await charge(user, key, { ...CHARGE, amount: 5 })).statusCode, 422);
     assert.equal(await chargeCount(user.id), 1);
   });
 

@@ -19,7 +19,7 @@ UPDATE idempotency_keys SET
   rendering = jsonb_build_object('status', response_status, 'headers', response_headers, 'body', response_body, 'json', response_json),
   outcome = CASE
     WHEN response_status < 400 THEN jsonb_build_object('ok', true, 'value',
-      CASE WHEN response_json THEN coalesce(response_body::jsonb -> 'data', response_body::jsonb) ELSE to_jsonb(response_body) END)
+      CASE WHEN response_json THEN coalesce(response_body::jsonb -> 'data', response_body::jsonb) WHEN response_body = '' THEN 'null'::jsonb ELSE to_jsonb(response_body) END)
     WHEN response_json AND jsonb_typeof(response_body::jsonb -> 'code') = 'string' THEN jsonb_build_object('ok', false, 'error',
       jsonb_build_object('code', response_body::jsonb -> 'code', 'message', coalesce(response_body::jsonb -> 'detail', '""'::jsonb)))
     ELSE jsonb_build_object('ok', false, 'error', jsonb_build_object('code', 'BAD_REQUEST', 'message', ''))
