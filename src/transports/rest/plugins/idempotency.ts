@@ -130,11 +130,16 @@ async function capture(handler: RouteHandlerMethod, self: FastifyInstance, reque
   return { response: { status: reply.statusCode, headers, body: JSON.stringify(payload), json: true }, payload };
 }
 
-/** The neutral value of a REST success: the resource in the envelope's `data` (API field names), else the whole payload. */
-function neutralValue(response: StoredResponse): Json {
+/**
+ * The neutral value of a REST success: the resource in the envelope's `data`
+ * (API field names), else the whole payload. Taken from the payload the
+ * handler sent (JSON-compatible: `response.body` is its JSON text), not
+ * parsed back from the text.
+ */
+function neutralValue({ response, payload }: Captured): Json {
   if (!response.json) return response.body === '' ? null : response.body;
-  const parsed = JSON.parse(response.body) as Json;
-  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && 'data' in parsed ? (parsed.data ?? null) : parsed;
+  const sent = payload as Json;
+  return sent !== null && typeof sent === 'object' && !Array.isArray(sent) && 'data' in sent ? (sent.data ?? null) : sent;
 }
 
 /** The registry code of a refusal a handler sent itself (not thrown): the problem's code, else the generic one for its status. */
@@ -178,7 +183,7 @@ function restRenderer(request: FastifyRequest, options: IdempotencyOptions): Ide
         const message = typeof body?.detail === 'string' ? body.detail : '';
         return { outcome: { ok: false, error: { code: sentErrorCode(response), message } }, rendering: response };
       }
-      return { outcome: { ok: true, value: neutralValue(response) }, rendering: response };
+      return { outcome: { ok: true, value: neutralValue(outcome.value) }, rendering: response };
     },
     replay(outcome: RecordedOutcome): StoredResponse {
       if (!outcome.ok) return problem(new AppError(outcome.error.code, outcome.error.message, outcome.error.errors ? { errors: outcome.error.errors } : {}));
