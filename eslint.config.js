@@ -32,6 +32,4 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [...TRANSPORT_LIBRARIES, '**/transports/**'] }],
     },
   },
-  // TEMPORARY: the idempotency adapter moves to src/transports/rest/plugins/ (issue #7, in progress).
-  { files: ['src/platform/idempotency/idempotency.fastify.ts'], rules: { 'no-restricted-imports': 'off' } },
 );

@@ -10,6 +10,7 @@ import { registerJsonBodyParser } from './transports/rest/plugins/json-body.ts';
 import { registerHttpMetrics } from './transports/rest/plugins/metrics.ts';
 import { registerOpenApi } from './transports/rest/plugins/openapi.ts';
 import { registerRequestContext, requestIdFor } from './transports/rest/plugins/request-context.ts';
+import { registerIdempotency } from './transports/rest/plugins/idempotency.ts';
 import { registerRateLimiting } from './transports/rest/plugins/rate-limit.ts';
 import { buildValidatorFactory } from './transports/rest/plugins/validation.ts';
 import { registerApiKeyRoutes } from './transports/rest/routes/api-keys.routes.ts';
@@ -23,7 +24,6 @@ import { registerProductRoutes } from './transports/rest/routes/products.routes.
 import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
-import { registerIdempotency } from './platform/idempotency/index.ts';
 import { standardWebhooks } from './infra/payment-processor/index.ts';
 import { RestLists } from './transports/rest/lists.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
@@ -90,15 +90,9 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     now: () => container.clock.now(),
   });
   registerRequestContext(app, container.authenticator);
-  // Wraps the POST/PATCH handlers registered below (hence before them).
+  // Wraps the POST/PATCH handlers registered below (hence before them); routes declare their operation (`config.idempotency`).
   registerIdempotency(app, {
-    store: container.idempotencyStore,
-    clock: container.clock,
-    timings: {
-      ttlMs: config.idempotency.ttlSeconds * 1000,
-      statementTimeoutMs: config.idempotency.lockTimeoutSeconds * 1000,
-    },
-    required: ['POST /orders', 'POST /charges'],
+    ...container.idempotency,
     publicUrl: config.publicUrl,
     bodyLimit: config.bodyLimit,
   });

@@ -14,7 +14,7 @@ import { ChargesService } from './domain/charges/index.ts';
 import { createChargeRepository, createProcessorEventStore } from './infra/db/repositories/charges.repository.ts';
 import { createIdempotencyStore } from './infra/db/repositories/idempotency-keys.repository.ts';
 import { createProcessorGateway, type ProcessorGateway } from './infra/payment-processor/index.ts';
-import type { IdempotencyStore } from './platform/idempotency/index.ts';
+import type { IdempotencyContext, IdempotencyStore } from './platform/idempotency/index.ts';
 import type { Transactor } from './domain/shared/transactor.ts';
 import { createProductRepository } from './infra/db/repositories/products.repository.ts';
 import { createOrderRepository } from './infra/db/repositories/orders.repository.ts';
@@ -68,6 +68,8 @@ export interface Container {
   /** Hands charges to the payment processor; server.ts connects it once Stoa listens. */
   processorGateway: ProcessorGateway;
   idempotencyStore: IdempotencyStore;
+  /** What every transport's keyed calls run under (`runIdempotent`): the store, the clock, the key lifecycle. */
+  idempotency: IdempotencyContext;
   transactor: Transactor;
   close(): Promise<void>;
 }
@@ -178,6 +180,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
     processorGateway,
     idempotencyStore,
+    idempotency: {
+      store: idempotencyStore,
+      clock,
+      timings: { ttlMs: config.idempotency.ttlSeconds * 1000, statementTimeoutMs: config.idempotency.lockTimeoutSeconds * 1000 },
+    },
     transactor,
     async close() {
       clearInterval(sweeper);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { AppError } from '../src/domain/shared/errors.ts';
-import { canonicalJson, checkIdempotencyKey, requestFingerprint } from '../src/platform/idempotency/index.ts';
+import { canonicalJson, checkIdempotencyKey, keyError, operationFingerprint } from '../src/platform/idempotency/index.ts';
 import { createTestApp, login, onPostgres, PASSWORD, problemOf, signUp, signUpAdmin, type SignedUp, type TestApp } from './helpers/app.ts';
 
 const CHARGE = { amount: 1999, currency: 'EUR', source: 'tok_visa' };
@@ -21,12 +21,20 @@ describe('idempotency core', () => {
     assert.equal(checkIdempotencyKey('clé'), 'not_printable');
   });
 
-  it('fingerprints method, path and the canonical body, whatever the key order', () => {
-    assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: null }] }), '{"a":[{"c":null,"d":2}],"b":1}');
-    assert.equal(requestFingerprint('POST', '/v1/charges', { a: 1, b: 2 }), requestFingerprint('post', '/v1/charges', { b: 2, a: 1 }));
-    assert.notEqual(requestFingerprint('POST', '/v1/charges', { a: 1 }), requestFingerprint('POST', '/v1/orders', { a: 1 }));
-    assert.notEqual(requestFingerprint('POST', '/v1/charges', { a: 1 }), requestFingerprint('PATCH', '/v1/charges', { a: 1 }));
-    assert.notEqual(requestFingerprint('POST', '/v1/charges', { a: 1 }), requestFingerprint('POST', '/v1/charges', { a: 2 }));
+  it('fingerprints the operation and its canonical input, whatever the key order', () => {
+    assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: null }], u: undefined }), '{"a":[{"c":null,"d":2}],"b":1}');
+    assert.equal(operationFingerprint('charges.create', { a: 1, b: 2 }), operationFingerprint('charges.create', { b: 2, a: 1, c: undefined }));
+    assert.notEqual(operationFingerprint('charges.create', { a: 1 }), operationFingerprint('orders.create', { a: 1 }));
+    assert.notEqual(operationFingerprint('charges.create', { a: 1 }), operationFingerprint('charges.create', { a: 2 }));
+  });
+
+  it('refuses a missing key only where the operation requires one, and a malformed key everywhere', () => {
+    const context = { call: 'mutation createOrder', field: 'idempotencyKey', label: 'The idempotencyKey argument' };
+    assert.equal(keyError({ idempotencyKey: 'required' }, undefined, context)?.code, 'IDEMPOTENCY_KEY_REQUIRED');
+    assert.equal(keyError({ idempotencyKey: 'optional' }, undefined, context), null);
+    assert.equal(keyError({ idempotencyKey: 'optional' }, 'x'.repeat(256), context)?.errors?.[0]?.field, 'idempotencyKey');
+    assert.equal(keyError({ idempotencyKey: 'required' }, '', context)?.code, 'IDEMPOTENCY_KEY_INVALID');
+    assert.equal(keyError({ idempotencyKey: 'required' }, 'k', context), null);
   });
 });
 
@@ -136,7 +144,7 @@ describe('Idempotency-Key over HTTP', () => {
     const commit = async () => {
       await db
         .insertInto('idempotency_keys')
-        .values({ ...record, key, response_headers: JSON.stringify(record.response_headers) })
+        .values({ ...record, key, outcome: JSON.stringify(record.outcome), rendering: JSON.stringify(record.rendering) })
         .execute();
     };
     return { earlier, commit };
@@ -212,6 +220,26 @@ describe('Idempotency-Key over HTTP', () => {
     } finally {
       restore();
     }
+    assert.equal(await chargeCount(user.id), 1);
+  });
+
+  it('replays a record written before operations (migration 0008) to the same method, URL and body, and refuses another body', async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    const legacy = createHash('sha256').update(`POST /v1/charges\n${canonicalJson(CHARGE)}`).digest('base64url');
+    const earlier = await charge(user, randomUUID());
+    assert.equal(earlier.statusCode, 201);
+    const db = t.container.database.db;
+    const record = await db.selectFrom('idempotency_keys').selectAll().where('principal', '=', user.id).executeTakeFirstOrThrow();
+    await db
+      .insertInto('idempotency_keys')
+      .values({ ...record, key, fingerprint: legacy, operation: '', outcome: JSON.stringify(record.outcome), rendering: JSON.stringify(record.rendering) })
+      .execute();
+    const res = await charge(user, key);
+    assert.equal(res.statusCode, 201, res.body);
+    assert.ok(replayed(res));
+    assert.equal(res.body, earlier.body);
+    assert.equal((await charge(user, key, { ...CHARGE, amount: 5 })).statusCode, 422);
     assert.equal(await chargeCount(user.id), 1);
   });
 

@@ -145,10 +145,13 @@ export interface IdempotencyKeysTable {
   principal: string;
   key: string;
   fingerprint: string;
-  response_status: number;
-  response_headers: ColumnType<Record<string, string>, string, string>;
-  response_body: string;
-  response_json: boolean;
+  /** The operation's name (`orders.create`); '' for records written before migration 0008. */
+  operation: string;
+  /** RecordedOutcome as JSON. */
+  outcome: ColumnType<unknown, string, string>;
+  transport: string;
+  /** The rendering of `transport`, as JSON. */
+  rendering: ColumnType<unknown, string, string>;
   completed_at: Timestamp;
   expires_at: Timestamp;
 }

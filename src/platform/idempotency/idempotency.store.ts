@@ -1,14 +1,27 @@
-import type { IdempotencyTimings, KeyState, StoredResponse } from './idempotency.core.ts';
+import type { IdempotencyRecord, IdempotencyTimings } from './idempotency.core.ts';
 
-/** One request's use of a key. */
+/** One call's use of a key. */
 export interface KeyClaim {
   principal: string;
   key: string;
-  /** What the key is bound to (`requestFingerprint`). */
+  /** The operation called (`Operation.name`). */
+  operation: string;
+  /** What the key is bound to (`operationFingerprint`). */
+  fingerprint: string;
+  /**
+   * The fingerprint a record written before operations existed (migration
+   * 0008: operation '') was bound to; REST computes it lazily. Only for
+   * records younger than one TTL at the upgrade.
+   */
+  legacyFingerprint?: () => string;
+}
+
+/** A live record as read back, with the fingerprint it was written under. */
+export interface StoredRecord extends IdempotencyRecord {
   fingerprint: string;
 }
 
-/** Another transaction holds the key: a request with it is running. */
+/** Another transaction holds the key: a call with it is running. */
 export class KeyInUseError extends Error {
   constructor() {
     super('the idempotency key is held by another request');
@@ -30,9 +43,9 @@ export interface IdempotencyStore {
    */
   hold<T>(claim: KeyClaim, timings: IdempotencyTimings, work: () => Promise<T>, options?: { wait?: boolean }): Promise<T>;
   /** Inside `hold`: writes the completed record; false when a live record is already there (the caller must roll back). */
-  record(claim: KeyClaim, response: StoredResponse, now: Date, timings: IdempotencyTimings): Promise<boolean>;
-  /** Reads the key's live record: `free` when there is none. */
-  read(claim: KeyClaim, now: Date): Promise<KeyState>;
+  record(claim: KeyClaim, record: IdempotencyRecord, now: Date, timings: IdempotencyTimings): Promise<boolean>;
+  /** Reads the key's live record, if any. */
+  read(claim: KeyClaim, now: Date): Promise<StoredRecord | undefined>;
   /** Deletes expired records; returns how many. */
   sweep(now: Date): Promise<number>;
 }

@@ -1,3 +1,3 @@
 export * from './idempotency.core.ts';
 export * from './idempotency.store.ts';
-export { registerIdempotency, type IdempotencyOptions } from './idempotency.fastify.ts';
+export * from './idempotency.run.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Transactor } from '../../../domain/shared/transactor.ts';
-import { KeyInUseError, type IdempotencyStore, type KeyClaim, type KeyState } from '../../../platform/idempotency/index.ts';
+import { KeyInUseError, type IdempotencyStore, type KeyClaim, type RecordedOutcome, type StoredRecord } from '../../../platform/idempotency/index.ts';
 import type { Connection, PreludeTransactor } from '../transactions.ts';
 
 export interface IdempotencyStoreOptions {
@@ -50,29 +50,28 @@ export function createIdempotencyStore(options: IdempotencyStoreOptions): Idempo
       }
     },
 
-    async record(claim, response, now, timings) {
+    async record(claim, record, now, timings) {
       // An expired record makes way; a live one stays and nothing is written.
       const result = await sql`
-        INSERT INTO idempotency_keys AS k (principal, key, fingerprint, response_status, response_headers, response_body, response_json, completed_at, expires_at)
-        VALUES (${claim.principal}, ${claim.key}, ${claim.fingerprint}, ${response.status}, ${JSON.stringify(response.headers)}, ${response.body}, ${response.json}, ${now}, ${new Date(now.getTime() + timings.ttlMs)})
+        INSERT INTO idempotency_keys AS k (principal, key, fingerprint, operation, outcome, transport, rendering, completed_at, expires_at)
+        VALUES (${claim.principal}, ${claim.key}, ${claim.fingerprint}, ${record.operation}, ${JSON.stringify(record.outcome)}, ${record.transport}, ${JSON.stringify(record.rendering)}, ${now}, ${new Date(now.getTime() + timings.ttlMs)})
         ON CONFLICT (principal, key) DO UPDATE SET
-          fingerprint = excluded.fingerprint, response_status = excluded.response_status, response_headers = excluded.response_headers,
-          response_body = excluded.response_body, response_json = excluded.response_json, completed_at = excluded.completed_at, expires_at = excluded.expires_at
+          fingerprint = excluded.fingerprint, operation = excluded.operation, outcome = excluded.outcome, transport = excluded.transport,
+          rendering = excluded.rendering, completed_at = excluded.completed_at, expires_at = excluded.expires_at
         WHERE k.expires_at <= ${now}`.execute(connection());
       return Number(result.numAffectedRows ?? 0n) > 0;
     },
 
-    async read(claim, now): Promise<KeyState> {
+    async read(claim, now): Promise<StoredRecord | undefined> {
       const record = await connection()
         .selectFrom('idempotency_keys')
-        .select(['fingerprint', 'response_status', 'response_headers', 'response_body', 'response_json'])
+        .select(['fingerprint', 'operation', 'outcome', 'transport', 'rendering'])
         .where('principal', '=', claim.principal)
         .where('key', '=', claim.key)
         .where('expires_at', '>', now)
         .executeTakeFirst();
-      if (!record) return { kind: 'free' };
-      if (record.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
-      return { kind: 'completed', response: { status: record.response_status, headers: record.response_headers, body: record.response_body, json: record.response_json } };
+      if (!record) return undefined;
+      return { fingerprint: record.fingerprint, operation: record.operation, outcome: record.outcome as RecordedOutcome, transport: record.transport, rendering: record.rendering as StoredRecord['rendering'] };
     },
 
     async sweep(now) {

@@ -4,10 +4,12 @@ import {
   CHARGE_DEFAULT_SORT,
   CHARGE_SORTS,
   CHARGE_STATUSES,
+  CREATE_CHARGE,
   DESCRIPTION_MAX_LENGTH,
   SOURCE_MAX_LENGTH,
   type Charge,
   type ChargesService,
+  type NewCharge,
 } from '../../../domain/charges/index.ts';
 import { AppError } from '../../../domain/shared/errors.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
@@ -45,6 +47,12 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The domain input of `charges.create`: what the key is bound to, and what the handler charges. */
+function newChargeOf(request: FastifyRequest): NewCharge {
+  const body = request.body as { amount: number; currency: string; source: string; order_id?: string; description?: string };
+  return { amount: body.amount, currency: body.currency, source: body.source, orderId: body.order_id, description: body.description };
+}
+
 /** Charges, and the payment processor's inbound webhook. */
 export function registerChargeRoutes(app: FastifyInstance, { charges, lists, verifyWebhook }: ChargeRoutesDeps): void {
   const tags = ['charges'];
@@ -55,7 +63,7 @@ export function registerChargeRoutes(app: FastifyInstance, { charges, lists, ver
   };
 
   app.post('/charges', {
-    config: { auth: 'required' },
+    config: { auth: 'required', idempotency: { operation: CREATE_CHARGE, input: newChargeOf } },
     schema: {
       operationId: 'createCharge',
       tags,
@@ -69,14 +77,7 @@ export function registerChargeRoutes(app: FastifyInstance, { charges, lists, ver
       response: { 201: Envelope(ChargeSchema, 'The charge, pending'), ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
     },
     handler: async (request, reply) => {
-      const body = request.body as { amount: number; currency: string; source: string; order_id?: string; description?: string };
-      const charge = await charges.create(principalOf(request), {
-        amount: body.amount,
-        currency: body.currency,
-        source: body.source,
-        orderId: body.order_id,
-        description: body.description,
-      });
+      const charge = await charges.create(principalOf(request), newChargeOf(request));
       reply.header('location', `/v2/charges/${charge.id}`);
       return reply.code(201).send({ data: presentCharge(charge) });
     },

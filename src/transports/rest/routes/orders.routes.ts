@@ -7,7 +7,9 @@ import {
   ORDER_ITEMS_MAX,
   ORDER_SORTS,
   ORDER_STATUSES,
+  PLACE_ORDER,
   QUANTITY_MAX,
+  type NewOrder,
   type Order,
   type OrderFilter,
   type OrderItem,
@@ -74,6 +76,12 @@ function filterOf(request: FastifyRequest): OrderFilter {
   };
 }
 
+/** The domain input of `orders.create`: what the key is bound to, and what the handler places. */
+function newOrderOf(request: FastifyRequest): NewOrder {
+  const body = request.body as { items: Array<{ product_id: string; quantity: number }> };
+  return { items: body.items.map((i) => ({ productId: i.product_id, quantity: i.quantity })) };
+}
+
 /** Orders and order items. Every read is limited to the caller's own orders unless the caller is an administrator. */
 export function registerOrderRoutes(app: FastifyInstance, { orders, products, users, lists }: OrderRoutesDeps): void {
   const tags = ['orders'];
@@ -137,7 +145,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
   });
 
   app.post('/orders', {
-    config: { auth: 'required' },
+    config: { auth: 'required', idempotency: { operation: PLACE_ORDER, input: newOrderOf } },
     schema: {
       operationId: 'createOrder',
       tags,
@@ -150,8 +158,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
       response: { 201: OrderEnvelope, ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
     },
     handler: async (request, reply) => {
-      const body = request.body as { items: Array<{ product_id: string; quantity: number }> };
-      const order = await orders.place(principalOf(request), { items: body.items.map((i) => ({ productId: i.product_id, quantity: i.quantity })) });
+      const order = await orders.place(principalOf(request), newOrderOf(request));
       reply.header('location', `/v2/orders/${order.id}`).header('etag', versionEtag(order.version));
       return reply.code(201).send({ data: presentOrder(order) });
     },
