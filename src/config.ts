@@ -19,6 +19,8 @@ export interface Config {
   readonly bodyLimit: number;
   /** JSON array of private Ed25519 JWKs; the first signs, all verify. Generated when absent. */
   readonly jwtKeys: string | undefined;
+  /** Without STOA_JWT_KEYS: how often each process reloads the shared signing keys from the database. */
+  readonly jwtKeysReloadSeconds: number;
   readonly jwtIssuer: string;
   readonly jwtAudience: string;
   readonly accessTokenTtlSeconds: number;
@@ -315,6 +317,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     bodyLimit: integer(env, 'STOA_BODY_LIMIT', 1024 * 1024, 1024, 100 * 1024 * 1024),
     jwtKeys,
+    jwtKeysReloadSeconds: duration(env, 'STOA_JWT_KEYS_RELOAD', 30, 1, 3_600),
     jwtIssuer: env.STOA_JWT_ISSUER || publicUrl,
     jwtAudience: env.STOA_JWT_AUDIENCE || 'stoa-api',
     accessTokenTtlSeconds: integer(env, 'STOA_ACCESS_TOKEN_TTL', 900, 30, 86400),

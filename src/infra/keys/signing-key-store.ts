@@ -1,23 +1,191 @@
-import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sql, type Kysely } from 'kysely';
 import type { JWK } from 'jose';
-import { generateSigningKey } from '../../platform/auth/access-tokens.ts';
+import type { Clock } from '../../domain/shared/clock.ts';
+import { generateSigningKey, type SigningKeySource } from '../../platform/auth/access-tokens.ts';
+import type { Database } from '../db/schema.ts';
 
-const FILE_NAME = 'jwt-signing-keys.json';
+/** Where versions before the signing_keys table kept a generated key; adopted into the table once. */
+const LEGACY_FILE = 'jwt-signing-keys.json';
+// Arbitrary constant (next to migrate.ts's 4_202_611): held while the first key is made or a rotation runs.
+const SIGNING_KEYS_LOCK_ID = 4_202_612;
+const ALGORITHM = 'EdDSA';
+/** Unknown kids reload the key set at most this often, so forged kids cannot hammer the database. */
+const DEFAULT_MIN_RELOAD_GAP_MS = 1_000;
+
+export interface SigningKeys {
+  /** The keys access tokens sign and verify with; the first signs. */
+  readonly source: SigningKeySource;
+  /** Keys the pagination-cursor MAC: the same on every process of a deployment and across rotations. */
+  readonly cursorSecret: string;
+  /** `configured`: STOA_JWT_KEYS, fixed for the life of the process; `database`: the signing_keys table. */
+  readonly origin: 'configured' | 'database';
+  /** Stops the periodic reload. */
+  close(): void;
+}
+
+export interface SigningKeysOptions {
+  /** STOA_JWT_KEYS: when set, it wins and the database is not consulted. */
+  configured: string | undefined;
+  /** STOA_DATA_DIR: a key file left there by an earlier version is adopted when the table is still empty. */
+  dataDir: string;
+  db: Kysely<Database>;
+  clock: Clock;
+  /** How often the key set is reloaded from the database (rotations by other processes). */
+  reloadIntervalMs: number;
+  /** A key found in the legacy file besides the first keeps verifying this long. */
+  previousKeyGraceSeconds: number;
+  minReloadGapMs?: number;
+}
 
 /**
- * The JWT signing keys: from `STOA_JWT_KEYS` when given, else from the data
- * directory, else freshly generated and persisted there (mode 0600) so tokens
- * survive a restart. With a throw-away (`memory`) data directory the key lives
- * as long as the process.
+ * The JWT signing keys. From `STOA_JWT_KEYS` when given; otherwise from the
+ * `signing_keys` table, where the process that starts first creates the key
+ * (under an advisory lock, so concurrent first starts agree) and every process
+ * reloads the set every `reloadIntervalMs` and whenever a token names a kid it
+ * does not know (at most once a second). Private keys never leave this module
+ * except towards the token signer.
  */
-export async function loadSigningKeys(options: { configured: string | undefined; dataDir: string }): Promise<JWK[]> {
-  if (options.configured) return JSON.parse(options.configured) as JWK[];
-  if (options.dataDir === 'memory') return [await generateSigningKey()];
-  const file = path.join(options.dataDir, FILE_NAME);
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as JWK[];
-  mkdirSync(options.dataDir, { recursive: true });
-  const keys = [await generateSigningKey()];
-  writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
-  return keys;
+export async function openSigningKeys(options: SigningKeysOptions): Promise<SigningKeys> {
+  if (options.configured) {
+    const keys = JSON.parse(options.configured) as JWK[];
+    return { source: { current: () => keys, refresh: async () => {} }, cursorSecret: String(keys[0]?.d ?? ''), origin: 'configured', close() {} };
+  }
+
+  const { db, clock } = options;
+  await ensureSigningKey(db, { now: clock.now(), legacyKeys: readLegacyKeys(options.dataDir), previousKeyGraceSeconds: options.previousKeyGraceSeconds });
+  let keys = await usableKeys(db, clock.now());
+  if (keys.length === 0) throw new Error('no usable JWT signing key in the signing_keys table');
+  const cursorSecret = await genesisSecret(db);
+
+  const minGap = options.minReloadGapMs ?? DEFAULT_MIN_RELOAD_GAP_MS;
+  let lastReload = Date.now();
+  let reloading: Promise<void> | undefined;
+
+  function reload(): Promise<void> {
+    reloading ??= (async () => {
+      lastReload = Date.now();
+      try {
+        const loaded = await usableKeys(db, clock.now());
+        // Same kids in the same order: keep the array, so the signer does not import the keys again.
+        if (loaded.length > 0 && loaded.map((k) => k.kid).join() !== keys.map((k) => k.kid).join()) keys = loaded;
+      } catch {
+        // The database is unreachable for now: keep the keys already loaded.
+      } finally {
+        reloading = undefined;
+      }
+    })();
+    return reloading;
+  }
+
+  const timer = setInterval(() => void reload(), options.reloadIntervalMs);
+  timer.unref();
+
+  return {
+    source: {
+      current: () => keys,
+      async refresh() {
+        if (reloading) return reloading;
+        if (Date.now() - lastReload < minGap) return;
+        return reload();
+      },
+    },
+    cursorSecret,
+    origin: 'database',
+    close: () => clearInterval(timer),
+  };
+}
+
+export interface RotationResult {
+  /** The kid of the key that signs from now on. */
+  kid: string;
+  /** The keys that stopped signing, and until when they still verify. */
+  retired: Array<{ kid: string; verifyUntil: Date }>;
+}
+
+/**
+ * Makes a new key the signer. The keys signing until now keep verifying for
+ * `previousKeyGraceSeconds` (long enough for every token they signed to
+ * expire); keys whose grace has passed are deleted, except the oldest one,
+ * which keys the pagination cursors.
+ */
+export async function rotateSigningKey(db: Kysely<Database>, options: { now: Date; previousKeyGraceSeconds: number }): Promise<RotationResult> {
+  const key = await generateSigningKey();
+  const verifyUntil = new Date(options.now.getTime() + options.previousKeyGraceSeconds * 1000);
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${SIGNING_KEYS_LOCK_ID})`.execute(trx);
+    const retired = await trx.updateTable('signing_keys').set({ verify_until: verifyUntil }).where('verify_until', 'is', null).returning('kid').execute();
+    await insertKey(trx, key, { createdAt: options.now, verifyUntil: null });
+    const genesis = await genesisKid(trx);
+    await trx.deleteFrom('signing_keys').where('verify_until', '<=', options.now).where('kid', '<>', genesis).execute();
+    return { kid: key.kid!, retired: retired.map((r) => ({ kid: r.kid, verifyUntil })) };
+  });
+}
+
+/** Creates the first key (or adopts the legacy file's) when no key signs yet; safe to call from several processes at once. */
+async function ensureSigningKey(db: Kysely<Database>, options: { now: Date; legacyKeys: JWK[] | undefined; previousKeyGraceSeconds: number }): Promise<void> {
+  if (await hasSigner(db)) return;
+  const generated = options.legacyKeys ? undefined : await generateSigningKey();
+  await db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${SIGNING_KEYS_LOCK_ID})`.execute(trx);
+    if (await hasSigner(trx)) return;
+    const [first, ...others] = options.legacyKeys ?? [generated!];
+    await insertKey(trx, first!, { createdAt: options.now, verifyUntil: null });
+    const verifyUntil = new Date(options.now.getTime() + options.previousKeyGraceSeconds * 1000);
+    // Later created_at: the first key stays the oldest, which keys the cursors as it did before.
+    for (const [i, key] of others.entries()) await insertKey(trx, key, { createdAt: new Date(options.now.getTime() + i + 1), verifyUntil });
+  });
+}
+
+async function hasSigner(db: Kysely<Database>): Promise<boolean> {
+  return (await db.selectFrom('signing_keys').select('kid').where('verify_until', 'is', null).executeTakeFirst()) !== undefined;
+}
+
+async function insertKey(db: Kysely<Database>, key: JWK, at: { createdAt: Date; verifyUntil: Date | null }): Promise<void> {
+  const { d: _private, ...publicPart } = key;
+  const kid = key.kid!;
+  await db
+    .insertInto('signing_keys')
+    .values({
+      kid,
+      algorithm: ALGORITHM,
+      public_jwk: JSON.stringify({ kty: publicPart.kty, crv: publicPart.crv, x: publicPart.x }),
+      private_key: JSON.stringify({ ...key, kid, alg: ALGORITHM, use: 'sig' }),
+      created_at: at.createdAt,
+      activated_at: at.createdAt,
+      verify_until: at.verifyUntil,
+    })
+    .execute();
+}
+
+/** The keys that verify at `now`, the signer first, then the most recently retired. */
+async function usableKeys(db: Kysely<Database>, now: Date): Promise<JWK[]> {
+  const rows = await db
+    .selectFrom('signing_keys')
+    .select(['kid', 'private_key', 'verify_until'])
+    .where((eb) => eb.or([eb('verify_until', 'is', null), eb('verify_until', '>', now)]))
+    .orderBy(sql`verify_until IS NULL`, 'desc')
+    .orderBy('activated_at', 'desc')
+    .orderBy('kid')
+    .execute();
+  return rows.map((row) => ({ ...(JSON.parse(row.private_key) as JWK), kid: row.kid }));
+}
+
+async function genesisKid(db: Kysely<Database>): Promise<string> {
+  const row = await db.selectFrom('signing_keys').select('kid').orderBy('created_at').orderBy('kid').limit(1).executeTakeFirstOrThrow();
+  return row.kid;
+}
+
+async function genesisSecret(db: Kysely<Database>): Promise<string> {
+  const row = await db.selectFrom('signing_keys').select('private_key').orderBy('created_at').orderBy('kid').limit(1).executeTakeFirstOrThrow();
+  return String((JSON.parse(row.private_key) as JWK).d ?? '');
+}
+
+function readLegacyKeys(dataDir: string): JWK[] | undefined {
+  if (dataDir === 'memory') return undefined;
+  const file = path.join(dataDir, LEGACY_FILE);
+  if (!existsSync(file)) return undefined;
+  const keys = JSON.parse(readFileSync(file, 'utf8')) as JWK[];
+  return Array.isArray(keys) && keys.length > 0 && keys.every((k) => typeof k.kid === 'string' && typeof k.d === 'string') ? keys : undefined;
 }
