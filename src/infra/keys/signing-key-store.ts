@@ -60,12 +60,12 @@ export async function openSigningKeys(options: SigningKeysOptions): Promise<Sign
   const cursorSecret = await genesisSecret(db);
 
   const minGap = options.minReloadGapMs ?? DEFAULT_MIN_RELOAD_GAP_MS;
-  let lastReload = Date.now();
   let reloading: Promise<void> | undefined;
+  let lastAskedReload = 0;
+  let delayedReload: Promise<void> | undefined;
 
   function reload(): Promise<void> {
     reloading ??= (async () => {
-      lastReload = Date.now();
       try {
         const loaded = await usableKeys(db, clock.now());
         // Same kids in the same order: keep the array, so the signer does not import the keys again.
@@ -79,18 +79,31 @@ export async function openSigningKeys(options: SigningKeysOptions): Promise<Sign
     return reloading;
   }
 
+  /**
+   * A reload asked for by a token with an unknown kid. At most one starts per
+   * `minGap`; a request asking sooner waits for the next one instead of being
+   * turned away, so a key rotated in just after a reload is still found.
+   */
+  function askedReload(): Promise<void> {
+    if (reloading) return reloading;
+    const wait = lastAskedReload + minGap - Date.now();
+    if (wait <= 0) {
+      lastAskedReload = Date.now();
+      return reload();
+    }
+    delayedReload ??= new Promise<void>((resolve) => setTimeout(resolve, wait).unref()).then(() => {
+      delayedReload = undefined;
+      lastAskedReload = Date.now();
+      return reload();
+    });
+    return delayedReload;
+  }
+
   const timer = setInterval(() => void reload(), options.reloadIntervalMs);
   timer.unref();
 
   return {
-    source: {
-      current: () => keys,
-      async refresh() {
-        if (reloading) return reloading;
-        if (Date.now() - lastReload < minGap) return;
-        return reload();
-      },
-    },
+    source: { current: () => keys, refresh: askedReload },
     cursorSecret,
     origin: 'database',
     close: () => clearInterval(timer),
