@@ -115,7 +115,11 @@ async function main(argv: string[]): Promise<void> {
       if (sub === 'rotate-signing') {
         if (config.jwtKeys) fail('STOA_JWT_KEYS is set, so the signing keys come from it: rotate by putting a new key first in that list');
         await withContainer(config, async (container) => {
-          const rotation = await rotateSigningKey(container.database.db, { now: container.clock.now(), previousKeyGraceSeconds: signingKeyGraceSeconds(config) });
+          const rotation = await rotateSigningKey(container.database.db, {
+            now: container.clock.now(),
+            previousKeyGraceSeconds: signingKeyGraceSeconds(config),
+            encryptionKey: config.jwtKeysEncryptionKey,
+          });
           process.stdout.write(`signing key ${rotation.kid} signs from now on\n`);
           for (const old of rotation.retired) process.stdout.write(`signing key ${old.kid} verifies until ${old.verifyUntil.toISOString()}\n`);
         });

@@ -119,6 +119,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
     reloadIntervalMs: config.jwtKeysReloadSeconds * 1000,
     previousKeyGraceSeconds: signingKeyGraceSeconds(config),
+    encryptionKey: config.jwtKeysEncryptionKey,
   });
   // Cursors are MACed with a key derived from a signing key, which every process of a deployment shares.
   const cursors = new CursorCodec(signingKeys.cursorSecret);

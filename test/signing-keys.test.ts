@@ -41,7 +41,7 @@ async function freshDatabase(onQuery?: (sql: string) => void): Promise<{ databas
 }
 
 /** One simulated process: its key set (reloading every `reloadMs`) and the tokens it signs and verifies. */
-async function processOn(database: DatabaseHandle, clock: TestClock, reloadMs = 3_600_000, extra: { dataDir?: string; configured?: string } = {}) {
+async function processOn(database: DatabaseHandle, clock: TestClock, reloadMs = 3_600_000, extra: { dataDir?: string; configured?: string; encryptionKey?: Buffer } = {}) {
   const keys = await openSigningKeys({
     configured: extra.configured,
     dataDir: extra.dataDir ?? 'memory',
@@ -49,6 +49,7 @@ async function processOn(database: DatabaseHandle, clock: TestClock, reloadMs = 
     clock,
     reloadIntervalMs: reloadMs,
     previousKeyGraceSeconds: GRACE,
+    encryptionKey: extra.encryptionKey,
   });
   const tokens = await createAccessTokens({ keys: keys.source, issuer: 'https://stoa.test', audience: 'stoa-api', ttlSeconds: TTL, clock });
   return { keys, tokens };
@@ -184,6 +185,45 @@ describe('where signing keys come from', () => {
     } finally {
       await db.drop();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('STOA_JWT_KEYS_ENCRYPTION_KEY', () => {
+  it('encrypts private keys at rest, also those written before it was set, and rotations keep them encrypted', async () => {
+    const db = await freshDatabase();
+    const opened: SigningKeys[] = [];
+    try {
+      const clock = new TestClock();
+      const plain = await processOn(db.database, clock);
+      opened.push(plain.keys);
+      const token = await plain.tokens.sign('usr_before');
+      const stored = async () => db.database.db.selectFrom('signing_keys').select(['kid', 'private_key']).orderBy('created_at').execute();
+      assert.ok((await stored())[0]!.private_key.includes('"d"'), 'in the clear without the setting');
+
+      const key = randomBytes(32);
+      const sealed = await processOn(db.database, clock, undefined, { encryptionKey: key });
+      opened.push(sealed.keys);
+      assert.equal(sealed.keys.cursorSecret, plain.keys.cursorSecret);
+      assert.equal(await sealed.tokens.verify(token), 'usr_before');
+      await rotateSigningKey(db.database.db, { now: clock.now(), previousKeyGraceSeconds: GRACE, encryptionKey: key });
+      const rows = await stored();
+      assert.equal(rows.length, 2);
+      const secret = String(JSON.parse(JSON.stringify(plain.keys.source.current()[0])).d);
+      for (const row of rows) {
+        assert.match(row.private_key, /^sealed:v1:/);
+        assert.ok(!row.private_key.includes('"d"') && !row.private_key.includes(secret));
+      }
+      const again = await processOn(db.database, clock, undefined, { encryptionKey: key });
+      opened.push(again.keys);
+      assert.equal(kidOf(await again.tokens.sign('usr_1')), rows[1]!.kid);
+      assert.equal(await again.tokens.verify(token), 'usr_before');
+
+      await assert.rejects(processOn(db.database, clock), /stored encrypted: set STOA_JWT_KEYS_ENCRYPTION_KEY/);
+      await assert.rejects(processOn(db.database, clock, undefined, { encryptionKey: randomBytes(32) }), /cannot be decrypted: STOA_JWT_KEYS_ENCRYPTION_KEY is not the key/);
+    } finally {
+      for (const keys of opened) keys.close();
+      await db.drop();
     }
   });
 });
