@@ -127,12 +127,12 @@ describe(`signing keys shared through the database (${onPostgres ? 'PostgreSQL' 
     await new Promise((r) => setTimeout(r, 1_100));
     queries = [];
     const started = Date.now();
-    // A first burst reloads once; a second one right after waits for one more reload a second later.
-    await Promise.all(Array.from({ length: 50 }, (_, i) => rejects(b.tokens, forge(i))));
-    await Promise.all(Array.from({ length: 50 }, (_, i) => rejects(b.tokens, forge(50 + i))));
+    // Bursts of forged kids, one after another: those asking within a second of a reload wait for the next one.
+    for (let burst = 0; burst < 3; burst++) await Promise.all(Array.from({ length: 50 }, (_, i) => rejects(b.tokens, forge(burst * 50 + i))));
+    const seconds = (Date.now() - started) / 1000;
     const reads = queries.filter((q) => /from "signing_keys"/i.test(q));
-    assert.equal(reads.length, 2, reads.join('\n'));
-    assert.ok(Date.now() - started >= 900);
+    assert.ok(seconds >= 1.9, `${seconds} s`);
+    assert.ok(reads.length >= 2 && reads.length <= Math.floor(seconds) + 1, `${reads.length} reads in ${seconds} s`);
   });
 
   it('the previous key stops verifying (and leaves the JWKS) once its grace has passed; a later rotation deletes it', async () => {

@@ -95,8 +95,12 @@ export async function openSigningKeys(options: SigningKeysOptions): Promise<Sign
    * `minGap`; a request asking sooner waits for the next one instead of being
    * turned away, so a key rotated in just after a reload is still found.
    */
-  function askedReload(): Promise<void> {
-    if (reloading) return reloading;
+  async function askedReload(kid: string): Promise<void> {
+    if (reloading) {
+      // It may have read the table before the key was added: look again unless it found the kid.
+      await reloading;
+      if (keys.some((k) => k.kid === kid)) return;
+    }
     const wait = lastAskedReload + minGap - Date.now();
     if (wait <= 0) {
       lastAskedReload = Date.now();

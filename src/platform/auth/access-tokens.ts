@@ -27,7 +27,7 @@ export interface SigningKeySource {
    * Asked when a token names a `kid` that `current()` lacks (another process may
    * have rotated). The source bounds how often this reaches its store.
    */
-  refresh(): Promise<void>;
+  refresh(kid: string): Promise<void>;
 }
 
 export interface AccessTokenOptions {
@@ -134,7 +134,7 @@ export async function createAccessTokens(options: AccessTokenOptions): Promise<A
         const kid = kidOf(token);
         if (kid !== undefined && !keys.kids.has(kid)) {
           // Perhaps another process rotated and signs with a key this one has not loaded yet.
-          await source.refresh();
+          await source.refresh(kid);
           keys = await keyState();
         }
         const { payload } = await jwtVerify(token, keys.keySet, {
