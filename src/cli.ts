@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createContainer } from './container.ts';
+import { createContainer, signingKeyGraceSeconds } from './container.ts';
+import { rotateSigningKey } from './infra/keys/signing-key-store.ts';
 import { SCOPES } from './domain/shared/principal.ts';
 import { AppError } from './domain/shared/errors.ts';
 import { isEmpty, planScale, seedDemo, seedScale } from './infra/db/seed.ts';
@@ -17,6 +18,8 @@ Commands:
   keys create --user EMAIL --scopes a,b [--name NAME] [--expires-at ISO]
   keys list --user EMAIL
   keys revoke --user EMAIL --id KEY_ID
+  keys rotate-signing                     a new JWT signing key signs from now on; the previous one keeps
+                                          verifying until the tokens it signed have expired
 
 Configuration comes from environment variables (see README).`;
 
@@ -109,6 +112,19 @@ async function main(argv: string[]): Promise<void> {
       });
       return;
     case 'keys':
+      if (sub === 'rotate-signing') {
+        if (config.jwtKeys) fail('STOA_JWT_KEYS is set, so the signing keys come from it: rotate by putting a new key first in that list');
+        await withContainer(config, async (container) => {
+          const rotation = await rotateSigningKey(container.database.db, {
+            now: container.clock.now(),
+            previousKeyGraceSeconds: signingKeyGraceSeconds(config),
+            encryptionKey: config.jwtKeysEncryptionKey,
+          });
+          process.stdout.write(`signing key ${rotation.kid} signs from now on\n`);
+          for (const old of rotation.retired) process.stdout.write(`signing key ${old.kid} verifies until ${old.verifyUntil.toISOString()}\n`);
+        });
+        return;
+      }
       await withContainer(config, async (container) => {
         const userId = await findUserId(container, values.user);
         if (sub === 'create') {
@@ -129,7 +145,7 @@ async function main(argv: string[]): Promise<void> {
           await container.apiKeys.revoke(principal, values.id);
           process.stdout.write(`revoked ${values.id}\n`);
         } else {
-          fail('keys takes create, list or revoke');
+          fail('keys takes create, list, revoke or rotate-signing');
         }
       });
       return;

@@ -19,6 +19,10 @@ export interface Config {
   readonly bodyLimit: number;
   /** JSON array of private Ed25519 JWKs; the first signs, all verify. Generated when absent. */
   readonly jwtKeys: string | undefined;
+  /** Without STOA_JWT_KEYS: how often each process reloads the shared signing keys from the database. */
+  readonly jwtKeysReloadSeconds: number;
+  /** Without STOA_JWT_KEYS: 32 bytes that encrypt the private keys in the database (AES-256-GCM); undefined stores them in the clear. */
+  readonly jwtKeysEncryptionKey: Buffer | undefined;
   readonly jwtIssuer: string;
   readonly jwtAudience: string;
   readonly accessTokenTtlSeconds: number;
@@ -139,6 +143,16 @@ function instant(env: Env, name: string, fallback: string): Date {
   const value = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(raw) ? new Date(raw) : new Date(NaN);
   if (Number.isNaN(value.getTime())) fail(name, 'must be an ISO 8601 date such as 2027-06-30 or 2027-06-30T00:00:00Z', raw);
   return value;
+}
+
+/** 32 random bytes, written in base64 or base64url (`openssl rand -base64 32`). */
+function encryptionKey(env: Env, name: string): Buffer | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const trimmed = raw.trim();
+  const key = /^[A-Za-z0-9+/_-]{43}={0,1}$/.test(trimmed) ? Buffer.from(trimmed.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url') : undefined;
+  if (key?.length !== 32) fail(name, 'must be 32 random bytes in base64, such as the output of openssl rand -base64 32', '[redacted]');
+  return key;
 }
 
 /** Hides the password of a connection URL so it never reaches a log or an error. */
@@ -315,6 +329,8 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     bodyLimit: integer(env, 'STOA_BODY_LIMIT', 1024 * 1024, 1024, 100 * 1024 * 1024),
     jwtKeys,
+    jwtKeysReloadSeconds: duration(env, 'STOA_JWT_KEYS_RELOAD', 30, 1, 3_600),
+    jwtKeysEncryptionKey: encryptionKey(env, 'STOA_JWT_KEYS_ENCRYPTION_KEY'),
     jwtIssuer: env.STOA_JWT_ISSUER || publicUrl,
     jwtAudience: env.STOA_JWT_AUDIENCE || 'stoa-api',
     accessTokenTtlSeconds: integer(env, 'STOA_ACCESS_TOKEN_TTL', 900, 30, 86400),

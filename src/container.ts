@@ -28,11 +28,12 @@ import { migrate } from './infra/db/migrate.ts';
 import { createApiKeyRepository } from './infra/db/repositories/api-keys.repository.ts';
 import { createRefreshTokenRepository } from './infra/db/repositories/refresh-tokens.repository.ts';
 import { createUserRepository } from './infra/db/repositories/users.repository.ts';
-import { loadSigningKeys } from './infra/keys/signing-key-store.ts';
+import { openSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
 import { createRateLimiting, type RateLimiting } from './infra/redis/rate-limiting.ts';
 import {
+  ACCESS_TOKEN_CLOCK_SKEW_SECONDS,
   apiKeyMinter,
   createAccessTokens,
   createAuthenticator,
@@ -81,6 +82,15 @@ export interface ContainerOptions {
   onQuery?: (event: LogEvent) => void;
 }
 
+/**
+ * How long a signing key keeps verifying once another replaces it: until every
+ * token it signed has expired, counting clock skew and the processes that sign
+ * with it until their next reload.
+ */
+export function signingKeyGraceSeconds(config: Config): number {
+  return config.accessTokenTtlSeconds + ACCESS_TOKEN_CLOCK_SKEW_SECONDS + config.jwtKeysReloadSeconds;
+}
+
 /** The composition root: infra → domain → platform. Opens the database and applies migrations. */
 export async function createContainer(config: Config, options: ContainerOptions = {}): Promise<Container> {
   const clock = options.clock ?? systemClock;
@@ -108,9 +118,17 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const apiKeyRepository = createApiKeyRepository(ambientDatabase(connection));
   const refreshTokenRepository = createRefreshTokenRepository(ambientDatabase(connection));
   const passwords = createScryptHasher(config.passwordHashCost);
-  const signingKeys = await loadSigningKeys({ configured: config.jwtKeys, dataDir: config.dataDir });
-  // Cursors are MACed with a key derived from the signing key, which every process of a deployment shares.
-  const pagination = new Paginator(new CursorCodec(String(signingKeys[0]?.d ?? '')));
+  const signingKeys = await openSigningKeys({
+    configured: config.jwtKeys,
+    dataDir: config.dataDir,
+    db: database.db,
+    clock,
+    reloadIntervalMs: config.jwtKeysReloadSeconds * 1000,
+    previousKeyGraceSeconds: signingKeyGraceSeconds(config),
+    encryptionKey: config.jwtKeysEncryptionKey,
+  });
+  // Cursors are MACed with a key derived from a signing key, which every process of a deployment shares.
+  const pagination = new Paginator(new CursorCodec(signingKeys.cursorSecret));
   const eventLog = createEventLog(connection);
   const productRepository = createProductRepository(connection);
   const orderRepository = createOrderRepository(connection);
@@ -122,7 +140,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const sweeper = setInterval(() => void sweepKeys(), 10 * 60_000);
   sweeper.unref();
   const accessTokens = await createAccessTokens({
-    keys: signingKeys,
+    keys: signingKeys.source,
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     ttlSeconds: config.accessTokenTtlSeconds,
@@ -188,6 +206,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     transactor,
     async close() {
       clearInterval(sweeper);
+      signingKeys.close();
       redis?.disconnect();
       await rateLimiting.close();
       await database.close();

@@ -16,6 +16,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   charges: ChargesTable;
   processor_events: ProcessorEventsTable;
+  signing_keys: SigningKeysTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -178,4 +179,15 @@ export interface ProcessorEventsTable {
   charge_id: string | null;
   payload: string;
   received_at: Timestamp;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  /** The private JWK as JSON text; never logged or served. */
+  private_key: string;
+  created_at: Timestamp;
+  activated_at: Timestamp;
+  verify_until: NullableTimestamp;
 }

@@ -1,13 +1,38 @@
-import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  calculateJwkThumbprint,
+  type JWK,
+  type CryptoKey,
+} from 'jose';
 import { AppError } from '../../domain/shared/errors.ts';
 import type { Clock } from '../../domain/shared/clock.ts';
 
 const ALGORITHM = 'EdDSA';
 const CLOCK_SKEW_SECONDS = 30;
 
+/**
+ * Where signing keys come from when they can change while the process runs
+ * (keys shared through the database and rotated by `stoa keys rotate-signing`).
+ */
+export interface SigningKeySource {
+  /** Private Ed25519 JWKs, each with its `kid`; the first signs, every one verifies. A new array whenever the set changes. */
+  current(): readonly JWK[];
+  /**
+   * Asked when a token names a `kid` that `current()` lacks (another process may
+   * have rotated). The source bounds how often this reaches its store.
+   */
+  refresh(kid: string): Promise<void>;
+}
+
 export interface AccessTokenOptions {
-  /** Private Ed25519 JWKs; the first signs, every one verifies (rotation without downtime). */
-  keys: JWK[];
+  /** Private Ed25519 JWKs (the first signs, every one verifies: rotation without downtime), or a source of them. */
+  keys: JWK[] | SigningKeySource;
   issuer: string;
   audience: string;
   ttlSeconds: number;
@@ -30,23 +55,69 @@ export async function generateSigningKey(): Promise<JWK> {
   return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: ALGORITHM, use: 'sig' };
 }
 
+interface KeyState {
+  source: readonly JWK[];
+  kids: ReadonlySet<string>;
+  signingKid: string;
+  signingKey: CryptoKey;
+  keySet: ReturnType<typeof createLocalJWKSet>;
+}
+
+function publicKeysOf(keys: readonly JWK[]): JWK[] {
+  return keys.map(({ d: _private, ...rest }) => ({ ...rest, alg: ALGORITHM, use: 'sig' }));
+}
+
+async function withKid(key: JWK): Promise<JWK> {
+  return key.kid ? key : { ...key, kid: await calculateJwkThumbprint(key) };
+}
+
 /** Short-lived JWT access tokens, algorithm pinned to EdDSA. */
 export async function createAccessTokens(options: AccessTokenOptions): Promise<AccessTokens> {
-  if (options.keys.length === 0) throw new Error('at least one signing key is needed');
-  const publicKeys: JWK[] = [];
-  for (const key of options.keys) {
-    const kid = key.kid ?? (await calculateJwkThumbprint(key));
-    const { d: _private, ...rest } = key;
-    publicKeys.push({ ...rest, kid, alg: ALGORITHM, use: 'sig' });
+  const source: SigningKeySource = Array.isArray(options.keys) ? staticSource(await Promise.all(options.keys.map(withKid))) : options.keys;
+  if (source.current().length === 0) throw new Error('at least one signing key is needed');
+
+  let state: Promise<KeyState> | undefined;
+  let stateSource: readonly JWK[] | undefined;
+  let published: { source: readonly JWK[]; jwks: { keys: JWK[] } } | undefined;
+
+  /** The imported keys for the source's current set, rebuilt when the set changes. */
+  function keyState(): Promise<KeyState> {
+    const keys = source.current();
+    if (state && stateSource === keys) return state;
+    stateSource = keys;
+    const next = (async (): Promise<KeyState> => {
+      if (keys.length === 0) throw new Error('at least one signing key is needed');
+      const publicKeys = publicKeysOf(keys);
+      return {
+        source: keys,
+        kids: new Set(publicKeys.map((k) => k.kid!)),
+        signingKid: publicKeys[0]!.kid!,
+        signingKey: (await importJWK(keys[0]!, ALGORITHM)) as CryptoKey,
+        keySet: createLocalJWKSet({ keys: publicKeys }),
+      };
+    })();
+    state = next;
+    // A failed import is not kept: the next call tries again.
+    next.catch(() => {
+      if (state === next) state = undefined;
+    });
+    return next;
   }
-  const signingJwk = options.keys[0]!;
-  const signingKid = publicKeys[0]!.kid!;
-  const signingKey = (await importJWK(signingJwk, ALGORITHM)) as CryptoKey;
-  const keySet = createLocalJWKSet({ keys: publicKeys });
+  await keyState();
+
+  /** The kid a token names, or undefined when its header cannot be read (verification rejects it anyway). */
+  function kidOf(token: string): string | undefined {
+    try {
+      return decodeProtectedHeader(token).kid;
+    } catch {
+      return undefined;
+    }
+  }
 
   return {
     ttlSeconds: options.ttlSeconds,
     async sign(userId) {
+      const { signingKid, signingKey } = await keyState();
       const now = Math.floor(options.clock.now().getTime() / 1000);
       return new SignJWT({})
         .setProtectedHeader({ alg: ALGORITHM, kid: signingKid, typ: 'JWT' })
@@ -59,7 +130,14 @@ export async function createAccessTokens(options: AccessTokenOptions): Promise<A
     },
     async verify(token) {
       try {
-        const { payload } = await jwtVerify(token, keySet, {
+        let keys = await keyState();
+        const kid = kidOf(token);
+        if (kid !== undefined && !keys.kids.has(kid)) {
+          // Perhaps another process rotated and signs with a key this one has not loaded yet.
+          await source.refresh(kid);
+          keys = await keyState();
+        }
+        const { payload } = await jwtVerify(token, keys.keySet, {
           algorithms: [ALGORITHM],
           issuer: options.issuer,
           audience: options.audience,
@@ -77,6 +155,17 @@ export async function createAccessTokens(options: AccessTokenOptions): Promise<A
         });
       }
     },
-    jwks: () => ({ keys: publicKeys }),
+    jwks() {
+      const keys = source.current();
+      if (published?.source !== keys) published = { source: keys, jwks: { keys: publicKeysOf(keys) } };
+      return published.jwks;
+    },
   };
 }
+
+function staticSource(keys: readonly JWK[]): SigningKeySource {
+  return { current: () => keys, refresh: async () => {} };
+}
+
+/** How long past its expiry a token is still accepted (clocks of different machines disagree a little). */
+export const ACCESS_TOKEN_CLOCK_SKEW_SECONDS = CLOCK_SKEW_SECONDS;
