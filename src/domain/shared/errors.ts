@@ -1,3 +1,5 @@
+import type { FieldErrorCode } from './validation.ts';
+
 /**
  * The one error registry. Every error Stoa returns has a stable UPPER_SNAKE
  * code listed here, documented in docs/errors.md (a test checks both ways),
@@ -50,10 +52,10 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** One failing field of a validation error. `field` is a dotted path. */
+/** One failing field of a validation error. `field` is a canonical dotted path (`items.0.product_id`). */
 export interface FieldError {
   field: string;
-  code: string;
+  code: FieldErrorCode;
   message: string;
 }
 
