@@ -27,7 +27,8 @@ export interface ProductsServiceDeps {
 }
 
 /** The rules the schema cannot state: no blank text, no comma in a category, a known currency. */
-function domainRules(input: ProductChanges): FieldError[] {
+function domainRules(value: ProductChanges): FieldError[] {
+  const input: ProductChanges = value ?? {};
   const errors = blankFields(input, ['name', 'category']);
   // Categories are filtered as a comma-separated list, so a name may not hold a comma.
   if (typeof input.category === 'string' && input.category.includes(',')) errors.push({ field: 'category', code: 'invalid_format', message: 'must not contain a comma' });
