@@ -132,7 +132,7 @@ async function main(argv: string[]): Promise<void> {
           if (scopes.length === 0) fail(`--scopes is required, from: ${SCOPES.join(' ')}`);
           const expiresAt = values['expires-at'] ? new Date(values['expires-at']) : undefined;
           if (expiresAt && Number.isNaN(expiresAt.getTime())) fail('--expires-at must be an ISO 8601 date');
-          const { key, secret } = await container.apiKeys.createForUser(userId, { name: values.name ?? 'cli key', scopes, expiresAt });
+          const { key, secret } = await container.apiKeys.createForUser(userId, { name: values.name ?? 'cli key', scopes, ...(expiresAt && { expires_at: expiresAt.toISOString() }) });
           process.stdout.write(`${secret}\n(id ${key.id}, scopes ${key.scopes.join(' ')}; the secret is not shown again)\n`);
         } else if (sub === 'list') {
           const principal = { userId, role: 'user', plan: 'free', via: 'session', apiKeyId: null, scopes: null, apiVersion: null } as const;

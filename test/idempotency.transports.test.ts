@@ -87,7 +87,7 @@ describe('one Idempotency-Key across transports (REST and a second adapter over 
     const rest = await restOrder(user, key, product, 2);
     assert.equal(rest.statusCode, 201, rest.body);
 
-    const mutation = await createOrder(await principalOf(user), { idempotencyKey: key, input: { items: [{ productId: product, quantity: 2 }] } });
+    const mutation = await createOrder(await principalOf(user), { idempotencyKey: key, input: { items: [{ product_id: product, quantity: 2 }] } });
     assert.equal(mutation.errors, undefined, JSON.stringify(mutation.errors));
     assert.ok(mutation.replayed);
     assert.equal(mutation.data?.createOrder.id, rest.json().data.id);
@@ -102,7 +102,7 @@ describe('one Idempotency-Key across transports (REST and a second adapter over 
     const key = randomUUID();
     assert.equal((await restOrder(user, key, product, 2)).statusCode, 201);
 
-    const mutation = await createOrder(await principalOf(user), { idempotencyKey: key, input: { items: [{ productId: product, quantity: 3 }] } });
+    const mutation = await createOrder(await principalOf(user), { idempotencyKey: key, input: { items: [{ product_id: product, quantity: 3 }] } });
     assert.equal(mutation.data, null);
     assert.equal(mutation.errors?.[0]?.extensions.code, 'IDEMPOTENCY_KEY_REUSED');
     assert.equal(await ordersOf(user.id), 1);
@@ -113,7 +113,7 @@ describe('one Idempotency-Key across transports (REST and a second adapter over 
     const user = await signUp(t.app);
     const product = await createProduct(5);
     const key = randomUUID();
-    const mutation = await createOrder(await principalOf(user), { idempotencyKey: key, input: { items: [{ productId: product, quantity: 1 }] } });
+    const mutation = await createOrder(await principalOf(user), { idempotencyKey: key, input: { items: [{ product_id: product, quantity: 1 }] } });
     assert.ok(mutation.data, JSON.stringify(mutation.errors));
     assert.ok(!mutation.replayed);
     const id = mutation.data.createOrder.id;
@@ -136,7 +136,7 @@ describe('one Idempotency-Key across transports (REST and a second adapter over 
     const user = await signUp(t.app);
     const product = await createProduct(1);
     const key = randomUUID();
-    const mutation = await createOrder(await principalOf(user), { idempotencyKey: key, input: { items: [{ productId: product, quantity: 5 }] } });
+    const mutation = await createOrder(await principalOf(user), { idempotencyKey: key, input: { items: [{ product_id: product, quantity: 5 }] } });
     assert.equal(mutation.errors?.[0]?.extensions.code, 'OUT_OF_STOCK');
     await t.app.inject({ method: 'PATCH', url: `/v2/products/${product}`, headers: admin.auth, payload: { stock: 50 } });
 
@@ -164,7 +164,7 @@ describe('one Idempotency-Key across transports (REST and a second adapter over 
   it('the second transport refuses a call without a key where the operation requires one', async () => {
     const user = await signUp(t.app);
     const product = await createProduct(5);
-    const mutation = await createOrder(await principalOf(user), { input: { items: [{ productId: product, quantity: 1 }] } });
+    const mutation = await createOrder(await principalOf(user), { input: { items: [{ product_id: product, quantity: 1 }] } });
     assert.equal(mutation.errors?.[0]?.extensions.code, 'IDEMPOTENCY_KEY_REQUIRED');
     assert.equal(await ordersOf(user.id), 0);
   });

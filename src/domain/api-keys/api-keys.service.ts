@@ -1,13 +1,12 @@
 import type { Page, PageRequest } from '../shared/page.ts';
 import type { Clock } from '../shared/clock.ts';
-import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
+import { AppError, notFound, type FieldError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
-import { canActFor, SCOPES, type Principal, type Scope } from '../shared/principal.ts';
+import { canActFor, type Principal, type Scope } from '../shared/principal.ts';
+import { blankFields } from '../shared/validation.ts';
+import { ApiKeyPatchInput, NewApiKeyInput, type ApiKeyPatch, type NewApiKey } from './api-keys.inputs.ts';
 import type { ApiKeyMinter, ApiKeyRepository } from './api-keys.port.ts';
-import type { ApiKey, CreatedApiKey, NewApiKey } from './api-keys.types.ts';
-
-export const API_KEY_NAME_MAX = 100;
-export const SUPPORTED_API_VERSIONS = ['1', '2'] as const;
+import type { ApiKey, CreatedApiKey } from './api-keys.types.ts';
 
 export interface ApiKeysServiceDeps {
   keys: ApiKeyRepository;
@@ -31,26 +30,12 @@ export class ApiKeysService {
   /** For trusted callers (the CLI, the seed): no principal involved. */
   async createForUser(userId: string, input: NewApiKey): Promise<CreatedApiKey> {
     const now = this.#deps.clock.now();
-    const errors: FieldError[] = [];
-    if (typeof input.name !== 'string' || input.name.trim().length === 0 || input.name.length > API_KEY_NAME_MAX) {
-      errors.push({ field: 'name', code: 'invalid_length', message: `must be 1 to ${API_KEY_NAME_MAX} characters` });
+    const extra: FieldError[] = blankFields(input, ['name']);
+    const expiresAt = typeof input?.expires_at === 'string' ? new Date(input.expires_at) : undefined;
+    if (expiresAt !== undefined && expiresAt.getTime() <= now.getTime()) {
+      extra.push({ field: 'expires_at', code: 'in_past', message: 'must be in the future' });
     }
-    if (!Array.isArray(input.scopes) || input.scopes.length === 0) {
-      errors.push({ field: 'scopes', code: 'required', message: 'must list at least one scope' });
-    } else {
-      input.scopes.forEach((scope, i) => {
-        if (!(SCOPES as readonly string[]).includes(scope)) {
-          errors.push({ field: `scopes.${i}`, code: 'invalid_value', message: `must be one of ${SCOPES.join(', ')}` });
-        }
-      });
-    }
-    if (input.expiresAt !== undefined && !(input.expiresAt.getTime() > now.getTime())) {
-      errors.push({ field: 'expires_at', code: 'in_past', message: 'must be in the future' });
-    }
-    if (input.apiVersion !== undefined && !(SUPPORTED_API_VERSIONS as readonly string[]).includes(input.apiVersion)) {
-      errors.push({ field: 'api_version', code: 'invalid_value', message: `must be one of ${SUPPORTED_API_VERSIONS.join(', ')}` });
-    }
-    if (errors.length > 0) throw validationError(errors);
+    NewApiKeyInput.parse(input, extra);
 
     const { secret, prefix, secretHash } = this.#deps.minter.mint();
     const key = await this.#deps.keys.insert({
@@ -60,8 +45,8 @@ export class ApiKeysService {
       prefix,
       secretHash,
       scopes: [...new Set(input.scopes)] as Scope[],
-      apiVersion: input.apiVersion ?? null,
-      expiresAt: input.expiresAt ?? null,
+      apiVersion: input.api_version ?? null,
+      expiresAt: expiresAt ?? null,
       createdAt: now,
     });
     return { key, secret };
@@ -81,17 +66,13 @@ export class ApiKeysService {
   }
 
   /** Renames a key or pins it to an API version (`null` unpins: the latest version applies). */
-  async update(actor: Principal, id: string, changes: { name?: string; apiVersion?: string | null }): Promise<ApiKey> {
+  async update(actor: Principal, id: string, changes: ApiKeyPatch): Promise<ApiKey> {
     await this.get(actor, id);
-    const errors: FieldError[] = [];
-    if (changes.name !== undefined && (changes.name.trim().length === 0 || changes.name.length > API_KEY_NAME_MAX)) {
-      errors.push({ field: 'name', code: 'invalid_length', message: `must be 1 to ${API_KEY_NAME_MAX} characters` });
-    }
-    if (changes.apiVersion !== undefined && changes.apiVersion !== null && !(SUPPORTED_API_VERSIONS as readonly string[]).includes(changes.apiVersion)) {
-      errors.push({ field: 'api_version', code: 'invalid_value', message: `must be one of ${SUPPORTED_API_VERSIONS.join(', ')}, or null` });
-    }
-    if (errors.length > 0) throw validationError(errors);
-    const key = await this.#deps.keys.update(id, changes);
+    ApiKeyPatchInput.parse(changes, blankFields(changes, ['name']));
+    const key = await this.#deps.keys.update(id, {
+      ...(changes.name !== undefined && { name: changes.name }),
+      ...(changes.api_version !== undefined && { apiVersion: changes.api_version }),
+    });
     if (!key) throw notFound('API key');
     return key;
   }

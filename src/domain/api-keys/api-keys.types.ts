@@ -15,18 +15,13 @@ export interface ApiKey {
   createdAt: Date;
 }
 
-export interface NewApiKey {
-  name: string;
-  scopes: string[];
-  expiresAt?: Date | undefined;
-  apiVersion?: string | undefined;
-}
-
 /** The one time the secret exists outside the caller's hands. */
 export interface CreatedApiKey {
   key: ApiKey;
   secret: string;
 }
+
+export const API_KEY_NAME_MAX = 100;
 
 export const API_KEY_SORTS: SortFields<ApiKey> = { created_at: (k) => k.createdAt, name: (k) => k.name };
 export const API_KEY_DEFAULT_SORT: readonly SortTerm[] = [{ field: 'created_at', descending: false }];

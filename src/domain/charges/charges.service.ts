@@ -8,17 +8,8 @@ import type { Page, PageRequest } from '../shared/page.ts';
 import { isAdmin, requireScope, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
 import type { ChargeRepository, PaymentGateway, ProcessorEventStore } from './charges.port.ts';
-import {
-  AMOUNT_MAX,
-  CHARGE_STATUSES,
-  DESCRIPTION_MAX_LENGTH,
-  SOURCE_MAX_LENGTH,
-  chargeSnapshot,
-  type Charge,
-  type ChargeFilter,
-  type ChargeOutcome,
-  type NewCharge,
-} from './charges.types.ts';
+import { NewChargeInput, type NewCharge } from './charges.inputs.ts';
+import { CHARGE_STATUSES, chargeSnapshot, type Charge, type ChargeFilter, type ChargeOutcome } from './charges.types.ts';
 
 export interface ChargesServiceDeps {
   charges: ChargeRepository;
@@ -48,24 +39,15 @@ export class ChargesService {
 
   async create(actor: Principal, input: NewCharge): Promise<Charge> {
     requireScope(actor, 'charges:write');
-    const currency = typeof input.currency === 'string' ? input.currency.toUpperCase() : input.currency;
-    const errors: FieldError[] = [];
-    if (!Number.isSafeInteger(input.amount) || input.amount < 1 || input.amount > AMOUNT_MAX) {
-      errors.push({ field: 'amount', code: 'out_of_range', message: `must be a whole number of minor units from 1 to ${AMOUNT_MAX}` });
-    }
-    if (!isCurrencyCode(currency)) errors.push({ field: 'currency', code: 'invalid_value', message: 'must be an ISO 4217 currency code' });
-    if (typeof input.source !== 'string' || input.source.length === 0 || input.source.length > SOURCE_MAX_LENGTH) {
-      errors.push({ field: 'source', code: 'invalid_length', message: `must be a card token of 1 to ${SOURCE_MAX_LENGTH} characters` });
-    }
-    if (input.description !== undefined && input.description.length > DESCRIPTION_MAX_LENGTH) {
-      errors.push({ field: 'description', code: 'too_long', message: `must be at most ${DESCRIPTION_MAX_LENGTH} characters` });
-    }
-    if (errors.length > 0) throw validationError(errors);
+    const upper = typeof input?.currency === 'string' ? input.currency.toUpperCase() : undefined;
+    const extra: FieldError[] = [];
+    if (upper?.length === 3 && !isCurrencyCode(upper)) extra.push({ field: 'currency', code: 'invalid_value', message: 'must be an ISO 4217 currency code' });
+    const currency = NewChargeInput.parse(input, extra).currency.toUpperCase();
 
     const now = this.#deps.clock.now();
     return this.#deps.transactor.run(async () => {
-      if (input.orderId !== undefined) {
-        const order = isId(input.orderId, 'ord') ? await this.#deps.orders.findById(input.orderId) : undefined;
+      if (input.order_id !== undefined) {
+        const order = isId(input.order_id, 'ord') ? await this.#deps.orders.findById(input.order_id) : undefined;
         if (!order || (order.userId !== actor.userId && !isAdmin(actor))) {
           throw validationError([{ field: 'order_id', code: 'not_found', message: 'no such order' }]);
         }
@@ -76,7 +58,7 @@ export class ChargesService {
       const charge: Charge = {
         id: newId('ch', now.getTime()),
         userId: actor.userId,
-        orderId: input.orderId ?? null,
+        orderId: input.order_id ?? null,
         amount: input.amount,
         currency,
         source: input.source,

@@ -24,14 +24,6 @@ export interface Charge {
   version: number;
 }
 
-export interface NewCharge {
-  amount: number;
-  currency: string;
-  source: string;
-  orderId?: string | undefined;
-  description?: string | undefined;
-}
-
 export interface ChargeFilter {
   userId?: string | undefined;
   statuses?: readonly string[] | undefined;

@@ -10,8 +10,8 @@ const TYPE_PATTERN = /^[a-z_]+(\.([a-z_]+|\*))?$|^\*$/;
 const FAMILIES = ['user', 'post', 'comment', 'follow', 'product', 'order', 'charge', 'webhook', 'job'];
 
 export interface EventQuery {
-  /** Comma-separated patterns: `order.created`, `order.*`. */
-  type?: string | undefined;
+  /** Event types or families: `order.created`, `order.*`, `*`. */
+  types?: readonly string[] | undefined;
 }
 
 /** Reads the event log with the caller's visibility: its own events, public ones, and only the families its scopes cover. */
@@ -23,7 +23,7 @@ export class EventsService {
   }
 
   async list(actor: Principal, query: EventQuery, page: PageRequest): Promise<Page<StoredEvent>> {
-    const types = query.type === undefined ? undefined : query.type.split(',').map((t) => t.trim());
+    const types = query.types;
     if (types?.some((t) => !TYPE_PATTERN.test(t))) {
       throw new AppError('INVALID_PARAMETER', 'Invalid query parameter type: use event types or families like order.created,order.*', {
         errors: [{ field: 'type', code: 'invalid_value', message: 'must be a comma-separated list of event types or patterns like order.*' }],

@@ -6,18 +6,17 @@ import { isId, newId } from '../shared/ids.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { isAdmin, requireScope, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
+import type { FieldErrorCode } from '../shared/validation.ts';
 import type { UserRepository } from '../users/index.ts';
+import { NewOrderInput, OrderStatusInput, type NewOrder } from './orders.inputs.ts';
 import type { OrderRepository } from './orders.port.ts';
 import {
   CANCELLABLE_STATUSES,
   NEXT_STATUS,
-  ORDER_ITEMS_MAX,
   ORDER_STATUSES,
-  QUANTITY_MAX,
   canBeCancelled,
   lineTotal,
   orderSnapshot,
-  type NewOrder,
   type Order,
   type OrderFilter,
   type OrderItem,
@@ -46,7 +45,7 @@ function invalidTransition(current: OrderStatus, detail: string): AppError {
   return new AppError('INVALID_STATE_TRANSITION', detail, { extensions: { current_status: current } });
 }
 
-function fieldsOf(line: MergedLine, code: string, message: string): FieldError[] {
+function fieldsOf(line: MergedLine, code: FieldErrorCode, message: string): FieldError[] {
   return line.indexes.map((i) => ({ field: `items.${i}.product_id`, code, message }));
 }
 
@@ -205,11 +204,8 @@ export class OrdersService {
   /** Administrators move an order one step along pending → confirmed → shipped → delivered. */
   async setStatus(actor: Principal, id: string, status: string, expectedVersion?: number): Promise<OrderWithItems> {
     requireScope(actor, 'orders:write');
-    if (!isAdmin(actor)) throw new AppError('FORBIDDEN', 'Only administrators may change the status of an order; cancel it with POST /v1/orders/{id}/cancel');
-    if (!(ORDER_STATUSES as readonly string[]).includes(status)) {
-      throw validationError([{ field: 'status', code: 'invalid_value', message: `must be one of ${ORDER_STATUSES.join(', ')}` }]);
-    }
-    const to = status as OrderStatus;
+    if (!isAdmin(actor)) throw new AppError('FORBIDDEN', 'Only administrators may change the status of an order; its owner may cancel it instead');
+    const to = OrderStatusInput.parse({ status }).status as OrderStatus;
     const now = this.#deps.clock.now();
     return this.#deps.transactor.run(async () => {
       const order = await this.#visible(actor, id, { lock: true });
@@ -217,7 +213,7 @@ export class OrdersService {
         throw preconditionFailed();
       }
       if (to === 'cancelled') {
-        throw invalidTransition(order.status, 'Cancel an order with POST /v1/orders/{id}/cancel, which also puts its items back in stock');
+        throw invalidTransition(order.status, 'Cancel an order with the cancel action, which also puts its items back in stock');
       }
       if (NEXT_STATUS[order.status] !== to) {
         const next = NEXT_STATUS[order.status];
@@ -242,28 +238,17 @@ export class OrdersService {
   }
 
   #mergeLines(input: NewOrder): MergedLine[] {
-    const errors: FieldError[] = [];
-    const items = input?.items;
-    if (!Array.isArray(items) || items.length === 0 || items.length > ORDER_ITEMS_MAX) {
-      throw validationError([{ field: 'items', code: 'invalid_length', message: `must list 1 to ${ORDER_ITEMS_MAX} items` }]);
-    }
+    const { items } = NewOrderInput.parse(input);
     const merged = new Map<string, MergedLine>();
-    items.forEach((item, i) => {
-      const { productId, quantity } = item ?? {};
-      if (typeof productId !== 'string') errors.push({ field: `items.${i}.product_id`, code: 'invalid_type', message: 'must be a product id' });
-      if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1 || quantity > QUANTITY_MAX) {
-        errors.push({ field: `items.${i}.quantity`, code: 'out_of_range', message: `must be an integer from 1 to ${QUANTITY_MAX}` });
-      }
-      if (errors.length > 0) return;
-      const line = merged.get(productId!);
+    items.forEach(({ product_id: productId, quantity }, i) => {
+      const line = merged.get(productId);
       if (line) {
-        line.quantity += quantity!;
+        line.quantity += quantity;
         line.indexes.push(i);
       } else {
-        merged.set(productId!, { productId: productId!, quantity: quantity!, indexes: [i] });
+        merged.set(productId, { productId, quantity, indexes: [i] });
       }
     });
-    if (errors.length > 0) throw validationError(errors);
     return [...merged.values()];
   }
 

@@ -40,16 +40,6 @@ export interface OrderWithItems extends Order {
   items: OrderItem[];
 }
 
-/** What a caller asks for: products and quantities; prices are the server's business. */
-export interface OrderLine {
-  productId: string;
-  quantity: number;
-}
-
-export interface NewOrder {
-  items: readonly OrderLine[];
-}
-
 export interface OrderFilter {
   userId?: string | undefined;
   statuses?: readonly string[] | undefined;

@@ -1,13 +1,15 @@
 import type { EventLog } from '../events/index.ts';
 import { EVERYONE } from '../events/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import { AppError, notFound, validationError, type FieldError, preconditionFailed } from '../shared/errors.ts';
+import { AppError, notFound, validationError, preconditionFailed } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { canActFor, requireScope, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
-import type { CommentRepository, PostChanges, PostRepository } from './posts.port.ts';
-import { COMMENT_MAX, CONTENT_MAX, TITLE_MAX, commentSnapshot, postSnapshot, type Comment, type Post, type PostFilter } from './posts.types.ts';
+import type { CommentRepository, PostRepository } from './posts.port.ts';
+import { blankFields } from '../shared/validation.ts';
+import { CommentInput, NewPostInput, PostPatchInput, type NewPost, type PostPatch } from './posts.inputs.ts';
+import { commentSnapshot, postSnapshot, type Comment, type Post, type PostFilter } from './posts.types.ts';
 
 export interface PostsServiceDeps {
   posts: PostRepository;
@@ -15,17 +17,6 @@ export interface PostsServiceDeps {
   events: EventLog;
   transactor: Transactor;
   clock: Clock;
-}
-
-export interface NewPost {
-  title: string;
-  content: string;
-}
-
-function checkText(field: string, value: unknown, max: number, errors: FieldError[]): void {
-  if (typeof value !== 'string' || value.trim().length === 0 || value.length > max) {
-    errors.push({ field, code: 'invalid_length', message: `must be 1 to ${max} characters and not blank` });
-  }
 }
 
 
@@ -39,10 +30,7 @@ export class PostsService {
 
   async create(actor: Principal, input: NewPost): Promise<Post> {
     requireScope(actor, 'posts:write');
-    const errors: FieldError[] = [];
-    checkText('title', input.title, TITLE_MAX, errors);
-    checkText('content', input.content, CONTENT_MAX, errors);
-    if (errors.length > 0) throw validationError(errors);
+    NewPostInput.parse(input, blankFields(input, ['title', 'content']));
     const now = this.#deps.clock.now();
     const post: Post = { id: newId('pst', now.getTime()), authorId: actor.userId, title: input.title, content: input.content, likes: 0, createdAt: now, updatedAt: now, version: 1 };
     return this.#deps.transactor.run(async () => {
@@ -64,12 +52,9 @@ export class PostsService {
     return this.#deps.posts.findByIds(ids);
   }
 
-  async update(actor: Principal, id: string, changes: PostChanges, expectedVersion?: number): Promise<Post> {
+  async update(actor: Principal, id: string, changes: PostPatch, expectedVersion?: number): Promise<Post> {
     requireScope(actor, 'posts:write');
-    const errors: FieldError[] = [];
-    if (changes.title !== undefined) checkText('title', changes.title, TITLE_MAX, errors);
-    if (changes.content !== undefined) checkText('content', changes.content, CONTENT_MAX, errors);
-    if (errors.length > 0) throw validationError(errors);
+    PostPatchInput.parse(changes, blankFields(changes, ['title', 'content']));
     await this.#authorize(actor, await this.get(actor, id));
     const result = await this.#deps.posts.update(id, changes, this.#deps.clock.now(), expectedVersion);
     if (result === 'version_mismatch') throw preconditionFailed();
@@ -105,9 +90,7 @@ export class PostsService {
 
   async addComment(actor: Principal, postId: string, content: string): Promise<Comment> {
     requireScope(actor, 'posts:write');
-    const errors: FieldError[] = [];
-    checkText('content', content, COMMENT_MAX, errors);
-    if (errors.length > 0) throw validationError(errors);
+    CommentInput.parse({ content }, blankFields({ content }, ['content']));
     const post = await this.get(actor, postId);
     const now = this.#deps.clock.now();
     const comment: Comment = { id: newId('cmt', now.getTime()), postId: post.id, authorId: actor.userId, content, createdAt: now, updatedAt: now, version: 1 };
@@ -135,9 +118,7 @@ export class PostsService {
 
   async updateComment(actor: Principal, id: string, content: string, expectedVersion?: number): Promise<Comment> {
     requireScope(actor, 'posts:write');
-    const errors: FieldError[] = [];
-    checkText('content', content, COMMENT_MAX, errors);
-    if (errors.length > 0) throw validationError(errors);
+    CommentInput.parse({ content }, blankFields({ content }, ['content']));
     await this.#authorize(actor, await this.getComment(actor, id));
     const result = await this.#deps.comments.update(id, content, this.#deps.clock.now(), expectedVersion);
     if (result === 'version_mismatch') throw preconditionFailed();

@@ -3,16 +3,15 @@ import { EVERYONE } from '../events/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { AppError, notFound, validationError, type FieldError, preconditionFailed } from '../shared/errors.ts';
 import { isId, newId } from '../shared/ids.ts';
-import { isAmount, isCurrencyCode, MONEY_MAX } from '../shared/money.ts';
+import { isCurrencyCode } from '../shared/money.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { isAdmin, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
 import type { ProductRepository } from './products.port.ts';
+import { blankFields } from '../shared/validation.ts';
+import { NewProductInput, ProductPatchInput } from './products.inputs.ts';
 import {
   CATEGORY_MAX,
-  PRODUCT_DESCRIPTION_MAX,
-  PRODUCT_NAME_MAX,
-  STOCK_MAX,
   productSnapshot,
   type NewProduct,
   type Product,
@@ -27,33 +26,17 @@ export interface ProductsServiceDeps {
   clock: Clock;
 }
 
-function checkText(field: string, value: unknown, min: number, max: number, errors: FieldError[]): void {
-  if (typeof value !== 'string' || value.length > max || (min > 0 && value.trim().length < min)) {
-    errors.push({ field, code: 'invalid_length', message: min > 0 ? `must be ${min} to ${max} characters and not blank` : `must be at most ${max} characters` });
-  }
-}
-
-function checkCategory(value: unknown, errors: FieldError[]): void {
-  checkText('category', value, 1, CATEGORY_MAX, errors);
+/** The rules the schema cannot state: no blank text, no comma in a category, a known currency. */
+function domainRules(value: ProductChanges): FieldError[] {
+  const input: ProductChanges = value ?? {};
+  const errors = blankFields(input, ['name', 'category']);
   // Categories are filtered as a comma-separated list, so a name may not hold a comma.
-  if (typeof value === 'string' && value.includes(',')) errors.push({ field: 'category', code: 'invalid_format', message: 'must not contain a comma' });
+  if (typeof input.category === 'string' && input.category.includes(',')) errors.push({ field: 'category', code: 'invalid_format', message: 'must not contain a comma' });
+  if (typeof input.currency === 'string' && /^[A-Z]{3}$/.test(input.currency) && !isCurrencyCode(input.currency)) {
+    errors.push({ field: 'currency', code: 'invalid_value', message: 'must be an ISO 4217 currency code in upper case, such as EUR' });
+  }
+  return errors;
 }
-
-function checkFields(input: ProductChanges, errors: FieldError[]): void {
-  if (input.name !== undefined) checkText('name', input.name, 1, PRODUCT_NAME_MAX, errors);
-  if (input.description !== undefined) checkText('description', input.description, 0, PRODUCT_DESCRIPTION_MAX, errors);
-  if (input.category !== undefined) checkCategory(input.category, errors);
-  if (input.price !== undefined && !isAmount(input.price)) {
-    errors.push({ field: 'price', code: 'out_of_range', message: `must be an integer number of minor units from 0 to ${MONEY_MAX}` });
-  }
-  if (input.currency !== undefined && !isCurrencyCode(input.currency)) {
-    errors.push({ field: 'currency', code: 'invalid_currency', message: 'must be an ISO 4217 currency code in upper case, such as EUR' });
-  }
-  if (input.stock !== undefined && !isAmount(input.stock, STOCK_MAX)) {
-    errors.push({ field: 'stock', code: 'out_of_range', message: `must be an integer from 0 to ${STOCK_MAX}` });
-  }
-}
-
 
 function requireAdmin(actor: Principal): void {
   if (!isAdmin(actor)) throw new AppError('FORBIDDEN', 'Only administrators may change the catalogue');
@@ -72,13 +55,7 @@ export class ProductsService {
 
   async create(actor: Principal, input: NewProduct): Promise<Product> {
     requireAdmin(actor);
-    const errors: FieldError[] = [];
-    checkText('name', input.name, 1, PRODUCT_NAME_MAX, errors);
-    checkCategory(input.category, errors);
-    if (input.price === undefined) errors.push({ field: 'price', code: 'required', message: 'is required' });
-    if (input.currency === undefined) errors.push({ field: 'currency', code: 'required', message: 'is required' });
-    checkFields({ ...input, name: undefined, category: undefined }, errors);
-    if (errors.length > 0) throw validationError(errors);
+    NewProductInput.parse(input, domainRules(input));
     const now = this.#deps.clock.now();
     return this.#deps.products.insert({
       id: newId('prd', now.getTime()),
@@ -125,9 +102,7 @@ export class ProductsService {
   /** Changes a product and records `product.updated` in the same transaction. */
   async update(actor: Principal, id: string, changes: ProductChanges, expectedVersion?: number): Promise<Product> {
     requireAdmin(actor);
-    const errors: FieldError[] = [];
-    checkFields(changes, errors);
-    if (errors.length > 0) throw validationError(errors);
+    ProductPatchInput.parse(changes, domainRules(changes));
     if (!isId(id, 'prd')) throw notFound('Product');
     const now = this.#deps.clock.now();
     return this.#deps.transactor.run(async () => {

@@ -1,3 +1,5 @@
+import type { FieldErrorCode } from './validation.ts';
+
 /** The canonical gRPC status codes (google.rpc.Code) a Stoa error may map to. */
 export const GRPC_STATUS = {
   OK: 0,
@@ -76,10 +78,10 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** One failing field of a validation error. `field` is a dotted path. */
+/** One failing field of a validation error. `field` is a canonical dotted path (`items.0.product_id`). */
 export interface FieldError {
   field: string;
-  code: string;
+  code: FieldErrorCode;
   message: string;
 }
 

@@ -1,43 +1,14 @@
 import type { EventLog } from '../events/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Transactor } from '../shared/transactor.ts';
-import { AppError, notFound, validationError, type FieldError, preconditionFailed } from '../shared/errors.ts';
+import { AppError, notFound, type FieldError, preconditionFailed } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
-import { canActFor, isAdmin, requireScope, PLANS, ROLES, type Principal } from '../shared/principal.ts';
+import { canActFor, isAdmin, requireScope, PLANS, ROLES, type Plan, type Principal, type Role } from '../shared/principal.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import type { CredentialRevoker, PasswordHasher, UpdateUser, UserFilter, UserRepository } from './users.port.ts';
-import {
-  EMAIL_MAX,
-  NAME_MAX,
-  PASSWORD_MAX,
-  PASSWORD_MIN,
-  USER_STATUSES,
-  publicProfile,
-  type NewUser,
-  type PublicProfile,
-  type User,
-  type UserChanges,
-} from './users.types.ts';
-
-const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-function checkEmail(value: unknown, errors: FieldError[]): void {
-  if (typeof value !== 'string' || value.length > EMAIL_MAX || !EMAIL_SHAPE.test(value)) {
-    errors.push({ field: 'email', code: 'invalid_email', message: 'must be a valid email address' });
-  }
-}
-
-function checkName(value: unknown, errors: FieldError[]): void {
-  if (typeof value !== 'string' || value.trim().length === 0 || value.length > NAME_MAX) {
-    errors.push({ field: 'display_name', code: 'invalid_length', message: `must be 1 to ${NAME_MAX} characters` });
-  }
-}
-
-function checkPassword(value: unknown, errors: FieldError[]): void {
-  if (typeof value !== 'string' || value.length < PASSWORD_MIN || value.length > PASSWORD_MAX) {
-    errors.push({ field: 'password', code: 'invalid_length', message: `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters` });
-  }
-}
+import { blankFields } from '../shared/validation.ts';
+import { PatchUserInput, SignUpInput, type SignUp, type UserUpdate } from './users.inputs.ts';
+import { USER_STATUSES, publicProfile, type NewUser, type PublicProfile, type User, type UserStatus } from './users.types.ts';
 
 function checkEnum(field: string, value: unknown, allowed: readonly string[], errors: FieldError[]): void {
   if (typeof value !== 'string' || !allowed.includes(value)) {
@@ -68,13 +39,9 @@ export class UsersService {
   }
 
   /** Public sign-up. */
-  async register(input: NewUser): Promise<User> {
-    const errors: FieldError[] = [];
-    checkEmail(input.email, errors);
-    checkName(input.name, errors);
-    checkPassword(input.password, errors);
-    if (errors.length > 0) throw validationError(errors);
-    return this.#create({ ...input, role: 'user' });
+  async register(input: SignUp): Promise<User> {
+    const valid = SignUpInput.parse(input, blankFields(input, ['display_name']));
+    return this.#create({ email: valid.email, name: valid.display_name, password: valid.password, role: 'user' });
   }
 
   /** Creates or repairs an administrator (boot-time `STOA_ADMIN_EMAIL`, the seed, the CLI). */
@@ -141,28 +108,21 @@ export class UsersService {
     return users.map((user) => (actor && canActFor(actor, user.id) ? user : publicProfile(user)));
   }
 
-  async update(actor: Principal, id: string, changes: UserChanges, options: UpdateOptions = {}): Promise<User> {
+  async update(actor: Principal, id: string, input: UserUpdate, options: UpdateOptions = {}): Promise<User> {
     requireScope(actor, 'users:write');
     await this.#authorizeChange(actor, id);
-    const privileged = (['role', 'status', 'plan'] as const).filter((f) => changes[f] !== undefined);
+    const privileged = (['role', 'status', 'plan'] as const).filter((f) => (input as Partial<UserUpdate> | undefined)?.[f] !== undefined);
     if (privileged.length > 0 && !isAdmin(actor)) {
       throw new AppError('FORBIDDEN', `Only administrators may change ${privileged.join(', ')}`);
     }
-    const errors: FieldError[] = [];
-    if (changes.email !== undefined) checkEmail(changes.email, errors);
-    if (changes.name !== undefined) checkName(changes.name, errors);
-    if (changes.password !== undefined) checkPassword(changes.password, errors);
-    if (changes.role !== undefined) checkEnum('role', changes.role, ROLES, errors);
-    if (changes.status !== undefined) checkEnum('status', changes.status, USER_STATUSES, errors);
-    if (changes.plan !== undefined) checkEnum('plan', changes.plan, PLANS, errors);
-    if (errors.length > 0) throw validationError(errors);
+    const changes = PatchUserInput.parse(input, blankFields(input, ['display_name']));
 
     const update: UpdateUser = {};
     if (changes.email !== undefined) update.email = changes.email.trim();
-    if (changes.name !== undefined) update.name = changes.name;
-    if (changes.role !== undefined) update.role = changes.role;
-    if (changes.status !== undefined) update.status = changes.status;
-    if (changes.plan !== undefined) update.plan = changes.plan;
+    if (changes.display_name !== undefined) update.name = changes.display_name;
+    if (changes.role !== undefined) update.role = changes.role as Role;
+    if (changes.status !== undefined) update.status = changes.status as UserStatus;
+    if (changes.plan !== undefined) update.plan = changes.plan as Plan;
     if (changes.password !== undefined) update.passwordHash = await this.#deps.passwords.hash(changes.password);
 
     const now = this.#deps.clock.now();

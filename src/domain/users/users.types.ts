@@ -38,16 +38,6 @@ export interface NewUser {
   password: string;
 }
 
-/** Fields a user may change on itself; role, status and plan only an admin may change. */
-export interface UserChanges {
-  email?: string;
-  name?: string;
-  password?: string;
-  role?: Role;
-  status?: UserStatus;
-  plan?: Plan;
-}
-
 export const NAME_MAX = 100;
 export const EMAIL_MAX = 254;
 export const PASSWORD_MIN = 8;

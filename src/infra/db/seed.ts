@@ -39,7 +39,7 @@ export async function seedDemo(container: Container): Promise<DemoCredentials> {
   const ids: string[] = [];
   for (const user of DEMO_USERS) {
     const existing = await db.selectFrom('users').select('id').where('email', '=', user.email).executeTakeFirst();
-    ids.push(existing ? existing.id : (await container.users.register({ ...user, password: userPassword })).id);
+    ids.push(existing ? existing.id : (await container.users.register({ email: user.email, display_name: user.name, password: userPassword })).id);
   }
   await seedDemoContent(db, ids as [string, string, string]);
   const { secret } = await container.apiKeys.createForUser(admin.id, { name: 'demo key', scopes: [...SCOPES] });

@@ -1,7 +1,9 @@
 import { AppError } from '../../domain/shared/errors.ts';
 
+import { API_VERSIONS } from '../../domain/shared/api-versions.ts';
+
 /** API versions Stoa serves, oldest first. The newest stable one is the default. */
-export const API_VERSIONS = ['1', '2'] as const;
+export { API_VERSIONS };
 export type ApiVersion = (typeof API_VERSIONS)[number];
 export const LATEST_VERSION: ApiVersion = '2';
 

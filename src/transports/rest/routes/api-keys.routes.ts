@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { API_KEY_DEFAULT_SORT, API_KEY_SORTS, SUPPORTED_API_VERSIONS, type ApiKey, type ApiKeysService } from '../../../domain/api-keys/index.ts';
+import { API_KEY_DEFAULT_SORT, API_KEY_SORTS, ApiKeyPatchInput, NewApiKeyInput, type ApiKey, type ApiKeysService } from '../../../domain/api-keys/index.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
 import { SCOPES } from '../../../domain/shared/principal.ts';
 import { principalOf } from '../plugins/request-context.ts';
+import { typed } from '../type-provider.ts';
 import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -39,17 +40,8 @@ function presentKey(key: ApiKey) {
   };
 }
 
-const CreateBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
-    scopes: Type.Array(Type.String({ enum: [...SCOPES] }), { minItems: 1, uniqueItems: true }),
-    expires_at: Type.Optional(Type.String({ format: 'date-time' })),
-    api_version: Type.Optional(Type.String({ enum: [...SUPPORTED_API_VERSIONS], description: 'Pins the key to an API version.' })),
-  },
-  { additionalProperties: false, examples: [{ name: 'billing backend', scopes: ['orders:read', 'charges:write'], expires_at: '2027-06-30T00:00:00Z' }] },
-);
-
-export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysService, lists: RestLists): void {
+export function registerApiKeyRoutes(fastify: FastifyInstance, apiKeys: ApiKeysService, lists: RestLists): void {
+  const app = typed(fastify);
   const keyList: ListRoute<ApiKey> = {
     spec: { sorts: API_KEY_SORTS, defaultSort: API_KEY_DEFAULT_SORT, fields: Object.keys(ApiKeyFields) },
     present: presentKey,
@@ -66,17 +58,11 @@ export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysServi
       description: 'Signed-in users only (not with another API key). The secret appears once, in this response.',
       security,
       querystring: NoQuery,
-      body: CreateBody,
+      body: NewApiKeyInput.schema,
       response: { 201: Envelope(CreatedApiKeySchema, 'The new key'), ...problemResponses(400, 401, 403, 415, 422) },
     },
     handler: async (request, reply) => {
-      const body = request.body as { name: string; scopes: string[]; expires_at?: string; api_version?: string };
-      const { key, secret } = await apiKeys.create(principalOf(request), {
-        name: body.name,
-        scopes: body.scopes,
-        expiresAt: body.expires_at === undefined ? undefined : new Date(body.expires_at),
-        apiVersion: body.api_version,
-      });
+      const { key, secret } = await apiKeys.create(principalOf(request), request.body);
       reply.header('location', `/v2/api-keys/${key.id}`).header('cache-control', 'no-store');
       return reply.code(201).send({ data: { ...presentKey(key), secret } });
     },
@@ -111,7 +97,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysServi
       querystring: NoQuery,
       response: { 200: Envelope(ApiKeySchema, 'The key'), ...problemResponses(401, 403, 404) },
     },
-    handler: async (request) => ({ data: presentKey(await apiKeys.get(principalOf(request), (request.params as { id: string }).id)) }),
+    handler: async (request) => ({ data: presentKey(await apiKeys.get(principalOf(request), request.params.id)) }),
   });
 
   app.patch('/api-keys/:id', {
@@ -124,21 +110,11 @@ export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysServi
       security,
       params: IdParams,
       querystring: NoQuery,
-      body: Type.Object(
-        {
-          name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-          api_version: Type.Optional(Type.Union([Type.String({ enum: [...SUPPORTED_API_VERSIONS] }), Type.Null()])),
-        },
-        { additionalProperties: false, minProperties: 1, examples: [{ api_version: '1' }] },
-      ),
+      body: ApiKeyPatchInput.schema,
       response: { 200: Envelope(ApiKeySchema, 'The key'), ...problemResponses(400, 401, 403, 404, 415, 422) },
     },
     handler: async (request) => {
-      const body = request.body as { name?: string; api_version?: string | null };
-      const key = await apiKeys.update(principalOf(request), (request.params as { id: string }).id, {
-        ...(body.name !== undefined && { name: body.name }),
-        ...(body.api_version !== undefined && { apiVersion: body.api_version }),
-      });
+      const key = await apiKeys.update(principalOf(request), request.params.id, request.body);
       return { data: presentKey(key) };
     },
   });
@@ -156,7 +132,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, apiKeys: ApiKeysServi
       response: { 204: Type.Null({ description: 'Revoked' }), ...problemResponses(401, 403, 404) },
     },
     handler: async (request, reply) => {
-      await apiKeys.revoke(principalOf(request), (request.params as { id: string }).id);
+      await apiKeys.revoke(principalOf(request), request.params.id);
       return reply.code(204).send();
     },
   });

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { EMAIL_MAX } from '../../../domain/users/index.ts';
 import type { AccessTokens, SessionsService, TokenPair } from '../../../platform/auth/index.ts';
 import { Envelope, NoQuery, problemResponses, SECURITY } from '../schemas/common.ts';
+import { typed } from '../type-provider.ts';
 
 const TokenPairSchema = Type.Object({
   access_token: Type.String({ description: 'EdDSA-signed JWT, valid for expires_in seconds.' }),
@@ -19,7 +21,8 @@ function presentTokens(pair: TokenPair) {
   return { data: { access_token: pair.accessToken, refresh_token: pair.refreshToken, token_type: pair.tokenType, expires_in: pair.expiresIn } };
 }
 
-export function registerAuthRoutes(app: FastifyInstance, sessions: SessionsService): void {
+export function registerAuthRoutes(fastify: FastifyInstance, sessions: SessionsService): void {
+  const app = typed(fastify);
   const tokenResponse = { 200: Envelope(TokenPairSchema, 'A new access and refresh token pair') };
 
   app.post('/auth/login', {
@@ -32,13 +35,13 @@ export function registerAuthRoutes(app: FastifyInstance, sessions: SessionsServi
       security: SECURITY.none,
       querystring: NoQuery,
       body: Type.Object(
-        { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+        { email: Type.String({ minLength: 1, maxLength: EMAIL_MAX }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
         { additionalProperties: false, examples: [{ email: 'ada@example.com', password: 'correct horse battery staple' }] },
       ),
       response: { ...tokenResponse, ...problemResponses(400, 401, 403, 415, 422) },
     },
     handler: async (request, reply) => {
-      const { email, password } = request.body as { email: string; password: string };
+      const { email, password } = request.body;
       const pair = await sessions.login(email, password);
       reply.header('cache-control', 'no-store');
       return presentTokens(pair);
@@ -58,7 +61,7 @@ export function registerAuthRoutes(app: FastifyInstance, sessions: SessionsServi
       response: { ...tokenResponse, ...problemResponses(400, 401, 415, 422) },
     },
     handler: async (request, reply) => {
-      const pair = await sessions.refresh((request.body as { refresh_token: string }).refresh_token);
+      const pair = await sessions.refresh(request.body.refresh_token);
       reply.header('cache-control', 'no-store');
       return presentTokens(pair);
     },
@@ -76,7 +79,7 @@ export function registerAuthRoutes(app: FastifyInstance, sessions: SessionsServi
       response: { 204: Type.Null({ description: 'Revoked' }), ...problemResponses(400, 415, 422) },
     },
     handler: async (request, reply) => {
-      await sessions.logout((request.body as { refresh_token: string }).refresh_token);
+      await sessions.logout(request.body.refresh_token);
       return reply.code(204).send();
     },
   });

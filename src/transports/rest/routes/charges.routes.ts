@@ -1,32 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import {
-  CHARGE_DEFAULT_SORT,
-  CHARGE_SORTS,
-  CHARGE_STATUSES,
-  CREATE_CHARGE,
-  DESCRIPTION_MAX_LENGTH,
-  SOURCE_MAX_LENGTH,
-  type Charge,
-  type ChargesService,
-  type NewCharge,
-} from '../../../domain/charges/index.ts';
+import { CHARGE_DEFAULT_SORT, CHARGE_SORTS, CHARGE_STATUSES, CREATE_CHARGE, NewChargeInput, type Charge, type ChargesService, type NewCharge } from '../../../domain/charges/index.ts';
 import { AppError } from '../../../domain/shared/errors.ts';
-import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
+import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
+import { listQuery, splitList } from '../query.ts';
+import { typed } from '../type-provider.ts';
 import { Envelope, IdParams, NoQuery, problemResponses, SECURITY } from '../schemas/common.ts';
 import { CHARGE_FIELDS, ChargeSchema, presentCharge } from '../schemas/charges.ts';
 
-const ChargeBody = Type.Object(
-  {
-    amount: Type.Integer({ minimum: 1, maximum: 10_000_000_000, description: 'In minor units of currency.' }),
-    currency: Type.String({ minLength: 3, maxLength: 3, description: 'ISO 4217 code.', examples: ['EUR'] }),
-    source: Type.String({ minLength: 1, maxLength: SOURCE_MAX_LENGTH, description: 'Card token: tok_visa, tok_declined, tok_insufficient_funds, tok_slow, tok_error.' }),
-    order_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'One of your orders; it is confirmed when the charge succeeds.' })),
-    description: Type.Optional(Type.String({ maxLength: DESCRIPTION_MAX_LENGTH })),
-  },
-  { additionalProperties: false, examples: [{ amount: 1999, currency: 'EUR', source: 'tok_visa' }] },
-);
 const KeyHeader = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ description: 'Required: 1–255 printable ASCII characters, a new one per charge; a retry with the same key is answered with the first result.' })),
 });
@@ -49,12 +31,12 @@ function header(request: FastifyRequest, name: string): string | undefined {
 
 /** The domain input of `charges.create`: what the key is bound to, and what the handler charges. */
 function newChargeOf(request: FastifyRequest): NewCharge {
-  const body = request.body as { amount: number; currency: string; source: string; order_id?: string; description?: string };
-  return { amount: body.amount, currency: body.currency, source: body.source, orderId: body.order_id, description: body.description };
+  return request.body as NewCharge;
 }
 
 /** Charges, and the payment processor's inbound webhook. */
-export function registerChargeRoutes(app: FastifyInstance, { charges, lists, verifyWebhook }: ChargeRoutesDeps): void {
+export function registerChargeRoutes(fastify: FastifyInstance, { charges, lists, verifyWebhook }: ChargeRoutesDeps): void {
+  const app = typed(fastify);
   const tags = ['charges'];
   const security = SECURITY.required;
   const chargeList: ListRoute<Charge> = {
@@ -73,11 +55,11 @@ export function registerChargeRoutes(app: FastifyInstance, { charges, lists, ver
       security,
       querystring: NoQuery,
       headers: KeyHeader,
-      body: ChargeBody,
+      body: NewChargeInput.schema,
       response: { 201: Envelope(ChargeSchema, 'The charge, pending'), ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
     },
     handler: async (request, reply) => {
-      const charge = await charges.create(principalOf(request), newChargeOf(request));
+      const charge = await charges.create(principalOf(request), request.body);
       reply.header('location', `/v2/charges/${charge.id}`);
       return reply.code(201).send({ data: presentCharge(charge) });
     },
@@ -91,13 +73,13 @@ export function registerChargeRoutes(app: FastifyInstance, { charges, lists, ver
       summary: 'List charges',
       description: "The caller's charges (every charge for administrators), newest first by default. Filters: status, order_id. Sorts: created_at, amount.",
       security,
-      querystring: listQuerySchema(ChargeFilters),
+      querystring: listQuery(ChargeFilters),
       response: { 200: ListEnvelope(ChargeSchema, 'A page of charges'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406, 422) },
     },
     handler: async (request, reply) => {
       const options = lists.options(request, chargeList.spec);
-      const q = request.query as { status?: string; order_id?: string };
-      const page = await charges.list(principalOf(request), { statuses: q.status?.split(',').map((s) => s.trim()), orderId: q.order_id }, options.page);
+      const q = request.query;
+      const page = await charges.list(principalOf(request), { statuses: splitList(q.status), orderId: q.order_id }, options.page);
       return lists.send(request, reply, chargeList, options, page);
     },
   });
@@ -115,7 +97,7 @@ export function registerChargeRoutes(app: FastifyInstance, { charges, lists, ver
       response: { 200: Envelope(ChargeSchema, 'The charge'), ...problemResponses(400, 401, 403, 404) },
     },
     handler: async (request) => {
-      const charge = await charges.get(principalOf(request), (request.params as { id: string }).id);
+      const charge = await charges.get(principalOf(request), request.params.id);
       return { data: presentCharge(charge) };
     },
   });

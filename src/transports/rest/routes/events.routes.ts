@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { EVENT_SORTS, type EventsService, type StoredEvent } from '../../../domain/events/index.ts';
-import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
+import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
+import { listQuery, splitList } from '../query.ts';
+import { typed } from '../type-provider.ts';
 import { problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
 
 export const EventSchema = Type.Object(
@@ -32,7 +34,8 @@ export function presentEvent(event: StoredEvent) {
 
 const EVENT_FIELDS = ['id', 'sequence', 'type', 'resource_type', 'resource_id', 'data', 'created_at'] as const;
 
-export function registerEventRoutes(app: FastifyInstance, { events, lists }: { events: EventsService; lists: RestLists }): void {
+export function registerEventRoutes(fastify: FastifyInstance, { events, lists }: { events: EventsService; lists: RestLists }): void {
+  const app = typed(fastify);
   const route: ListRoute<StoredEvent> = {
     spec: { sorts: EVENT_SORTS, defaultSort: [{ field: 'sequence', descending: false }], fields: EVENT_FIELDS },
     present: presentEvent,
@@ -46,12 +49,12 @@ export function registerEventRoutes(app: FastifyInstance, { events, lists }: { e
       description:
         'The events the caller may see — its own, public ones, and for an API key only the families its scopes cover — oldest first. Filter with type=order.created or type=order.*.',
       security: SECURITY.required,
-      querystring: listQuerySchema({ type: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Comma-separated event types or families (order.*).' })) }),
+      querystring: listQuery({ type: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Comma-separated event types or families (order.*).' })) }),
       response: { 200: ListEnvelope(EventSchema, 'A page of events'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406) },
     },
     handler: async (request, reply) => {
       const options = lists.options(request, route.spec);
-      const page = await events.list(principalOf(request), { type: (request.query as { type?: string }).type }, options.page);
+      const page = await events.list(principalOf(request), { types: splitList(request.query.type) }, options.page);
       return lists.send(request, reply, route, options, page);
     },
   });

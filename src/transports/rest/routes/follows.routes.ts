@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { FOLLOW_DEFAULT_SORT, FOLLOW_SORTS, type FollowEntry, type FollowsService } from '../../../domain/follows/index.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
+import { typed } from '../type-provider.ts';
 import { IdParams, NoQuery, problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
 import { presentUser, USER_FIELDS, UserSchema } from './users.routes.ts';
 
@@ -12,7 +13,8 @@ function presentFollow(entry: FollowEntry) {
   return { ...presentUser(entry.user), followed_at: entry.followedAt.toISOString() };
 }
 
-export function registerFollowRoutes(app: FastifyInstance, { follows, lists }: { follows: FollowsService; lists: RestLists }): void {
+export function registerFollowRoutes(fastify: FastifyInstance, { follows, lists }: { follows: FollowsService; lists: RestLists }): void {
+  const app = typed(fastify);
   const tags = ['social'];
   const security = SECURITY.required;
   const route: ListRoute<FollowEntry> = {
@@ -35,7 +37,7 @@ export function registerFollowRoutes(app: FastifyInstance, { follows, lists }: {
       },
       handler: async (request, reply) => {
         const options = lists.options(request, route.spec);
-        const page = await follows.list(principalOf(request), (request.params as { id: string }).id, side, options.page);
+        const page = await follows.list(principalOf(request), request.params.id, side, options.page);
         return lists.send(request, reply, route, options, page);
       },
     });
@@ -54,7 +56,7 @@ export function registerFollowRoutes(app: FastifyInstance, { follows, lists }: {
       response: { 204: Type.Null({ description: 'Following' }), ...problemResponses(401, 403, 404, 422) },
     },
     handler: async (request, reply) => {
-      await follows.follow(principalOf(request), (request.params as { id: string }).id);
+      await follows.follow(principalOf(request), request.params.id);
       return reply.code(204).send();
     },
   });
@@ -72,7 +74,7 @@ export function registerFollowRoutes(app: FastifyInstance, { follows, lists }: {
       response: { 204: Type.Null({ description: 'Not following' }), ...problemResponses(401, 403, 404) },
     },
     handler: async (request, reply) => {
-      await follows.unfollow(principalOf(request), (request.params as { id: string }).id);
+      await follows.unfollow(principalOf(request), request.params.id);
       return reply.code(204).send();
     },
   });

@@ -7,6 +7,7 @@ import { AppError, ERROR_CODES } from '../../../domain/shared/errors.ts';
 import type { Readiness } from '../../../platform/health/index.ts';
 import { codeFromSlug } from '../problem.ts';
 import { NoQuery, problemResponses, SECURITY } from '../schemas/common.ts';
+import { typed } from '../type-provider.ts';
 
 const ERRORS_DOC = fileURLToPath(new URL('../../../../docs/errors.md', import.meta.url));
 
@@ -36,7 +37,8 @@ export interface OpsDeps {
 }
 
 /** Health, readiness, metrics and the problem-type pages. None of them needs or reads credentials. */
-export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
+export function registerOpsRoutes(fastify: FastifyInstance, deps: OpsDeps): void {
+  const app = typed(fastify);
   const config = { auth: 'none' as const };
   const tags = ['operations'];
 
@@ -106,9 +108,9 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
   const docs = loadErrorDocs();
   app.get('/problems/:slug', {
     config: { ...config, produces: ['text/html'] },
-    schema: { hide: true },
+    schema: { hide: true, params: Type.Object({ slug: Type.String() }) },
     handler: async (request, reply) => {
-      const code = codeFromSlug((request.params as { slug: string }).slug);
+      const code = codeFromSlug(request.params.slug);
       if (!code) throw new AppError('NOT_FOUND', 'No such problem type');
       const body = (docs.get(code) ?? '')
         .split(/\n\s*\n/)

@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import {
   ORDER_DEFAULT_SORT,
   ORDER_ITEM_DEFAULT_SORT,
   ORDER_ITEM_SORTS,
-  ORDER_ITEMS_MAX,
+  NewOrderInput,
   ORDER_SORTS,
   ORDER_STATUSES,
   PLACE_ORDER,
-  QUANTITY_MAX,
+  OrderStatusInput,
   type NewOrder,
   type Order,
   type OrderFilter,
@@ -18,10 +18,12 @@ import {
 import type { ProductsService } from '../../../domain/products/index.ts';
 import type { UsersService } from '../../../domain/users/index.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
-import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
+import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
+import { listQuery, splitList } from '../query.ts';
+import { typed } from '../type-provider.ts';
 import { EMBEDDED_USER_FIELDS, orderItemsRelation, productRelation, userRelation } from '../relations.ts';
-import { Envelope, IdParams, NoQuery, problemResponses, SECURITY } from '../schemas/common.ts';
+import { Envelope, IdParams, IfMatchHeaders as IfMatch, NoQuery, problemResponses, SECURITY } from '../schemas/common.ts';
 import { ORDER_FIELDS, ORDER_ITEM_FIELDS, OrderItemSchema, OrderSchema, presentOrder, presentOrderItem } from '../schemas/orders.ts';
 import { PRODUCT_FIELDS } from '../schemas/products.ts';
 
@@ -35,26 +37,6 @@ const OrderFilters = {
   created_before: DateTime('Only orders placed before this instant.'),
 };
 
-const OrderBody = Type.Object(
-  {
-    items: Type.Array(
-      Type.Object(
-        {
-          product_id: Type.String({ minLength: 1, maxLength: 64, examples: ['prd_01jd3k9x7m2v8q4r6t0w5y1zab'] }),
-          quantity: Type.Integer({ minimum: 1, maximum: QUANTITY_MAX }),
-        },
-        { additionalProperties: false },
-      ),
-      { minItems: 1, maxItems: ORDER_ITEMS_MAX, description: 'Products and quantities; the same product twice is merged. Prices come from the catalogue.' },
-    ),
-  },
-  { additionalProperties: false, examples: [{ items: [{ product_id: 'prd_01jd3k9x7m2v8q4r6t0w5y1zab', quantity: 2 }] }] },
-);
-const StatusPatch = Type.Object(
-  { status: Type.String({ enum: [...ORDER_STATUSES], description: 'The next status: confirmed, shipped or delivered (cancel with POST /v2/orders/{id}/cancel).' }) },
-  { additionalProperties: false, examples: [{ status: 'confirmed' }] },
-);
-const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (412 otherwise).' })) });
 const NotModified = Type.Null({ description: 'Not modified' });
 const OrderEnvelope = Envelope(OrderSchema, 'The order, with its items');
 
@@ -65,10 +47,11 @@ export interface OrderRoutesDeps {
   lists: RestLists;
 }
 
-function filterOf(request: FastifyRequest): OrderFilter {
-  const q = request.query as { status?: string; total_min?: number; total_max?: number; created_after?: string; created_before?: string };
+const OrderQuery = listQuery(OrderFilters);
+
+function filterOf(q: Static<typeof OrderQuery>): OrderFilter {
   return {
-    statuses: q.status?.split(',').map((s) => s.trim()),
+    statuses: splitList(q.status),
     totalMin: q.total_min,
     totalMax: q.total_max,
     createdAfter: q.created_after === undefined ? undefined : new Date(q.created_after),
@@ -78,12 +61,12 @@ function filterOf(request: FastifyRequest): OrderFilter {
 
 /** The domain input of `orders.create`: what the key is bound to, and what the handler places. */
 function newOrderOf(request: FastifyRequest): NewOrder {
-  const body = request.body as { items: Array<{ product_id: string; quantity: number }> };
-  return { items: body.items.map((i) => ({ productId: i.product_id, quantity: i.quantity })) };
+  return request.body as NewOrder;
 }
 
 /** Orders and order items. Every read is limited to the caller's own orders unless the caller is an administrator. */
-export function registerOrderRoutes(app: FastifyInstance, { orders, products, users, lists }: OrderRoutesDeps): void {
+export function registerOrderRoutes(fastify: FastifyInstance, { orders, products, users, lists }: OrderRoutesDeps): void {
+  const app = typed(fastify);
   const tags = ['orders'];
   const security = SECURITY.required;
   const product = productRelation(products);
@@ -115,12 +98,12 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
       summary: 'List orders',
       description: `The caller's orders (every order for administrators). ${listDescription}`,
       security,
-      querystring: listQuerySchema(OrderFilters),
+      querystring: OrderQuery,
       response: listResponses,
     },
     handler: async (request, reply) => {
       const options = lists.options(request, orderList.spec);
-      const page = await orders.list(principalOf(request), filterOf(request), options.page);
+      const page = await orders.list(principalOf(request), filterOf(request.query), options.page);
       return lists.send(request, reply, orderList, options, page);
     },
   });
@@ -134,12 +117,12 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
       description: `The user itself or an administrator; anyone else is refused. ${listDescription}`,
       security,
       params: IdParams,
-      querystring: listQuerySchema(OrderFilters),
+      querystring: OrderQuery,
       response: { ...listResponses, ...problemResponses(400, 401, 403, 404, 406, 422) },
     },
     handler: async (request, reply) => {
       const options = lists.options(request, orderList.spec);
-      const page = await orders.listForUser(principalOf(request), (request.params as { id: string }).id, filterOf(request), options.page);
+      const page = await orders.listForUser(principalOf(request), request.params.id, filterOf(request.query), options.page);
       return lists.send(request, reply, orderList, options, page);
     },
   });
@@ -154,11 +137,11 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
         'Prices and totals are computed on the server; every item must be priced in one currency. Stock is taken atomically: if any product lacks stock the answer is 409 OUT_OF_STOCK naming the items, and nothing is ordered.',
       security,
       querystring: NoQuery,
-      body: OrderBody,
+      body: NewOrderInput.schema,
       response: { 201: OrderEnvelope, ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
     },
     handler: async (request, reply) => {
-      const order = await orders.place(principalOf(request), newOrderOf(request));
+      const order = await orders.place(principalOf(request), request.body);
       reply.header('location', `/v2/orders/${order.id}`).header('etag', versionEtag(order.version));
       return reply.code(201).send({ data: presentOrder(order) });
     },
@@ -177,7 +160,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
       response: { 200: OrderEnvelope, 304: NotModified, ...problemResponses(400, 401, 403, 404) },
     },
     handler: async (request, reply) => {
-      const order = await orders.get(principalOf(request), (request.params as { id: string }).id);
+      const order = await orders.get(principalOf(request), request.params.id);
       if (notModified(request, reply, versionEtag(order.version), order.updatedAt)) return reply.send();
       return { data: presentOrder(order) };
     },
@@ -195,11 +178,11 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
       params: IdParams,
       querystring: NoQuery,
       headers: IfMatch,
-      body: StatusPatch,
+      body: OrderStatusInput.schema,
       response: { 200: OrderEnvelope, ...problemResponses(400, 401, 403, 404, 409, 412, 415, 422, 428) },
     },
     handler: async (request, reply) => {
-      const order = await orders.setStatus(principalOf(request), (request.params as { id: string }).id, (request.body as { status: string }).status, expectedVersion(request));
+      const order = await orders.setStatus(principalOf(request), request.params.id, request.body.status, expectedVersion(request));
       reply.header('etag', versionEtag(order.version));
       return { data: presentOrder(order) };
     },
@@ -218,7 +201,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
       response: { 200: OrderEnvelope, ...problemResponses(400, 401, 403, 404, 409) },
     },
     handler: async (request, reply) => {
-      const order = await orders.cancel(principalOf(request), (request.params as { id: string }).id);
+      const order = await orders.cancel(principalOf(request), request.params.id);
       reply.header('etag', versionEtag(order.version));
       return { data: presentOrder(order) };
     },
@@ -233,12 +216,12 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
       description: 'In the order they were placed. Include: product.',
       security,
       params: IdParams,
-      querystring: listQuerySchema(),
+      querystring: listQuery({}),
       response: { 200: ListEnvelope(OrderItemSchema, 'A page of order items'), 304: NotModified, ...problemResponses(400, 401, 403, 404, 406) },
     },
     handler: async (request, reply) => {
       const options = lists.options(request, itemList.spec);
-      const page = await orders.items(principalOf(request), (request.params as { id: string }).id, options.page);
+      const page = await orders.items(principalOf(request), request.params.id, options.page);
       return lists.send(request, reply, itemList, options, page);
     },
   });
@@ -256,7 +239,7 @@ export function registerOrderRoutes(app: FastifyInstance, { orders, products, us
       response: { 200: Envelope(OrderItemSchema, 'The order item'), ...problemResponses(400, 401, 403, 404) },
     },
     handler: async (request) => {
-      const item = await orders.getItem(principalOf(request), (request.params as { id: string }).id);
+      const item = await orders.getItem(principalOf(request), request.params.id);
       return { data: presentOrderItem(item) };
     },
   });

@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Comment, Post, PostsService } from '../../../domain/posts/index.ts';
-import { COMMENT_DEFAULT_SORT, COMMENT_MAX, COMMENT_SORTS, CONTENT_MAX, POST_DEFAULT_SORT, POST_SORTS, TITLE_MAX } from '../../../domain/posts/index.ts';
+import { COMMENT_DEFAULT_SORT, COMMENT_SORTS, CommentInput, NewPostInput, POST_DEFAULT_SORT, POST_SORTS, PostPatchInput } from '../../../domain/posts/index.ts';
 import type { UsersService } from '../../../domain/users/index.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
+import { listQuery } from '../query.ts';
+import { typed } from '../type-provider.ts';
 import { EMBEDDED_USER_FIELDS, userRelation } from '../relations.ts';
-import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
+import { Envelope, IdParams, IfMatchHeaders as IfMatch, NoQuery, problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
 
 const EmbeddedUser = Type.Object({ id: Type.String(), display_name: Type.String() }, { additionalProperties: true, description: 'The author, with include=author.' });
 
@@ -75,17 +77,6 @@ const PostFilters = {
   created_before: Type.Optional(DateTime('Only posts created before this instant.')),
 };
 
-const PostBody = Type.Object(
-  { title: Type.String({ minLength: 1, maxLength: TITLE_MAX }), content: Type.String({ minLength: 1, maxLength: CONTENT_MAX }) },
-  { additionalProperties: false, examples: [{ title: 'Hello, Stoa', content: 'My first post.' }] },
-);
-const PostPatch = Type.Object(
-  { title: Type.Optional(Type.String({ minLength: 1, maxLength: TITLE_MAX })), content: Type.Optional(Type.String({ minLength: 1, maxLength: CONTENT_MAX })) },
-  { additionalProperties: false, minProperties: 1, examples: [{ title: 'Hello again' }] },
-);
-const CommentBody = Type.Object({ content: Type.String({ minLength: 1, maxLength: COMMENT_MAX }) }, { additionalProperties: false, examples: [{ content: 'Nice post!' }] });
-const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (412 otherwise).' })) });
-
 const PostEnvelope = Envelope(PostSchema, 'The post');
 const CommentEnvelope = Envelope(CommentSchema, 'The comment');
 const PostList = ListEnvelope(PostSchema, 'A page of posts');
@@ -100,7 +91,8 @@ function parseDate(value: unknown): Date | undefined {
   return typeof value === 'string' ? new Date(value) : undefined;
 }
 
-export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }: PostRoutesDeps): void {
+export function registerPostRoutes(fastify: FastifyInstance, { posts, users, lists }: PostRoutesDeps): void {
+  const app = typed(fastify);
   const tags = ['posts'];
   const security = SECURITY.required;
   const author = userRelation(users, 'author_id', 'author');
@@ -126,15 +118,15 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
       summary: 'List posts',
       description: 'Newest first by default. Filters: author_id, created_after, created_before; q searches title and content.',
       security,
-      querystring: listQuerySchema(PostFilters, { search: true }),
+      querystring: listQuery(PostFilters, { search: true }),
       response: listResponses,
     },
     handler: async (request, reply) => {
       const options = lists.options(request, postList.spec);
-      const q = request.query as Record<string, unknown>;
+      const q = request.query;
       const page = await posts.list(
         principalOf(request),
-        { authorId: q.author_id as string | undefined, createdAfter: parseDate(q.created_after), createdBefore: parseDate(q.created_before), q: q.q as string | undefined },
+        { authorId: q.author_id, createdAfter: parseDate(q.created_after), createdBefore: parseDate(q.created_before), q: q.q },
         options.page,
       );
       return lists.send(request, reply, postList, options, page);
@@ -189,11 +181,11 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
       summary: 'Create a post',
       security,
       querystring: NoQuery,
-      body: PostBody,
+      body: NewPostInput.schema,
       response: { 201: PostEnvelope, ...problemResponses(400, 401, 403, 413, 415, 422) },
     },
     handler: async (request, reply) => {
-      const post = await posts.create(principalOf(request), request.body as { title: string; content: string });
+      const post = await posts.create(principalOf(request), request.body);
       reply.header('location', `/v2/posts/${post.id}`).header('etag', versionEtag(post.version));
       return reply.code(201).send({ data: presentPost(post) });
     },
@@ -211,7 +203,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
       response: { 200: PostEnvelope, 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 404) },
     },
     handler: async (request, reply) => {
-      const post = await posts.get(principalOf(request), (request.params as { id: string }).id);
+      const post = await posts.get(principalOf(request), request.params.id);
       if (notModified(request, reply, versionEtag(post.version), post.updatedAt)) return reply.send();
       return { data: presentPost(post) };
     },
@@ -228,11 +220,11 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
       params: IdParams,
       querystring: NoQuery,
       headers: IfMatch,
-      body: PostPatch,
+      body: PostPatchInput.schema,
       response: { 200: PostEnvelope, ...problemResponses(400, 401, 403, 404, 412, 415, 422, 428) },
     },
     handler: async (request, reply) => {
-      const post = await posts.update(principalOf(request), (request.params as { id: string }).id, request.body as { title?: string; content?: string }, expectedVersion(request));
+      const post = await posts.update(principalOf(request), request.params.id, request.body, expectedVersion(request));
       reply.header('etag', versionEtag(post.version));
       return { data: presentPost(post) };
     },
@@ -251,7 +243,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
       response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(401, 403, 404, 412, 428) },
     },
     handler: async (request, reply) => {
-      await posts.delete(principalOf(request), (request.params as { id: string }).id, expectedVersion(request));
+      await posts.delete(principalOf(request), request.params.id, expectedVersion(request));
       return reply.code(204).send();
     },
   });
@@ -270,7 +262,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
     },
     handler: async (request, reply) => {
       const options = lists.options(request, commentList.spec);
-      const page = await posts.comments(principalOf(request), (request.params as { id: string }).id, options.page);
+      const page = await posts.comments(principalOf(request), request.params.id, options.page);
       return lists.send(request, reply, commentList, options, page);
     },
   });
@@ -284,11 +276,11 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
       security,
       params: IdParams,
       querystring: NoQuery,
-      body: CommentBody,
+      body: CommentInput.schema,
       response: { 201: CommentEnvelope, ...problemResponses(400, 401, 403, 404, 413, 415, 422) },
     },
     handler: async (request, reply) => {
-      const comment = await posts.addComment(principalOf(request), (request.params as { id: string }).id, (request.body as { content: string }).content);
+      const comment = await posts.addComment(principalOf(request), request.params.id, request.body.content);
       reply.header('location', `/v2/comments/${comment.id}`).header('etag', versionEtag(comment.version));
       return reply.code(201).send({ data: presentComment(comment) });
     },
@@ -306,7 +298,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
       response: { 200: CommentEnvelope, 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 404) },
     },
     handler: async (request, reply) => {
-      const comment = await posts.getComment(principalOf(request), (request.params as { id: string }).id);
+      const comment = await posts.getComment(principalOf(request), request.params.id);
       if (notModified(request, reply, versionEtag(comment.version), comment.updatedAt)) return reply.send();
       return { data: presentComment(comment) };
     },
@@ -323,11 +315,11 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
       params: IdParams,
       querystring: NoQuery,
       headers: IfMatch,
-      body: CommentBody,
+      body: CommentInput.schema,
       response: { 200: CommentEnvelope, ...problemResponses(400, 401, 403, 404, 412, 415, 422, 428) },
     },
     handler: async (request, reply) => {
-      const comment = await posts.updateComment(principalOf(request), (request.params as { id: string }).id, (request.body as { content: string }).content, expectedVersion(request));
+      const comment = await posts.updateComment(principalOf(request), request.params.id, request.body.content, expectedVersion(request));
       reply.header('etag', versionEtag(comment.version));
       return { data: presentComment(comment) };
     },
@@ -346,7 +338,7 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
       response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(401, 403, 404, 412, 428) },
     },
     handler: async (request, reply) => {
-      await posts.deleteComment(principalOf(request), (request.params as { id: string }).id, expectedVersion(request));
+      await posts.deleteComment(principalOf(request), request.params.id, expectedVersion(request));
       return reply.code(204).send();
     },
   });

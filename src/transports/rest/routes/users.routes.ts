@@ -1,22 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { PLANS, ROLES } from '../../../domain/shared/principal.ts';
+import { PLANS } from '../../../domain/shared/principal.ts';
 import {
-  EMAIL_MAX,
-  NAME_MAX,
-  PASSWORD_MAX,
-  PASSWORD_MIN,
+  PatchUserInput,
+  ReplaceUserInput,
+  SignUpInput,
   USER_DEFAULT_SORT,
   USER_SORTS,
   USER_STATUSES,
   type PublicProfile,
   type User,
-  type UserChanges,
   type UsersService,
 } from '../../../domain/users/index.ts';
 import type { Plan, Role } from '../../../domain/shared/principal.ts';
 import type { UserStatus } from '../../../domain/users/index.ts';
-import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
+import { listQuery, splitList } from '../query.ts';
+import { typed } from '../type-provider.ts';
+import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
 import { principalOf } from '../plugins/request-context.ts';
 import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
@@ -36,30 +36,6 @@ export const UserSchema = Type.Object(
   },
   { description: 'A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else.' },
 );
-
-const Email = Type.String({ format: 'email', maxLength: EMAIL_MAX, examples: ['ada@example.com'] });
-const Name = Type.String({ minLength: 1, maxLength: NAME_MAX, examples: ['Ada Lovelace'] });
-const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, examples: ['correct horse battery staple'] });
-const Privileged = {
-  role: Type.Optional(Type.String({ enum: [...ROLES], description: 'Admins only.' })),
-  status: Type.Optional(Type.String({ enum: [...USER_STATUSES], description: 'Admins only.' })),
-  plan: Type.Optional(Type.String({ enum: [...PLANS], description: 'Admins only.' })),
-};
-
-const SignUpBody = Type.Object(
-  { email: Email, display_name: Name, password: Password },
-  { additionalProperties: false, examples: [{ email: 'ada@example.com', display_name: 'Ada Lovelace', password: 'correct horse battery staple' }] },
-);
-const ReplaceBody = Type.Object(
-  { email: Email, display_name: Name, password: Type.Optional(Password), ...Privileged },
-  { additionalProperties: false, examples: [{ email: 'ada@example.com', display_name: 'Ada King' }] },
-);
-const PatchBody = Type.Object(
-  { email: Type.Optional(Email), display_name: Type.Optional(Name), password: Type.Optional(Password), ...Privileged },
-  { additionalProperties: false, minProperties: 1, examples: [{ display_name: 'Ada King' }] },
-);
-
-
 
 export function presentUser(user: User | PublicProfile) {
   const links = { self: `/v2/users/${user.id}` };
@@ -94,11 +70,8 @@ const UserFilters = {
   plan: commaList('Admins only: comma-separated plans (free, pro, enterprise).'),
 };
 
-function splitFilter<T extends string>(value: unknown): T[] | undefined {
-  return typeof value === 'string' ? (value.split(',').map((v) => v.trim()) as T[]) : undefined;
-}
-
-export function registerUserRoutes(app: FastifyInstance, users: UsersService, lists: RestLists): void {
+export function registerUserRoutes(fastify: FastifyInstance, users: UsersService, lists: RestLists): void {
+  const app = typed(fastify);
   const userList: ListRoute<User | PublicProfile> = {
     spec: { sorts: USER_SORTS, defaultSort: USER_DEFAULT_SORT, fields: USER_FIELDS },
     present: presentUser,
@@ -112,15 +85,15 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
       summary: 'List users',
       description: 'Public profiles (full records for the caller itself, and for admins). Admins may filter by status, role and plan.',
       security: SECURITY.required,
-      querystring: listQuerySchema(UserFilters),
+      querystring: listQuery(UserFilters),
       response: { 200: ListEnvelope(UserSchema, 'A page of users'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406) },
     },
     handler: async (request, reply) => {
       const options = lists.options(request, userList.spec);
-      const q = request.query as Record<string, unknown>;
+      const q = request.query;
       const page = await users.list(
         principalOf(request),
-        { status: splitFilter<UserStatus>(q.status), role: splitFilter<Role>(q.role), plan: splitFilter<Plan>(q.plan) },
+        { status: splitList(q.status) as UserStatus[] | undefined, role: splitList(q.role) as Role[] | undefined, plan: splitList(q.plan) as Plan[] | undefined },
         options.page,
       );
       return lists.send(request, reply, userList, options, page);
@@ -136,12 +109,11 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
       description: 'Public sign-up. The email must be unique (case-insensitively).',
       security: SECURITY.optional,
       querystring: NoQuery,
-      body: SignUpBody,
+      body: SignUpInput.schema,
       response: { 201: UserEnvelope, ...problemResponses(400, 401, 409, 413, 415, 422) },
     },
     handler: async (request, reply) => {
-      const body = request.body as { email: string; display_name: string; password: string };
-      const user = await users.register({ email: body.email, name: body.display_name, password: body.password });
+      const user = await users.register(request.body);
       reply.header('location', `/v2/users/${user.id}`).header('etag', userEtag(user));
       return reply.code(201).send({ data: presentUser(user) });
     },
@@ -160,13 +132,13 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
       response: { 200: UserEnvelope, 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 404) },
     },
     handler: async (request, reply) => {
-      const user = await users.get(principalOf(request), (request.params as { id: string }).id);
+      const user = await users.get(principalOf(request), request.params.id);
       if (notModified(request, reply, userEtag(user), user.updatedAt)) return reply.send();
       return { data: presentUser(user) };
     },
   });
 
-  const change = (method: 'put' | 'patch', operationId: string, summary: string, body: typeof ReplaceBody | typeof PatchBody) =>
+  const change = (method: 'put' | 'patch', operationId: string, summary: string, body: typeof ReplaceUserInput.schema | typeof PatchUserInput.schema) =>
     app[method]('/users/:id', {
       config: { auth: 'required' },
       schema: {
@@ -182,17 +154,15 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
         response: { 200: UserEnvelope, ...problemResponses(400, 401, 403, 404, 409, 412, 415, 422) },
       },
       handler: async (request, reply) => {
-        const { display_name, ...rest } = request.body as Omit<UserChanges, 'name'> & { display_name?: string };
-        const changes: UserChanges = display_name === undefined ? rest : { ...rest, name: display_name };
-        const user = await users.update(principalOf(request), (request.params as { id: string }).id, changes, {
+        const user = await users.update(principalOf(request), request.params.id, request.body, {
           expectedVersion: expectedVersion(request),
         });
         reply.header('etag', userEtag(user));
         return { data: presentUser(user) };
       },
     });
-  change('put', 'replaceUser', 'Replace a user', ReplaceBody);
-  change('patch', 'updateUser', 'Update a user (JSON Merge Patch)', PatchBody);
+  change('put', 'replaceUser', 'Replace a user', ReplaceUserInput.schema);
+  change('patch', 'updateUser', 'Update a user (JSON Merge Patch)', PatchUserInput.schema);
 
   app.delete('/users/:id', {
     config: { auth: 'required' },
@@ -208,7 +178,7 @@ export function registerUserRoutes(app: FastifyInstance, users: UsersService, li
       response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(401, 403, 404, 412) },
     },
     handler: async (request, reply) => {
-      await users.delete(principalOf(request), (request.params as { id: string }).id, { expectedVersion: expectedVersion(request) });
+      await users.delete(principalOf(request), request.params.id, { expectedVersion: expectedVersion(request) });
       return reply.code(204).send();
     },
   });

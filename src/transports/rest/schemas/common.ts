@@ -88,3 +88,6 @@ export const SECURITY: Record<'required' | 'session' | 'optional' | 'none', Secu
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 
 export const NoQuery = Type.Object({}, { additionalProperties: false });
+
+/** The If-Match header of a conditional update or delete. */
+export const IfMatchHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (412 otherwise).' })) });
