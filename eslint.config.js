@@ -14,16 +14,16 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/domain/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['fastify*', '@fastify/*', 'pg', 'ioredis', 'kysely', 'graphql*', '**/infra/**', '**/transports/**'] }],
-    },
-  },
-  {
     // Pagination serves every transport: no transport, no web framework.
     files: ['src/platform/pagination/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['fastify*', '@fastify/*', 'graphql*', '@grpc/*', '**/transports/**'] }],
+    },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['fastify*', '@fastify/*', 'pg', 'ioredis', 'kysely', 'graphql*', '**/infra/**', '**/transports/**'] }],
     },
   },
 );

@@ -105,7 +105,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const passwords = createScryptHasher(config.passwordHashCost);
   const signingKeys = await loadSigningKeys({ configured: config.jwtKeys, dataDir: config.dataDir });
   // Cursors are MACed with a key derived from the signing key, which every process of a deployment shares.
-  const pagination = new Paginator(new CursorCodec(String(signingKeys[0]?.d ?? '')));
+  const cursors = new CursorCodec(String(signingKeys[0]?.d ?? ''));
   const eventLog = createEventLog(connection);
   const productRepository = createProductRepository(connection);
   const orderRepository = createOrderRepository(connection);
@@ -161,7 +161,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     products: new ProductsService({ products: productRepository, events: eventLog, transactor, clock }),
     orders: new OrdersService({ orders: orderRepository, products: productRepository, users: userRepository, events: eventLog, transactor, clock }),
     events: new EventsService(eventLog),
-    pagination,
+    pagination: new Paginator(cursors),
     rateLimiting,
     charges: new ChargesService({
       charges: createChargeRepository(connection),
