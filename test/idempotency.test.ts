@@ -29,8 +29,9 @@ describe('idempotency core', () => {
   });
 
   it('refuses a missing key only where the operation requires one, and a malformed key everywhere', () => {
-    const context = { call: 'mutation createOrder', field: 'idempotencyKey', label: 'The idempotencyKey argument' };
+    const context = { call: 'mutation createOrder', field: 'idempotencyKey', noun: 'idempotencyKey argument' };
     assert.equal(keyError({ idempotencyKey: 'required' }, undefined, context)?.code, 'IDEMPOTENCY_KEY_REQUIRED');
+    assert.match(String(keyError({ idempotencyKey: 'required' }, undefined, context)?.message), /^mutation createOrder requires an idempotencyKey argument /);
     assert.equal(keyError({ idempotencyKey: 'optional' }, undefined, context), null);
     assert.equal(keyError({ idempotencyKey: 'optional' }, 'x'.repeat(256), context)?.errors?.[0]?.field, 'idempotencyKey');
     assert.equal(keyError({ idempotencyKey: 'required' }, '', context)?.code, 'IDEMPOTENCY_KEY_INVALID');

@@ -45,7 +45,7 @@ function createOrderMutation(deps: { orders: OrdersService; idempotency: Idempot
 
   return async (principal: Principal, args: { idempotencyKey?: string; input: NewOrder }): Promise<Payload & { replayed: boolean }> => {
     try {
-      const invalid = keyError(PLACE_ORDER, args.idempotencyKey, { call: 'mutation createOrder', field: 'idempotencyKey', label: 'The idempotencyKey argument' });
+      const invalid = keyError(PLACE_ORDER, args.idempotencyKey, { call: 'mutation createOrder', field: 'idempotencyKey', noun: 'idempotencyKey argument' });
       if (invalid) throw invalid;
       const claim = { principal: principal.userId, key: args.idempotencyKey!, operation: PLACE_ORDER.name, fingerprint: operationFingerprint(PLACE_ORDER.name, args.input) };
       const result = await runIdempotent(deps.idempotency, claim, () => deps.orders.place(principal, args.input), renderer);

@@ -23,8 +23,8 @@ export interface KeyContext {
   call: string;
   /** Where the key travels (`idempotency-key` header, `idempotencyKey` argument): the field of a field error. */
   field: string;
-  /** How the transport names that place in a sentence (`The Idempotency-Key header`). */
-  label: string;
+  /** What the key is called on this transport, in a sentence (`Idempotency-Key header`, `idempotencyKey argument`). */
+  noun: string;
 }
 
 /**
@@ -37,10 +37,10 @@ export function keyError(operation: Pick<Operation, 'idempotencyKey'>, key: stri
   if (problem === null) return null;
   if (key === undefined) {
     if (operation.idempotencyKey !== 'required') return null;
-    return new AppError('IDEMPOTENCY_KEY_REQUIRED', `${context.call} requires an Idempotency-Key header (1 to 255 printable ASCII characters, a UUID is a good choice)`);
+    return new AppError('IDEMPOTENCY_KEY_REQUIRED', `${context.call} requires an ${context.noun} (1 to 255 printable ASCII characters, a UUID is a good choice)`);
   }
   const why = problem === 'too_long' ? 'is longer than 255 characters' : problem === 'missing' ? 'is empty' : 'contains characters other than printable ASCII';
-  return new AppError('IDEMPOTENCY_KEY_INVALID', `${context.label} ${why}`, {
+  return new AppError('IDEMPOTENCY_KEY_INVALID', `The ${context.noun} ${why}`, {
     errors: [{ field: context.field, code: problem === 'too_long' ? 'too_long' : 'invalid_format', message: 'must be 1 to 255 printable ASCII characters' }],
   });
 }

@@ -213,7 +213,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
     // Versions share their routes (`/v1/orders`, `/v2/orders`): an undeclared route's operation is its unversioned path.
     const operation: Operation = declared?.operation ?? { name: `${methods.join('|')} ${route.url.replace(VERSION_PREFIX, '')}`, idempotencyKey: 'optional' };
     const inputOf = declared?.input ?? ((request: FastifyRequest) => ({ params: request.params, query: request.query, body: request.body }));
-    const keyContext = (request: FastifyRequest) => ({ call: `${request.method} ${route.url}`, field: HEADER, label: 'The Idempotency-Key header' });
+    const keyContext = (request: FastifyRequest) => ({ call: `${request.method} ${route.url}`, field: HEADER, noun: 'Idempotency-Key header' });
 
     // Before body validation: a bad or missing key is the first thing a client hears about.
     const checkKey: preValidationHookHandler = async (request) => {
