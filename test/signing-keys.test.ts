@@ -163,6 +163,12 @@ describe('where signing keys come from', () => {
       assert.deepEqual(p.tokens.jwks().keys.map((k) => k.kid), [configured[0]!.kid]);
       assert.equal(kidOf(await p.tokens.sign('usr_1')), configured[0]!.kid);
       assert.equal((await db.database.db.selectFrom('signing_keys').select('kid').execute()).length, 0);
+
+      // Keys given without a kid are named by their thumbprint.
+      const { kid: _kid, ...unnamed } = configured[0]!;
+      const q = await processOn(db.database, new TestClock(), undefined, { configured: JSON.stringify([unnamed]) });
+      assert.equal(kidOf(await q.tokens.sign('usr_1')), configured[0]!.kid);
+      assert.equal(await q.tokens.verify(await p.tokens.sign('usr_2')), 'usr_2');
     } finally {
       await db.drop();
     }

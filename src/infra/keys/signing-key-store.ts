@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
-import type { JWK } from 'jose';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Clock } from '../../domain/shared/clock.ts';
 import { generateSigningKey, type SigningKeySource } from '../../platform/auth/access-tokens.ts';
 import type { Database } from '../db/schema.ts';
@@ -54,7 +54,8 @@ export interface SigningKeysOptions {
  */
 export async function openSigningKeys(options: SigningKeysOptions): Promise<SigningKeys> {
   if (options.configured) {
-    const keys = JSON.parse(options.configured) as JWK[];
+    // A key without a kid is named by its thumbprint, as generated keys are.
+    const keys = await Promise.all((JSON.parse(options.configured) as JWK[]).map(async (k) => (k.kid ? k : { ...k, kid: await calculateJwkThumbprint(k) })));
     return { source: { current: () => keys, refresh: async () => {} }, cursorSecret: String(keys[0]?.d ?? ''), origin: 'configured', close() {} };
   }
 
