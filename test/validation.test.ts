@@ -7,7 +7,11 @@ import { FIELD_ERROR_CODES, ROOT, type InputSpec } from '../src/domain/shared/va
 import { AppError } from '../src/domain/shared/errors.ts';
 import type { Principal } from '../src/domain/shared/principal.ts';
 import { PatchUserInput, SignUpInput, UsersService, type UsersServiceDeps } from '../src/domain/users/index.ts';
+import { ApiKeyPatchInput, ApiKeysService, NewApiKeyInput, type ApiKeysServiceDeps } from '../src/domain/api-keys/index.ts';
+import { NewChargeInput } from '../src/domain/charges/index.ts';
+import { NewOrderInput, OrderStatusInput } from '../src/domain/orders/index.ts';
 import { CommentInput, NewPostInput, PostsService, type PostsServiceDeps } from '../src/domain/posts/index.ts';
+import { NewProductInput, ProductPatchInput, ProductsService, type ProductsServiceDeps } from '../src/domain/products/index.ts';
 import { buildValidatorFactory, toFieldErrors } from '../src/transports/rest/plugins/validation.ts';
 
 /** What REST's Ajv answers for `value` against the same schema. */
@@ -25,6 +29,14 @@ const CASES: Array<{ name: string; input: InputSpec<TSchema>; value: unknown }> 
   { name: 'user patch, empty', input: PatchUserInput, value: {} },
   { name: 'post, too long', input: NewPostInput, value: { title: 't'.repeat(201), content: 'c' } },
   { name: 'comment, empty', input: CommentInput, value: { content: '' } },
+  { name: 'product, bounds and formats', input: NewProductInput, value: { name: 'x'.repeat(201), category: '', price: -1, currency: 'eur', stock: 1.5 } },
+  { name: 'product patch, wrong types', input: ProductPatchInput, value: { price: '10', description: null } },
+  { name: 'order, no items', input: NewOrderInput, value: { items: [] } },
+  { name: 'order, bad items', input: NewOrderInput, value: { items: [{ product_id: 7, quantity: 0 }, { quantity: 1001, extra: true }] } },
+  { name: 'order status, unknown', input: OrderStatusInput, value: { status: 'lost' } },
+  { name: 'charge, every field wrong', input: NewChargeInput, value: { amount: 0, currency: 'EURO', source: '', order_id: '', description: 'd'.repeat(501) } },
+  { name: 'API key, scopes', input: NewApiKeyInput, value: { name: 'k', scopes: ['posts:read', 'posts:read', 'root'], expires_at: 'tomorrow', api_version: '3' } },
+  { name: 'API key patch, bad version', input: ApiKeyPatchInput, value: { api_version: 2 } },
 ];
 
 describe('field validation', () => {
@@ -57,6 +69,10 @@ describe('field validation', () => {
       assert.deepEqual(
         SignUpInput.errors({ email: 'ada@example.com', display_name: 'Ada', password: 'correct horse', extra: 1 }).map((e) => [e.field, e.code]),
         [['extra', 'unknown_field']],
+      );
+      assert.deepEqual(
+        NewOrderInput.errors({ items: [{ product_id: 'prd_1', quantity: 1 }, { product_id: 'prd_2', quantity: 0 }] }).map((e) => [e.field, e.code]),
+        [['items.1.quantity', 'out_of_range']],
       );
     });
   });
@@ -91,6 +107,20 @@ describe('field validation', () => {
       assert.deepEqual(await fieldErrors(() => posts.create(actor, { title: ' ', content: '' })), [
         ['content', 'too_short'],
         ['title', 'too_short'],
+      ]);
+    });
+
+    it('adds the rules a schema cannot state, in the same vocabulary', async () => {
+      const keys = new ApiKeysService({ clock: { now: () => new Date('2026-11-30T12:00:00Z') } } as ApiKeysServiceDeps);
+      assert.deepEqual(await fieldErrors(() => keys.createForUser(actor.userId, { name: '  ', scopes: ['posts:read'], expires_at: '2026-11-01T00:00:00Z' })), [
+        ['name', 'too_short'],
+        ['expires_at', 'in_past'],
+      ]);
+      const products = new ProductsService({} as ProductsServiceDeps);
+      const admin: Principal = { ...actor, role: 'admin' };
+      assert.deepEqual(await fieldErrors(() => products.create(admin, { name: 'Mug', category: 'a,b', price: 100, currency: 'XQQ' })), [
+        ['category', 'invalid_format'],
+        ['currency', 'invalid_value'],
       ]);
     });
   });
