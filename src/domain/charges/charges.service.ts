@@ -1,5 +1,5 @@
 import type { EventLog } from '../events/index.ts';
-import { orderSnapshot, type OrderRepository } from '../orders/index.ts';
+import { presentOrder, type OrderRepository } from '../orders/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
 import { isId, newId } from '../shared/ids.ts';
@@ -13,7 +13,7 @@ import {
   CHARGE_STATUSES,
   DESCRIPTION_MAX_LENGTH,
   SOURCE_MAX_LENGTH,
-  chargeSnapshot,
+  presentCharge,
   type Charge,
   type ChargeFilter,
   type ChargeOutcome,
@@ -88,7 +88,7 @@ export class ChargesService {
         version: 1,
       };
       const saved = await this.#deps.charges.insert(charge);
-      await this.#deps.events.append({ type: 'charge.created', resourceType: 'charge', resourceId: saved.id, data: chargeSnapshot(saved), audience: [saved.userId] }, now);
+      await this.#deps.events.append({ type: 'charge.created', resourceType: 'charge', resourceId: saved.id, data: presentCharge(saved), audience: [saved.userId] }, now);
       // Only a committed charge goes to the processor; if this process dies first, resubmitPending hands it over.
       this.#deps.transactor.afterCommit(() => void this.#submit(saved));
       return saved;
@@ -132,7 +132,7 @@ export class ChargesService {
       const settled = await this.#deps.charges.settle(charge.id, outcome.status, outcome.status === 'failed' ? (outcome.failureCode ?? 'processing_error') : null, now);
       if (!settled) return 'ignored';
       await this.#deps.events.append(
-        { type: `charge.${settled.status}`, resourceType: 'charge', resourceId: settled.id, data: chargeSnapshot(settled), audience: [settled.userId] },
+        { type: `charge.${settled.status}`, resourceType: 'charge', resourceId: settled.id, data: presentCharge(settled), audience: [settled.userId] },
         now,
       );
       if (settled.status === 'succeeded' && settled.orderId) {
@@ -145,7 +145,7 @@ export class ChargesService {
                 type: 'order.status_changed',
                 resourceType: 'order',
                 resourceId: order.id,
-                data: orderSnapshot(confirmed, { previousStatus: order.status }),
+                data: presentOrder({ ...confirmed, items: await this.#deps.orders.itemsOf(order.id) }),
                 audience: [order.userId],
               },
               now,

@@ -23,7 +23,7 @@ export interface NewEvent {
   type: EventType;
   resourceType: string;
   resourceId: string;
-  /** A snapshot of the resource after the change, in the API's field names. */
+  /** The resource after the change as its `present…` function shows it (what GET returns, without links). */
   data: Record<string, unknown>;
   /** Who may read it: user ids, or EVERYONE. Administrators read every event. */
   audience: readonly string[];

@@ -7,7 +7,7 @@ import type { Page, PageRequest } from '../shared/page.ts';
 import { canActFor, requireScope, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
 import type { CommentRepository, PostChanges, PostRepository } from './posts.port.ts';
-import { COMMENT_MAX, CONTENT_MAX, TITLE_MAX, commentSnapshot, postSnapshot, type Comment, type Post, type PostFilter } from './posts.types.ts';
+import { COMMENT_MAX, CONTENT_MAX, TITLE_MAX, presentComment, presentPost, type Comment, type Post, type PostFilter } from './posts.types.ts';
 
 export interface PostsServiceDeps {
   posts: PostRepository;
@@ -47,7 +47,7 @@ export class PostsService {
     const post: Post = { id: newId('pst', now.getTime()), authorId: actor.userId, title: input.title, content: input.content, likes: 0, createdAt: now, updatedAt: now, version: 1 };
     return this.#deps.transactor.run(async () => {
       const saved = await this.#deps.posts.insert(post);
-      await this.#deps.events.append({ type: 'post.created', resourceType: 'post', resourceId: saved.id, data: postSnapshot(saved), audience: [EVERYONE] }, now);
+      await this.#deps.events.append({ type: 'post.created', resourceType: 'post', resourceId: saved.id, data: presentPost(saved), audience: [EVERYONE] }, now);
       return saved;
     });
   }
@@ -114,7 +114,7 @@ export class PostsService {
     return this.#deps.transactor.run(async () => {
       const saved = await this.#deps.comments.insert(comment);
       await this.#deps.events.append(
-        { type: 'comment.created', resourceType: 'comment', resourceId: saved.id, data: commentSnapshot(saved), audience: [EVERYONE] },
+        { type: 'comment.created', resourceType: 'comment', resourceId: saved.id, data: presentComment(saved), audience: [EVERYONE] },
         now,
       );
       return saved;

@@ -13,7 +13,7 @@ import {
   PRODUCT_DESCRIPTION_MAX,
   PRODUCT_NAME_MAX,
   STOCK_MAX,
-  productSnapshot,
+  presentProduct,
   type NewProduct,
   type Product,
   type ProductChanges,
@@ -134,7 +134,7 @@ export class ProductsService {
       const result = await this.#deps.products.update(id, changes, now, expectedVersion);
       if (result === 'version_mismatch') throw preconditionFailed();
       if (!result) throw notFound('Product');
-      await this.#deps.events.append({ type: 'product.updated', resourceType: 'product', resourceId: result.id, data: productSnapshot(result), audience: [EVERYONE] }, now);
+      await this.#deps.events.append({ type: 'product.updated', resourceType: 'product', resourceId: result.id, data: presentProduct(result), audience: [EVERYONE] }, now);
       return result;
     });
   }

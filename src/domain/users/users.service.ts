@@ -12,6 +12,7 @@ import {
   PASSWORD_MAX,
   PASSWORD_MIN,
   USER_STATUSES,
+  presentUser,
   publicProfile,
   type NewUser,
   type PublicProfile,
@@ -98,7 +99,7 @@ export class UsersService {
       if (user === 'email_taken') throw new AppError('EMAIL_TAKEN', 'A user with this email already exists');
       await this.#deps.events.append(
         // Who signed up is the user's own and the administrators' business.
-        { type: 'user.created', resourceType: 'user', resourceId: user.id, data: { id: user.id, display_name: user.name, created_at: user.createdAt.toISOString() }, audience: [user.id] },
+        { type: 'user.created', resourceType: 'user', resourceId: user.id, data: presentUser(user), audience: [user.id] },
         now,
       );
       return user;

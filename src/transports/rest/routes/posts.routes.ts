@@ -1,7 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Comment, Post, PostsService } from '../../../domain/posts/index.ts';
-import { COMMENT_DEFAULT_SORT, COMMENT_MAX, COMMENT_SORTS, CONTENT_MAX, POST_DEFAULT_SORT, POST_SORTS, TITLE_MAX } from '../../../domain/posts/index.ts';
+import {
+  COMMENT_DEFAULT_SORT,
+  COMMENT_MAX,
+  COMMENT_SORTS,
+  CONTENT_MAX,
+  POST_DEFAULT_SORT,
+  POST_SORTS,
+  TITLE_MAX,
+  presentComment as commentData,
+  presentPost as postData,
+} from '../../../domain/posts/index.ts';
 import type { UsersService } from '../../../domain/users/index.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
@@ -41,28 +51,11 @@ export const CommentSchema = Type.Object(
 );
 
 export function presentPost(post: Post) {
-  return {
-    id: post.id,
-    author_id: post.authorId,
-    title: post.title,
-    content: post.content,
-    likes: post.likes,
-    created_at: post.createdAt.toISOString(),
-    updated_at: post.updatedAt.toISOString(),
-    links: { self: `/v2/posts/${post.id}`, author: `/v2/users/${post.authorId}`, comments: `/v2/posts/${post.id}/comments` },
-  };
+  return { ...postData(post), links: { self: `/v2/posts/${post.id}`, author: `/v2/users/${post.authorId}`, comments: `/v2/posts/${post.id}/comments` } };
 }
 
 export function presentComment(comment: Comment) {
-  return {
-    id: comment.id,
-    post_id: comment.postId,
-    author_id: comment.authorId,
-    content: comment.content,
-    created_at: comment.createdAt.toISOString(),
-    updated_at: comment.updatedAt.toISOString(),
-    links: { self: `/v2/comments/${comment.id}`, post: `/v2/posts/${comment.postId}`, author: `/v2/users/${comment.authorId}` },
-  };
+  return { ...commentData(comment), links: { self: `/v2/comments/${comment.id}`, post: `/v2/posts/${comment.postId}`, author: `/v2/users/${comment.authorId}` } };
 }
 
 const POST_FIELDS = ['id', 'author_id', 'title', 'content', 'likes', 'created_at', 'updated_at', 'links'] as const;

@@ -9,6 +9,7 @@ import {
   USER_DEFAULT_SORT,
   USER_SORTS,
   USER_STATUSES,
+  presentUser as userData,
   type PublicProfile,
   type User,
   type UserChanges,
@@ -62,20 +63,7 @@ const PatchBody = Type.Object(
 
 
 export function presentUser(user: User | PublicProfile) {
-  const links = { self: `/v2/users/${user.id}` };
-  if (!('email' in user)) return { id: user.id, display_name: user.name, created_at: user.createdAt.toISOString(), links };
-  return {
-    id: user.id,
-    email: user.email,
-    display_name: user.name,
-    role: user.role,
-    status: user.status,
-    plan: user.plan,
-    email_verified_at: user.emailVerifiedAt?.toISOString() ?? null,
-    created_at: user.createdAt.toISOString(),
-    updated_at: user.updatedAt.toISOString(),
-    links,
-  };
+  return { ...userData(user), links: { self: `/v2/users/${user.id}` } };
 }
 
 export function userEtag(user: User | PublicProfile): string {
