@@ -24,7 +24,6 @@ import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
 import { registerIdempotency } from './platform/idempotency/index.ts';
-import { standardWebhooks } from './infra/payment-processor/index.ts';
 import { RestLists } from './transports/rest/lists.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 
@@ -122,12 +121,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerProductRoutes(scope, { products: container.products, lists });
     registerOrderRoutes(scope, { orders: container.orders, products: container.products, users: container.users, lists });
     registerEventRoutes(scope, { events: container.events, lists });
-    registerChargeRoutes(scope, {
-      charges: container.charges,
-      lists,
-      verifyWebhook: (headers, body) =>
-        standardWebhooks.verify(config.processor.webhookSecret, headers, body, Math.floor(container.clock.now().getTime() / 1000)),
-    });
+    registerChargeRoutes(scope, { charges: container.charges, lists });
   };
   await app.register(
     async (scope) => {

@@ -13,7 +13,7 @@ import { OrdersService } from './domain/orders/index.ts';
 import { ChargesService } from './domain/charges/index.ts';
 import { createChargeRepository, createProcessorEventStore } from './infra/db/repositories/charges.repository.ts';
 import { createIdempotencyStore } from './infra/db/repositories/idempotency-keys.repository.ts';
-import { createProcessorGateway, type ProcessorGateway } from './infra/payment-processor/index.ts';
+import { createProcessorGateway, createProcessorWebhookVerifier, type ProcessorGateway } from './infra/payment-processor/index.ts';
 import type { IdempotencyStore } from './platform/idempotency/index.ts';
 import type { Transactor } from './domain/shared/transactor.ts';
 import { createProductRepository } from './infra/db/repositories/products.repository.ts';
@@ -155,7 +155,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
     accessTokens,
     authenticator: createAuthenticator({ users: userRepository, apiKeys: apiKeyRepository, accessTokens, clock }),
-    posts: new PostsService({ posts: createPostRepository(connection), comments: createCommentRepository(connection), events: eventLog, transactor, clock }),
+    posts: new PostsService({ posts: createPostRepository(connection), comments: createCommentRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     follows: new FollowsService({ follows: createFollowRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     products: new ProductsService({ products: productRepository, events: eventLog, transactor, clock }),
     orders: new OrdersService({ orders: orderRepository, products: productRepository, users: userRepository, events: eventLog, transactor, clock }),
@@ -167,6 +167,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       processorEvents: createProcessorEventStore(connection),
       orders: orderRepository,
       gateway: processorGateway,
+      webhookVerifier: createProcessorWebhookVerifier(config.processor.webhookSecret, clock),
       events: eventLog,
       transactor,
       clock,

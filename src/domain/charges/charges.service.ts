@@ -7,7 +7,7 @@ import { isCurrencyCode } from '../shared/money.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { isAdmin, requireScope, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
-import type { ChargeRepository, PaymentGateway, ProcessorEventStore } from './charges.port.ts';
+import type { ChargeRepository, InboundHeaders, PaymentGateway, ProcessorEventStore, ProcessorWebhookVerifier } from './charges.port.ts';
 import {
   AMOUNT_MAX,
   CHARGE_STATUSES,
@@ -25,6 +25,7 @@ export interface ChargesServiceDeps {
   processorEvents: ProcessorEventStore;
   orders: Pick<OrderRepository, 'findById' | 'lockById' | 'setStatus' | 'itemsOf'>;
   gateway: PaymentGateway;
+  webhookVerifier: ProcessorWebhookVerifier;
   events: EventLog;
   transactor: Transactor;
   clock: Clock;
@@ -113,6 +114,35 @@ export class ChargesService {
       });
     }
     return this.#deps.charges.list({ ...filter, userId: isAdmin(actor) ? filter.userId : actor.userId }, page);
+  }
+
+  /**
+   * The processor's inbound webhook: verifies its signature over the raw body,
+   * reads the charge outcome it carries and applies it, once per delivery id.
+   */
+  async receiveProcessorWebhook(rawBody: string, headers: InboundHeaders): Promise<OutcomeResult> {
+    const verified = this.#deps.webhookVerifier.verify(rawBody, headers);
+    if ('refused' in verified) {
+      throw new AppError('WEBHOOK_SIGNATURE_INVALID', `The webhook was refused: ${verified.refused.replace(/_/g, ' ')}`, { extensions: { reason: verified.refused } });
+    }
+    let event: { type?: unknown; data?: { charge_id?: unknown; status?: unknown; failure_code?: unknown } } | null;
+    try {
+      event = JSON.parse(rawBody) as typeof event;
+    } catch {
+      throw new AppError('MALFORMED_JSON', 'The webhook body is not JSON');
+    }
+    const status = event?.data?.status;
+    if (typeof event?.type !== 'string' || typeof event.data?.charge_id !== 'string' || (status !== 'succeeded' && status !== 'failed')) {
+      throw new AppError('BAD_REQUEST', 'The webhook is not a charge outcome (type, data.charge_id, data.status)');
+    }
+    return this.applyOutcome({
+      webhookId: verified.webhookId,
+      type: event.type,
+      chargeId: event.data.charge_id,
+      status,
+      failureCode: typeof event.data.failure_code === 'string' ? event.data.failure_code : null,
+      raw: rawBody,
+    });
   }
 
   /**

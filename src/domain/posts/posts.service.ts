@@ -6,12 +6,14 @@ import { newId } from '../shared/ids.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { canActFor, requireScope, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
+import type { UserRepository } from '../users/index.ts';
 import type { CommentRepository, PostChanges, PostRepository } from './posts.port.ts';
 import { COMMENT_MAX, CONTENT_MAX, TITLE_MAX, presentComment, presentPost, type Comment, type Post, type PostFilter } from './posts.types.ts';
 
 export interface PostsServiceDeps {
   posts: PostRepository;
   comments: CommentRepository;
+  users: Pick<UserRepository, 'findById'>;
   events: EventLog;
   transactor: Transactor;
   clock: Clock;
@@ -91,6 +93,13 @@ export class PostsService {
       throw validationError([{ field: 'created_after', code: 'invalid_range', message: 'must be earlier than created_before' }]);
     }
     return this.#deps.posts.list(filter, page);
+  }
+
+  /** One user's posts; an unknown user is 404 rather than an empty list. */
+  async listByAuthor(actor: Principal, authorId: string, filter: Omit<PostFilter, 'authorId'>, page: PageRequest): Promise<Page<Post>> {
+    requireScope(actor, 'posts:read');
+    if (!(await this.#deps.users.findById(authorId))) throw notFound('User');
+    return this.list(actor, { ...filter, authorId }, page);
   }
 
   /** Posts by the people the caller follows, newest first. */

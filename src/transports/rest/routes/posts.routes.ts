@@ -146,12 +146,10 @@ export function registerPostRoutes(app: FastifyInstance, { posts, users, lists }
       response: listResponses,
     },
     handler: async (request, reply) => {
-      const actor = principalOf(request);
-      const { id } = request.params as { id: string };
-      await users.get(actor, id);
       const options = lists.options(request, postList.spec);
       const q = request.query as Record<string, unknown>;
-      const page = await posts.list(actor, { authorId: id, createdAfter: parseDate(q.created_after), createdBefore: parseDate(q.created_before), q: q.q as string | undefined }, options.page);
+      const filter = { createdAfter: parseDate(q.created_after), createdBefore: parseDate(q.created_before), q: q.q as string | undefined };
+      const page = await posts.listByAuthor(principalOf(request), (request.params as { id: string }).id, filter, options.page);
       return lists.send(request, reply, postList, options, page);
     },
   });
