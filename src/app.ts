@@ -16,7 +16,7 @@ import { registerApiKeyRoutes } from './transports/rest/routes/api-keys.routes.t
 import { registerAuthRoutes, registerJwksRoute } from './transports/rest/routes/auth.routes.ts';
 import { registerV1Transformer, registerVersioning } from './transports/rest/plugins/versioning.ts';
 import { registerOpsRoutes } from './transports/rest/routes/ops.routes.ts';
-import { registerUserRoutes } from './transports/rest/routes/users.routes.ts';
+import { registerEmailVerificationRoutes, registerUserRoutes } from './transports/rest/routes/users.routes.ts';
 import { registerFollowRoutes } from './transports/rest/routes/follows.routes.ts';
 import { registerPostRoutes } from './transports/rest/routes/posts.routes.ts';
 import { registerProductRoutes } from './transports/rest/routes/products.routes.ts';
@@ -115,6 +115,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     });
     registerAuthRoutes(scope, container.sessions);
     registerUserRoutes(scope, container.users, lists);
+    registerEmailVerificationRoutes(scope, container.emailVerification);
     registerFollowRoutes(scope, { follows: container.follows, lists });
     registerApiKeyRoutes(scope, container.apiKeys, lists);
     registerPostRoutes(scope, { posts: container.posts, users: container.users, lists });

@@ -4,7 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config.ts';
 import { ApiKeysService } from './domain/api-keys/index.ts';
 import { systemClock, type Clock } from './domain/shared/clock.ts';
-import { UsersService } from './domain/users/index.ts';
+import { EmailVerificationService, UsersService } from './domain/users/index.ts';
 import { EventsService } from './domain/events/index.ts';
 import { PostsService } from './domain/posts/index.ts';
 import { FollowsService } from './domain/follows/index.ts';
@@ -27,7 +27,7 @@ import { openDatabase, type DatabaseHandle } from './infra/db/database.ts';
 import { migrate } from './infra/db/migrate.ts';
 import { createApiKeyRepository } from './infra/db/repositories/api-keys.repository.ts';
 import { createRefreshTokenRepository } from './infra/db/repositories/refresh-tokens.repository.ts';
-import { createUserRepository } from './infra/db/repositories/users.repository.ts';
+import { createEmailVerificationRepository, createUserRepository } from './infra/db/repositories/users.repository.ts';
 import { loadSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
 import { createRateLimiting, type RateLimiting } from './infra/redis/rate-limiting.ts';
@@ -49,6 +49,7 @@ export interface Container {
   redis: Redis | undefined;
   metrics: Registry;
   users: UsersService;
+  emailVerification: EmailVerificationService;
   apiKeys: ApiKeysService;
   sessions: SessionsService;
   accessTokens: AccessTokens;
@@ -155,6 +156,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
     accessTokens,
     authenticator: createAuthenticator({ users: userRepository, apiKeys: apiKeyRepository, accessTokens, clock }),
+    emailVerification: new EmailVerificationService({ users: userRepository, verifications: createEmailVerificationRepository(connection), events: eventLog, transactor, clock }),
     posts: new PostsService({ posts: createPostRepository(connection), comments: createCommentRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     follows: new FollowsService({ follows: createFollowRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     products: new ProductsService({ products: productRepository, events: eventLog, transactor, clock }),

@@ -2,6 +2,7 @@ import type { Scope } from '../shared/principal.ts';
 
 export const EVENT_TYPES = [
   'user.created',
+  'user.verification_requested',
   'post.created',
   'comment.created',
   'follow.created',
@@ -14,6 +15,13 @@ export const EVENT_TYPES = [
   'charge.failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number] | (string & {});
+
+/**
+ * Events that carry a secret for their audience alone (a verification token):
+ * administrators, who read every other event, do not read these unless they
+ * are in the audience themselves.
+ */
+export const CONFIDENTIAL_EVENT_TYPES: readonly EventType[] = ['user.verification_requested'];
 
 /** Everyone signed in may read an event whose audience holds this entry. */
 export const EVERYONE = '*';

@@ -16,6 +16,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   charges: ChargesTable;
   processor_events: ProcessorEventsTable;
+  email_verifications: EmailVerificationsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -175,4 +176,13 @@ export interface ProcessorEventsTable {
   charge_id: string | null;
   payload: string;
   received_at: Timestamp;
+}
+
+export interface EmailVerificationsTable {
+  id: string;
+  user_id: string;
+  email: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  created_at: Timestamp;
 }

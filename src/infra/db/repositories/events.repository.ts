@@ -69,6 +69,10 @@ export function createEventLog(connection: Connection): EventLog {
         query = query.where((eb) => eb.or([...(exact.length ? [eb('type', 'in', exact)] : []), ...families.map((f) => eb('type', 'like', f))]));
       }
       for (const family of filter.excludeFamilies ?? []) query = query.where('type', 'not like', `${family}.%`);
+      const confidential = filter.confidential;
+      if (confidential && confidential.types.length > 0) {
+        query = query.where((eb) => eb.or([eb('type', 'not in', [...confidential.types]), sql<boolean>`${confidential.reader} = ANY(audience)`]));
+      }
       return paginate(query, page, SORTS, 'events.id', toEvent);
     },
   };
