@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { EVENT_TYPES } from '../src/domain/events/index.ts';
+import { EVENT_TYPES, type EventType } from '../src/domain/events/index.ts';
 import { createTestApp, signUp, signUpAdmin, type SignedUp, type TestApp } from './helpers/app.ts';
 
 type Json = Record<string, unknown>;
@@ -79,5 +79,11 @@ describe('event data', () => {
     await assertEventIsResource(ada, 'charge.failed', 'charges', declined.id);
 
     assert.deepEqual([...checked].sort(), EVENT_TYPES.filter((type) => !NOT_RESOURCES.has(type)).sort(), 'every event type that carries a resource is checked');
+  });
+
+  it('EventType is a closed union: an unknown type does not compile', () => {
+    // @ts-expect-error not one of EVENT_TYPES (typecheck fails if this line compiles)
+    const unknown: EventType = 'order.exploded';
+    assert.ok(!(EVENT_TYPES as readonly string[]).includes(unknown));
   });
 });

@@ -162,7 +162,7 @@ export class ChargesService {
       const settled = await this.#deps.charges.settle(charge.id, outcome.status, outcome.status === 'failed' ? (outcome.failureCode ?? 'processing_error') : null, now);
       if (!settled) return 'ignored';
       await this.#deps.events.append(
-        { type: `charge.${settled.status}`, resourceType: 'charge', resourceId: settled.id, data: presentCharge(settled), audience: [settled.userId] },
+        { type: `charge.${outcome.status}`, resourceType: 'charge', resourceId: settled.id, data: presentCharge(settled), audience: [settled.userId] },
         now,
       );
       if (settled.status === 'succeeded' && settled.orderId) {

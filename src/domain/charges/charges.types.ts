@@ -4,9 +4,6 @@ import type { SortFields, SortTerm } from '../shared/page.ts';
 export const CHARGE_STATUSES = ['pending', 'succeeded', 'failed'] as const;
 export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
 
-/** Why a charge failed, as the processor reports it. */
-export const FAILURE_CODES = ['card_declined', 'insufficient_funds', 'processing_error'] as const;
-
 export interface Charge {
   id: string;
   userId: string;

@@ -14,7 +14,7 @@ export const EVENT_TYPES = [
   'charge.succeeded',
   'charge.failed',
 ] as const;
-export type EventType = (typeof EVENT_TYPES)[number] | (string & {});
+export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
  * Events that carry a secret for their audience alone (a verification token):
