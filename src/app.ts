@@ -17,14 +17,13 @@ import { registerApiKeyRoutes } from './transports/rest/routes/api-keys.routes.t
 import { registerAuthRoutes, registerJwksRoute } from './transports/rest/routes/auth.routes.ts';
 import { registerV1Transformer, registerVersioning } from './transports/rest/plugins/versioning.ts';
 import { registerOpsRoutes } from './transports/rest/routes/ops.routes.ts';
-import { registerUserRoutes } from './transports/rest/routes/users.routes.ts';
+import { registerEmailVerificationRoutes, registerUserRoutes } from './transports/rest/routes/users.routes.ts';
 import { registerFollowRoutes } from './transports/rest/routes/follows.routes.ts';
 import { registerPostRoutes } from './transports/rest/routes/posts.routes.ts';
 import { registerProductRoutes } from './transports/rest/routes/products.routes.ts';
 import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
-import { standardWebhooks } from './infra/payment-processor/index.ts';
 import { RestLists } from './transports/rest/lists.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 
@@ -110,18 +109,14 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     });
     registerAuthRoutes(scope, container.sessions);
     registerUserRoutes(scope, container.users, lists);
+    registerEmailVerificationRoutes(scope, container.emailVerification);
     registerFollowRoutes(scope, { follows: container.follows, lists });
     registerApiKeyRoutes(scope, container.apiKeys, lists);
     registerPostRoutes(scope, { posts: container.posts, users: container.users, lists });
     registerProductRoutes(scope, { products: container.products, lists });
     registerOrderRoutes(scope, { orders: container.orders, products: container.products, users: container.users, lists });
     registerEventRoutes(scope, { events: container.events, lists });
-    registerChargeRoutes(scope, {
-      charges: container.charges,
-      lists,
-      verifyWebhook: (headers, body) =>
-        standardWebhooks.verify(config.processor.webhookSecret, headers, body, Math.floor(container.clock.now().getTime() / 1000)),
-    });
+    registerChargeRoutes(scope, { charges: container.charges, lists });
   };
   await app.register(
     async (scope) => {

@@ -4,7 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config.ts';
 import { ApiKeysService } from './domain/api-keys/index.ts';
 import { systemClock, type Clock } from './domain/shared/clock.ts';
-import { UsersService } from './domain/users/index.ts';
+import { EmailVerificationService, UsersService } from './domain/users/index.ts';
 import { EventsService } from './domain/events/index.ts';
 import { PostsService } from './domain/posts/index.ts';
 import { FollowsService } from './domain/follows/index.ts';
@@ -13,7 +13,7 @@ import { OrdersService } from './domain/orders/index.ts';
 import { ChargesService } from './domain/charges/index.ts';
 import { createChargeRepository, createProcessorEventStore } from './infra/db/repositories/charges.repository.ts';
 import { createIdempotencyStore } from './infra/db/repositories/idempotency-keys.repository.ts';
-import { createProcessorGateway, type ProcessorGateway } from './infra/payment-processor/index.ts';
+import { createProcessorGateway, createProcessorWebhookVerifier, type ProcessorGateway } from './infra/payment-processor/index.ts';
 import type { IdempotencyContext, IdempotencyStore } from './platform/idempotency/index.ts';
 import type { Transactor } from './domain/shared/transactor.ts';
 import { createProductRepository } from './infra/db/repositories/products.repository.ts';
@@ -27,7 +27,7 @@ import { openDatabase, type DatabaseHandle } from './infra/db/database.ts';
 import { migrate } from './infra/db/migrate.ts';
 import { createApiKeyRepository } from './infra/db/repositories/api-keys.repository.ts';
 import { createRefreshTokenRepository } from './infra/db/repositories/refresh-tokens.repository.ts';
-import { createUserRepository } from './infra/db/repositories/users.repository.ts';
+import { createEmailVerificationRepository, createUserRepository } from './infra/db/repositories/users.repository.ts';
 import { openSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
@@ -53,6 +53,7 @@ export interface Container {
   /** The dependency probes behind every health endpoint (REST /readyz, gRPC health). */
   readiness: Readiness;
   users: UsersService;
+  emailVerification: EmailVerificationService;
   apiKeys: ApiKeysService;
   sessions: SessionsService;
   accessTokens: AccessTokens;
@@ -180,7 +181,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
     accessTokens,
     authenticator: createAuthenticator({ users: userRepository, apiKeys: apiKeyRepository, accessTokens, clock }),
-    posts: new PostsService({ posts: createPostRepository(connection), comments: createCommentRepository(connection), events: eventLog, transactor, clock }),
+    emailVerification: new EmailVerificationService({ users: userRepository, verifications: createEmailVerificationRepository(connection), events: eventLog, transactor, clock }),
+    posts: new PostsService({ posts: createPostRepository(connection), comments: createCommentRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     follows: new FollowsService({ follows: createFollowRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     products: new ProductsService({ products: productRepository, events: eventLog, transactor, clock }),
     orders: new OrdersService({ orders: orderRepository, products: productRepository, users: userRepository, events: eventLog, transactor, clock }),
@@ -192,6 +194,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       processorEvents: createProcessorEventStore(connection),
       orders: orderRepository,
       gateway: processorGateway,
+      webhookVerifier: createProcessorWebhookVerifier(config.processor.webhookSecret, clock),
       events: eventLog,
       transactor,
       clock,

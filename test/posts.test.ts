@@ -191,4 +191,23 @@ describe('posts and comments', () => {
       assert.equal((await t.app.inject({ method: 'GET', url: '/v1/posts/pst_00000000000000000000000000/comments', headers: bob.auth })).statusCode, 404);
     });
   });
+
+  describe('GET /v2/users/{id}/posts', () => {
+    it("lists that user's posts only; an unknown user is 404; posts:read is the scope it needs", async () => {
+      const carol = await signUp(t.app, { name: 'Carol' });
+      const mine = (await createPost(carol, 'By Carol')).json().data;
+      await createPost(bob, 'By Bob');
+      const res = await t.app.inject({ method: 'GET', url: `/v2/users/${carol.id}/posts`, headers: bob.auth });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json().data.map((p: { id: string }) => p.id), [mine.id]);
+
+      const unknown = await t.app.inject({ method: 'GET', url: '/v2/users/usr_00000000000000000000000000/posts', headers: bob.auth });
+      assert.equal(unknown.statusCode, 404);
+      assert.equal(problemOf(unknown).code, 'NOT_FOUND');
+
+      const key = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bob.auth, payload: { name: 'posts only', scopes: ['posts:read'] } });
+      const byKey = await t.app.inject({ method: 'GET', url: `/v2/users/${carol.id}/posts`, headers: { 'x-api-key': key.json().data.secret } });
+      assert.equal(byKey.statusCode, 200, byKey.body);
+    });
+  });
 });

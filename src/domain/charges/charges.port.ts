@@ -26,3 +26,12 @@ export interface PaymentGateway {
   /** Submits the charge; resolves once the processor accepted it (or gave up — the charge stays pending and is submitted again later). */
   submit(charge: Charge): Promise<void>;
 }
+
+/** An inbound request's headers, names in lower case (as HTTP/1.1 and HTTP/2 servers hand them over). */
+export type InboundHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** Checks that an inbound processor webhook really comes from the processor. */
+export interface ProcessorWebhookVerifier {
+  /** The delivery's id when the signature over the raw body holds; otherwise why it is refused (`missing_headers`, …). */
+  verify(rawBody: string, headers: InboundHeaders): { webhookId: string } | { refused: string };
+}

@@ -1,5 +1,5 @@
 import type { EventLog } from '../events/index.ts';
-import { orderSnapshot, type OrderRepository } from '../orders/index.ts';
+import { presentOrder, type OrderRepository } from '../orders/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { AppError, notFound, validationError, type FieldError } from '../shared/errors.ts';
 import { isId, newId } from '../shared/ids.ts';
@@ -7,15 +7,16 @@ import { isCurrencyCode } from '../shared/money.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { isAdmin, requireScope, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
-import type { ChargeRepository, PaymentGateway, ProcessorEventStore } from './charges.port.ts';
+import type { ChargeRepository, InboundHeaders, PaymentGateway, ProcessorEventStore, ProcessorWebhookVerifier } from './charges.port.ts';
 import { NewChargeInput, type NewCharge } from './charges.inputs.ts';
-import { CHARGE_STATUSES, chargeSnapshot, type Charge, type ChargeFilter, type ChargeOutcome } from './charges.types.ts';
+import { CHARGE_STATUSES, presentCharge, type Charge, type ChargeFilter, type ChargeOutcome } from './charges.types.ts';
 
 export interface ChargesServiceDeps {
   charges: ChargeRepository;
   processorEvents: ProcessorEventStore;
   orders: Pick<OrderRepository, 'findById' | 'lockById' | 'setStatus' | 'itemsOf'>;
   gateway: PaymentGateway;
+  webhookVerifier: ProcessorWebhookVerifier;
   events: EventLog;
   transactor: Transactor;
   clock: Clock;
@@ -70,7 +71,7 @@ export class ChargesService {
         version: 1,
       };
       const saved = await this.#deps.charges.insert(charge);
-      await this.#deps.events.append({ type: 'charge.created', resourceType: 'charge', resourceId: saved.id, data: chargeSnapshot(saved), audience: [saved.userId] }, now);
+      await this.#deps.events.append({ type: 'charge.created', resourceType: 'charge', resourceId: saved.id, data: presentCharge(saved), audience: [saved.userId] }, now);
       // Only a committed charge goes to the processor; if this process dies first, resubmitPending hands it over.
       this.#deps.transactor.afterCommit(() => void this.#submit(saved));
       return saved;
@@ -98,6 +99,35 @@ export class ChargesService {
   }
 
   /**
+   * The processor's inbound webhook: verifies its signature over the raw body,
+   * reads the charge outcome it carries and applies it, once per delivery id.
+   */
+  async receiveProcessorWebhook(rawBody: string, headers: InboundHeaders): Promise<OutcomeResult> {
+    const verified = this.#deps.webhookVerifier.verify(rawBody, headers);
+    if ('refused' in verified) {
+      throw new AppError('WEBHOOK_SIGNATURE_INVALID', `The webhook was refused: ${verified.refused.replace(/_/g, ' ')}`, { extensions: { reason: verified.refused } });
+    }
+    let event: { type?: unknown; data?: { charge_id?: unknown; status?: unknown; failure_code?: unknown } } | null;
+    try {
+      event = JSON.parse(rawBody) as typeof event;
+    } catch {
+      throw new AppError('MALFORMED_JSON', 'The webhook body is not JSON');
+    }
+    const status = event?.data?.status;
+    if (typeof event?.type !== 'string' || typeof event.data?.charge_id !== 'string' || (status !== 'succeeded' && status !== 'failed')) {
+      throw new AppError('BAD_REQUEST', 'The webhook is not a charge outcome (type, data.charge_id, data.status)');
+    }
+    return this.applyOutcome({
+      webhookId: verified.webhookId,
+      type: event.type,
+      chargeId: event.data.charge_id,
+      status,
+      failureCode: typeof event.data.failure_code === 'string' ? event.data.failure_code : null,
+      raw: rawBody,
+    });
+  }
+
+  /**
    * Applies the processor's verdict, once per webhook-id: the raw event, the
    * charge's new status, its order's confirmation and their events commit together.
    */
@@ -114,7 +144,7 @@ export class ChargesService {
       const settled = await this.#deps.charges.settle(charge.id, outcome.status, outcome.status === 'failed' ? (outcome.failureCode ?? 'processing_error') : null, now);
       if (!settled) return 'ignored';
       await this.#deps.events.append(
-        { type: `charge.${settled.status}`, resourceType: 'charge', resourceId: settled.id, data: chargeSnapshot(settled), audience: [settled.userId] },
+        { type: `charge.${outcome.status}`, resourceType: 'charge', resourceId: settled.id, data: presentCharge(settled), audience: [settled.userId] },
         now,
       );
       if (settled.status === 'succeeded' && settled.orderId) {
@@ -127,7 +157,7 @@ export class ChargesService {
                 type: 'order.status_changed',
                 resourceType: 'order',
                 resourceId: order.id,
-                data: orderSnapshot(confirmed, { previousStatus: order.status }),
+                data: presentOrder({ ...confirmed, items: await this.#deps.orders.itemsOf(order.id) }),
                 audience: [order.userId],
               },
               now,

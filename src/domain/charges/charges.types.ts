@@ -4,9 +4,6 @@ import type { SortFields, SortTerm } from '../shared/page.ts';
 export const CHARGE_STATUSES = ['pending', 'succeeded', 'failed'] as const;
 export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
 
-/** Why a charge failed, as the processor reports it. */
-export const FAILURE_CODES = ['card_declined', 'insufficient_funds', 'processing_error'] as const;
-
 export interface Charge {
   id: string;
   userId: string;
@@ -52,14 +49,16 @@ export const CHARGE_SORTS: SortFields<Charge> = {
 };
 export const CHARGE_DEFAULT_SORT: readonly SortTerm[] = [{ field: 'created_at', descending: true }];
 
-/** The event payload of a charge, in the API's field names. */
-export function chargeSnapshot(charge: Charge): Record<string, unknown> {
+/** A charge in the API's field names: what every transport and event shows (REST adds links). */
+export function presentCharge(charge: Charge) {
   return {
     id: charge.id,
     user_id: charge.userId,
     order_id: charge.orderId,
     amount: charge.amount,
     currency: charge.currency,
+    source: charge.source,
+    description: charge.description,
     status: charge.status,
     failure_code: charge.failureCode,
     created_at: charge.createdAt.toISOString(),

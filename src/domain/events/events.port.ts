@@ -8,6 +8,8 @@ export interface EventFilter {
   types?: readonly string[];
   /** Event type families the caller may not see (scopes an API key lacks). */
   excludeFamilies?: readonly string[];
+  /** Events of these types only when `reader` is in their audience, even with no audience filter (administrators). */
+  confidential?: { types: readonly string[]; reader: string };
 }
 
 /** The append-only event log (the outbox). */

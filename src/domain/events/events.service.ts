@@ -2,7 +2,7 @@ import { AppError } from '../shared/errors.ts';
 import type { Page, PageRequest, SortFields } from '../shared/page.ts';
 import { isAdmin, type Principal } from '../shared/principal.ts';
 import type { EventLog } from './events.port.ts';
-import { EVERYONE, scopeForEventType, type StoredEvent } from './events.types.ts';
+import { CONFIDENTIAL_EVENT_TYPES, EVERYONE, scopeForEventType, type StoredEvent } from './events.types.ts';
 
 export const EVENT_SORTS: SortFields<StoredEvent> = { sequence: (e) => e.sequence, created_at: (e) => e.createdAt };
 
@@ -14,7 +14,11 @@ export interface EventQuery {
   types?: readonly string[] | undefined;
 }
 
-/** Reads the event log with the caller's visibility: its own events, public ones, and only the families its scopes cover. */
+/**
+ * Reads the event log with the caller's visibility: its own events, public ones
+ * (administrators: every event but other users' confidential ones), and only the
+ * families its scopes cover.
+ */
 export class EventsService {
   readonly #log: EventLog;
 
@@ -38,6 +42,7 @@ export class EventsService {
         ...(isAdmin(actor) ? {} : { audience: [actor.userId, EVERYONE] }),
         ...(types && !types.includes('*') ? { types } : {}),
         excludeFamilies,
+        confidential: { types: CONFIDENTIAL_EVENT_TYPES, reader: actor.userId },
       },
       page,
     );

@@ -2,6 +2,7 @@ import type { Scope } from '../shared/principal.ts';
 
 export const EVENT_TYPES = [
   'user.created',
+  'user.verification_requested',
   'post.created',
   'comment.created',
   'follow.created',
@@ -13,7 +14,14 @@ export const EVENT_TYPES = [
   'charge.succeeded',
   'charge.failed',
 ] as const;
-export type EventType = (typeof EVENT_TYPES)[number] | (string & {});
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * Events that carry a secret for their audience alone (a verification token):
+ * administrators, who read every other event, do not read these unless they
+ * are in the audience themselves.
+ */
+export const CONFIDENTIAL_EVENT_TYPES: readonly EventType[] = ['user.verification_requested'];
 
 /** Everyone signed in may read an event whose audience holds this entry. */
 export const EVERYONE = '*';
@@ -23,7 +31,7 @@ export interface NewEvent {
   type: EventType;
   resourceType: string;
   resourceId: string;
-  /** A snapshot of the resource after the change, in the API's field names. */
+  /** The resource after the change as its `present…` function shows it (what GET returns, without links). */
   data: Record<string, unknown>;
   /** Who may read it: user ids, or EVERYONE. Administrators read every event. */
   audience: readonly string[];

@@ -16,7 +16,7 @@ import {
   ORDER_STATUSES,
   canBeCancelled,
   lineTotal,
-  orderSnapshot,
+  presentOrder,
   type Order,
   type OrderFilter,
   type OrderItem,
@@ -121,7 +121,7 @@ export class OrdersService {
       };
       const saved = await this.#deps.orders.insert(order, items);
       await this.#deps.events.append(
-        { type: 'order.created', resourceType: 'order', resourceId: saved.id, data: orderSnapshot(saved, { items: saved.items }), audience: [saved.userId] },
+        { type: 'order.created', resourceType: 'order', resourceId: saved.id, data: presentOrder(saved), audience: [saved.userId] },
         now,
       );
       return saved;
@@ -194,7 +194,7 @@ export class OrdersService {
         await this.#deps.products.returnStock(item.productId, item.quantity, now);
       }
       await this.#deps.events.append(
-        { type: 'order.cancelled', resourceType: 'order', resourceId: order.id, data: orderSnapshot(updated, { previousStatus: order.status }), audience: [order.userId] },
+        { type: 'order.cancelled', resourceType: 'order', resourceId: order.id, data: presentOrder({ ...updated, items }), audience: [order.userId] },
         now,
       );
       return { ...updated, items };
@@ -221,11 +221,12 @@ export class OrdersService {
       }
       const updated = await this.#deps.orders.setStatus(order.id, [order.status], to, now);
       if (!updated) throw new Error(`order ${order.id} changed under its row lock`);
+      const changed = { ...updated, items: await this.#deps.orders.itemsOf(order.id) };
       await this.#deps.events.append(
-        { type: 'order.status_changed', resourceType: 'order', resourceId: order.id, data: orderSnapshot(updated, { previousStatus: order.status }), audience: [order.userId] },
+        { type: 'order.status_changed', resourceType: 'order', resourceId: order.id, data: presentOrder(changed), audience: [order.userId] },
         now,
       );
-      return { ...updated, items: await this.#deps.orders.itemsOf(order.id) };
+      return changed;
     });
   }
 

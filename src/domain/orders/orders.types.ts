@@ -69,19 +69,33 @@ export function lineTotal(item: OrderItem): number {
   return item.unitPrice * item.quantity;
 }
 
-/** The event payload for an order: the API's field names. */
-export function orderSnapshot(order: Order, extra: { previousStatus?: OrderStatus; items?: readonly OrderItem[] } = {}): Record<string, unknown> {
+/** An order item in the API's field names: what every transport and event shows (REST adds links). */
+export function presentOrderItem(item: OrderItem) {
+  return {
+    id: item.id,
+    order_id: item.orderId,
+    product_id: item.productId,
+    quantity: item.quantity,
+    unit_price: item.unitPrice,
+    total: lineTotal(item),
+    currency: item.currency,
+    created_at: item.createdAt.toISOString(),
+  };
+}
+
+/**
+ * An order in the API's field names, with its items when they were loaded (a
+ * single order always has them): what every transport and event shows (REST adds links).
+ */
+export function presentOrder(order: Order & { items?: readonly OrderItem[] }) {
   return {
     id: order.id,
     user_id: order.userId,
     status: order.status,
-    ...(extra.previousStatus !== undefined && { previous_status: extra.previousStatus }),
     total: order.total,
     currency: order.currency,
-    ...(extra.items !== undefined && {
-      items: extra.items.map((i) => ({ id: i.id, product_id: i.productId, quantity: i.quantity, unit_price: i.unitPrice, total: lineTotal(i) })),
-    }),
     created_at: order.createdAt.toISOString(),
     updated_at: order.updatedAt.toISOString(),
+    ...(order.items !== undefined && { items: order.items.map(presentOrderItem) }),
   };
 }

@@ -6,14 +6,16 @@ import { newId } from '../shared/ids.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { canActFor, requireScope, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
+import type { UserRepository } from '../users/index.ts';
 import type { CommentRepository, PostRepository } from './posts.port.ts';
 import { blankFields } from '../shared/validation.ts';
 import { CommentInput, NewPostInput, PostPatchInput, type NewPost, type PostPatch } from './posts.inputs.ts';
-import { commentSnapshot, postSnapshot, type Comment, type Post, type PostFilter } from './posts.types.ts';
+import { presentComment, presentPost, type Comment, type Post, type PostFilter } from './posts.types.ts';
 
 export interface PostsServiceDeps {
   posts: PostRepository;
   comments: CommentRepository;
+  users: Pick<UserRepository, 'findById'>;
   events: EventLog;
   transactor: Transactor;
   clock: Clock;
@@ -35,7 +37,7 @@ export class PostsService {
     const post: Post = { id: newId('pst', now.getTime()), authorId: actor.userId, title: input.title, content: input.content, likes: 0, createdAt: now, updatedAt: now, version: 1 };
     return this.#deps.transactor.run(async () => {
       const saved = await this.#deps.posts.insert(post);
-      await this.#deps.events.append({ type: 'post.created', resourceType: 'post', resourceId: saved.id, data: postSnapshot(saved), audience: [EVERYONE] }, now);
+      await this.#deps.events.append({ type: 'post.created', resourceType: 'post', resourceId: saved.id, data: presentPost(saved), audience: [EVERYONE] }, now);
       return saved;
     });
   }
@@ -78,6 +80,13 @@ export class PostsService {
     return this.#deps.posts.list(filter, page);
   }
 
+  /** One user's posts; an unknown user is 404 rather than an empty list. */
+  async listByAuthor(actor: Principal, authorId: string, filter: Omit<PostFilter, 'authorId'>, page: PageRequest): Promise<Page<Post>> {
+    requireScope(actor, 'posts:read');
+    if (!(await this.#deps.users.findById(authorId))) throw notFound('User');
+    return this.list(actor, { ...filter, authorId }, page);
+  }
+
   /** Posts by the people the caller follows, newest first. */
   async feed(actor: Principal, page: PageRequest): Promise<Page<Post>> {
     requireScope(actor, 'posts:read');
@@ -97,7 +106,7 @@ export class PostsService {
     return this.#deps.transactor.run(async () => {
       const saved = await this.#deps.comments.insert(comment);
       await this.#deps.events.append(
-        { type: 'comment.created', resourceType: 'comment', resourceId: saved.id, data: commentSnapshot(saved), audience: [EVERYONE] },
+        { type: 'comment.created', resourceType: 'comment', resourceId: saved.id, data: presentComment(saved), audience: [EVERYONE] },
         now,
       );
       return saved;

@@ -46,11 +46,27 @@ export const POST_DEFAULT_SORT: readonly SortTerm[] = [{ field: 'created_at', de
 export const COMMENT_SORTS: SortFields<Comment> = { created_at: (c) => c.createdAt };
 export const COMMENT_DEFAULT_SORT: readonly SortTerm[] = [{ field: 'created_at', descending: false }];
 
-/** The event payload for a post: the API's field names. */
-export function postSnapshot(post: Post): Record<string, unknown> {
-  return { id: post.id, author_id: post.authorId, title: post.title, content: post.content, created_at: post.createdAt.toISOString() };
+/** A post in the API's field names: what every transport and event shows (REST adds links). */
+export function presentPost(post: Post) {
+  return {
+    id: post.id,
+    author_id: post.authorId,
+    title: post.title,
+    content: post.content,
+    likes: post.likes,
+    created_at: post.createdAt.toISOString(),
+    updated_at: post.updatedAt.toISOString(),
+  };
 }
 
-export function commentSnapshot(comment: Comment): Record<string, unknown> {
-  return { id: comment.id, post_id: comment.postId, author_id: comment.authorId, content: comment.content, created_at: comment.createdAt.toISOString() };
+/** A comment in the API's field names: what every transport and event shows (REST adds links). */
+export function presentComment(comment: Comment) {
+  return {
+    id: comment.id,
+    post_id: comment.postId,
+    author_id: comment.authorId,
+    content: comment.content,
+    created_at: comment.createdAt.toISOString(),
+    updated_at: comment.updatedAt.toISOString(),
+  };
 }

@@ -12,7 +12,7 @@ import { blankFields } from '../shared/validation.ts';
 import { NewProductInput, ProductPatchInput } from './products.inputs.ts';
 import {
   CATEGORY_MAX,
-  productSnapshot,
+  presentProduct,
   type NewProduct,
   type Product,
   type ProductChanges,
@@ -109,7 +109,7 @@ export class ProductsService {
       const result = await this.#deps.products.update(id, changes, now, expectedVersion);
       if (result === 'version_mismatch') throw preconditionFailed();
       if (!result) throw notFound('Product');
-      await this.#deps.events.append({ type: 'product.updated', resourceType: 'product', resourceId: result.id, data: productSnapshot(result), audience: [EVERYONE] }, now);
+      await this.#deps.events.append({ type: 'product.updated', resourceType: 'product', resourceId: result.id, data: presentProduct(result), audience: [EVERYONE] }, now);
       return result;
     });
   }

@@ -61,8 +61,8 @@ export function isInStock(product: Product): boolean {
   return product.stock > 0;
 }
 
-/** The event payload for a product: the API's field names. */
-export function productSnapshot(product: Product): Record<string, unknown> {
+/** A product in the API's field names: what every transport and event shows (REST adds links). */
+export function presentProduct(product: Product) {
   return {
     id: product.id,
     name: product.name,
@@ -72,6 +72,7 @@ export function productSnapshot(product: Product): Record<string, unknown> {
     currency: product.currency,
     stock: product.stock,
     in_stock: isInStock(product),
+    created_at: product.createdAt.toISOString(),
     updated_at: product.updatedAt.toISOString(),
   };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Type prefixes of Stoa's identifiers. */
-export type IdPrefix = 'usr' | 'key' | 'rtk' | 'pst' | 'cmt' | 'prd' | 'ord' | 'itm' | 'ch' | 'evt' | 'whe' | 'whd' | 'job';
+export type IdPrefix = 'usr' | 'key' | 'rtk' | 'evr' | 'pst' | 'cmt' | 'prd' | 'ord' | 'itm' | 'ch' | 'evt' | 'whe' | 'whd' | 'job';
 
 // Crockford base32: order-preserving, so ids sort by creation time.
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';

@@ -29,6 +29,7 @@ export interface UpdateUser {
   role?: Role;
   status?: UserStatus;
   plan?: Plan;
+  emailVerifiedAt?: Date;
 }
 
 /** What the users service needs from storage. Deleted users are invisible to every method. */
@@ -60,4 +61,23 @@ export interface PasswordHasher {
 /** Lets the users service end a user's sessions and keys (on delete or password change). */
 export interface CredentialRevoker {
   revokeAllForUser(userId: string, now: Date): Promise<void>;
+}
+
+/** An outstanding email verification: the token is known only by its SHA-256. */
+export interface EmailVerification {
+  id: string;
+  userId: string;
+  /** The address it verifies; once the user's email changes, the token no longer applies. */
+  email: string;
+  tokenHash: string;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
+/** Outstanding email verifications, at most one per user. */
+export interface EmailVerificationRepository {
+  /** Stores the verification, replacing the user's earlier one. */
+  replace(verification: EmailVerification): Promise<void>;
+  /** Deletes and returns the user's verification with this token hash: a token is taken once. */
+  take(userId: string, tokenHash: string): Promise<EmailVerification | undefined>;
 }

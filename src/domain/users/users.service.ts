@@ -8,7 +8,7 @@ import type { Page, PageRequest } from '../shared/page.ts';
 import type { CredentialRevoker, PasswordHasher, UpdateUser, UserFilter, UserRepository } from './users.port.ts';
 import { blankFields } from '../shared/validation.ts';
 import { PatchUserInput, SignUpInput, type SignUp, type UserUpdate } from './users.inputs.ts';
-import { USER_STATUSES, publicProfile, type NewUser, type PublicProfile, type User, type UserStatus } from './users.types.ts';
+import { USER_STATUSES, presentUser, publicProfile, type NewUser, type PublicProfile, type User, type UserStatus } from './users.types.ts';
 
 function checkEnum(field: string, value: unknown, allowed: readonly string[], errors: FieldError[]): void {
   if (typeof value !== 'string' || !allowed.includes(value)) {
@@ -65,7 +65,7 @@ export class UsersService {
       if (user === 'email_taken') throw new AppError('EMAIL_TAKEN', 'A user with this email already exists');
       await this.#deps.events.append(
         // Who signed up is the user's own and the administrators' business.
-        { type: 'user.created', resourceType: 'user', resourceId: user.id, data: { id: user.id, display_name: user.name, created_at: user.createdAt.toISOString() }, audience: [user.id] },
+        { type: 'user.created', resourceType: 'user', resourceId: user.id, data: presentUser(user), audience: [user.id] },
         now,
       );
       return user;

@@ -32,6 +32,26 @@ export function publicProfile(user: User): PublicProfile {
   return { id: user.id, name: user.name, createdAt: user.createdAt, updatedAt: user.updatedAt, version: user.version };
 }
 
+/**
+ * A user in the API's field names, as its owner and administrators read it
+ * (the full record) or as anyone else does (the public profile). Every
+ * transport and every event shows a user this way; REST adds links.
+ */
+export function presentUser(user: User | PublicProfile) {
+  if (!('email' in user)) return { id: user.id, display_name: user.name, created_at: user.createdAt.toISOString() };
+  return {
+    id: user.id,
+    email: user.email,
+    display_name: user.name,
+    role: user.role,
+    status: user.status,
+    plan: user.plan,
+    email_verified_at: user.emailVerifiedAt?.toISOString() ?? null,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
+
 export interface NewUser {
   email: string;
   name: string;

@@ -17,6 +17,7 @@ export interface Database {
   charges: ChargesTable;
   processor_events: ProcessorEventsTable;
   signing_keys: SigningKeysTable;
+  email_verifications: EmailVerificationsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -190,4 +191,13 @@ export interface SigningKeysTable {
   created_at: Timestamp;
   activated_at: Timestamp;
   verify_until: NullableTimestamp;
+}
+
+export interface EmailVerificationsTable {
+  id: string;
+  user_id: string;
+  email: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  created_at: Timestamp;
 }

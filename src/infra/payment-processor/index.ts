@@ -1,12 +1,29 @@
-import type { ChargesService } from '../../domain/charges/index.ts';
+import type { ChargesService, InboundHeaders, ProcessorWebhookVerifier } from '../../domain/charges/index.ts';
 import type { ProcessorGateway } from './payment-processor.client.ts';
 import { startPaymentProcessor, type RunningProcessor } from './payment-processor.server.ts';
+import { verify } from './standard-webhooks.ts';
 
 export { createProcessorGateway, type ProcessorGateway } from './payment-processor.client.ts';
 export { startPaymentProcessor, type RunningProcessor } from './payment-processor.server.ts';
 export * as standardWebhooks from './standard-webhooks.ts';
 
 export const WEBHOOK_PATH = '/v1/webhooks/payment-processor';
+
+/** Verifies the processor's deliveries as Standard Webhooks signed with `secret`, against `clock`. */
+export function createProcessorWebhookVerifier(secret: string, clock: { now(): Date }): ProcessorWebhookVerifier {
+  const first = (headers: InboundHeaders, name: string) => {
+    const value = headers[name];
+    return typeof value === 'string' ? value : value?.[0];
+  };
+  return {
+    verify(rawBody, headers) {
+      const id = first(headers, 'webhook-id');
+      const signed = { id, timestamp: first(headers, 'webhook-timestamp'), signature: first(headers, 'webhook-signature') };
+      const refused = verify(secret, signed, rawBody, Math.floor(clock.now().getTime() / 1000));
+      return refused === null ? { webhookId: id! } : { refused };
+    },
+  };
+}
 
 /** How often pending charges are looked at, and how long one may wait for its outcome before it is submitted again. */
 const RECOVERY_INTERVAL_MS = 5_000;

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Standard Webhooks (standardwebhooks.com): `v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`. */
 
@@ -8,11 +8,6 @@ export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
 /** The key bytes of a `whsec_…` secret (base64 after the prefix). */
 export function secretBytes(secret: string): Buffer {
   return Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
-}
-
-/** A new `whsec_` secret of 32 random bytes. */
-export function generateSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
 export function sign(secret: string, id: string, timestamp: number, body: string): string {

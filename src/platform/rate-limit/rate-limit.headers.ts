@@ -1,9 +1,6 @@
 import type { RateLimitDecision } from './rate-limit.limiter.ts';
 import type { Policy } from './rate-limit.store.ts';
 
-/** Header names, lower case as Node sends them. */
-export const RATE_LIMIT_HEADERS = ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit-policy', 'ratelimit', 'retry-after'] as const;
-
 /** Where the headers go: a Fastify reply fits, and so does any adapter with the same method. */
 export interface HeaderSink {
   header(name: string, value: string): unknown;

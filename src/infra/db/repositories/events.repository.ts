@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { EventLog, StoredEvent } from '../../../domain/events/index.ts';
+import type { EventLog, EventType, StoredEvent } from '../../../domain/events/index.ts';
 import { newId } from '../../../domain/shared/ids.ts';
 import { paginate, type SortColumn } from '../keyset.ts';
 import type { Connection } from '../transactions.ts';
@@ -30,7 +30,8 @@ function toEvent(row: Row): StoredEvent {
   return {
     id: row.id,
     sequence: Number(row.sequence),
-    type: row.type,
+    // Only services append events, each with a type of the closed list.
+    type: row.type as EventType,
     resourceType: row.resource_type,
     resourceId: row.resource_id,
     data: row.data,
@@ -69,6 +70,10 @@ export function createEventLog(connection: Connection): EventLog {
         query = query.where((eb) => eb.or([...(exact.length ? [eb('type', 'in', exact)] : []), ...families.map((f) => eb('type', 'like', f))]));
       }
       for (const family of filter.excludeFamilies ?? []) query = query.where('type', 'not like', `${family}.%`);
+      const confidential = filter.confidential;
+      if (confidential && confidential.types.length > 0) {
+        query = query.where((eb) => eb.or([eb('type', 'not in', [...confidential.types]), sql<boolean>`${confidential.reader} = ANY(audience)`]));
+      }
       return paginate(query, page, SORTS, 'events.id', toEvent);
     },
   };

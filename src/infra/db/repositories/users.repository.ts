@@ -1,5 +1,5 @@
-import type { Selectable } from 'kysely';
-import type { User, UserRecord, UserRepository } from '../../../domain/users/index.ts';
+import { sql, type Selectable } from 'kysely';
+import type { EmailVerification, EmailVerificationRepository, User, UserRecord, UserRepository } from '../../../domain/users/index.ts';
 import type { Connection } from '../transactions.ts';
 import type { UsersTable } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
@@ -90,7 +90,12 @@ export function createUserRepository(connection: Connection): UserRepository {
         let query = connection()
           .updateTable('users')
           .set((eb) => ({
-            ...(changes.email !== undefined && { email: changes.email }),
+            // A new address is unverified; the same one in another case stays verified.
+            ...(changes.email !== undefined && {
+              email: changes.email,
+              email_verified_at: sql<Date | null>`CASE WHEN lower(email) = lower(${changes.email}) THEN email_verified_at END`,
+            }),
+            ...(changes.emailVerifiedAt !== undefined && { email_verified_at: changes.emailVerifiedAt }),
             ...(changes.name !== undefined && { name: changes.name }),
             ...(changes.passwordHash !== undefined && { password_hash: changes.passwordHash }),
             ...(changes.role !== undefined && { role: changes.role }),
@@ -122,6 +127,32 @@ export function createUserRepository(connection: Connection): UserRepository {
       if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
       const result = await query.executeTakeFirst();
       return result.numUpdatedRows > 0n;
+    },
+  };
+}
+
+export function createEmailVerificationRepository(connection: Connection): EmailVerificationRepository {
+  const toVerification = (row: { id: string; user_id: string; email: string; token_hash: string; expires_at: Date; created_at: Date }): EmailVerification => ({
+    id: row.id,
+    userId: row.user_id,
+    email: row.email,
+    tokenHash: row.token_hash,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+  });
+  return {
+    async replace(v) {
+      const values = { id: v.id, email: v.email, token_hash: v.tokenHash, expires_at: v.expiresAt, created_at: v.createdAt };
+      await connection()
+        .insertInto('email_verifications')
+        .values({ ...values, user_id: v.userId })
+        .onConflict((oc) => oc.column('user_id').doUpdateSet(values))
+        .execute();
+    },
+
+    async take(userId, tokenHash) {
+      const row = await connection().deleteFrom('email_verifications').where('user_id', '=', userId).where('token_hash', '=', tokenHash).returningAll().executeTakeFirst();
+      return row && toVerification(row);
     },
   };
 }

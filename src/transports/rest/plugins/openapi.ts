@@ -39,6 +39,10 @@ export async function registerOpenApi(app: FastifyInstance, options: { publicUrl
         },
       },
     },
+    transformObject: (documents) => {
+      if ('openapiObject' in documents) optionalBodies(documents.openapiObject as unknown as OpenApiDocument);
+      return 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject;
+    },
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
@@ -54,6 +58,20 @@ export async function registerOpenApi(app: FastifyInstance, options: { publicUrl
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => documentFor(LATEST_VERSION));
   for (const version of API_VERSIONS) {
     app.get(`/v${version}/openapi.json`, { config: { auth: 'none', rateLimit: false }, schema: { hide: true } }, async () => documentFor(version));
+  }
+}
+
+/** The schema extension by which a route says its body may be left out (Fastify itself then needs `{}` at least, via a hook). */
+export const OPTIONAL_BODY = 'x-optional-body';
+
+/** @fastify/swagger marks every request body required; routes marked OPTIONAL_BODY get `required: false`. */
+function optionalBodies(doc: OpenApiDocument): void {
+  for (const item of Object.values(doc.paths)) {
+    for (const operation of Object.values(item)) {
+      if (operation[OPTIONAL_BODY] !== true) continue;
+      delete operation[OPTIONAL_BODY];
+      if (operation.requestBody) (operation.requestBody as { required: boolean }).required = false;
+    }
   }
 }
 

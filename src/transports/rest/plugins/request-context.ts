@@ -5,6 +5,7 @@ import Negotiator from 'negotiator';
 import { AppError } from '../../../domain/shared/errors.ts';
 import type { Principal } from '../../../domain/shared/principal.ts';
 import type { Authenticator } from '../../../platform/auth/index.ts';
+import { headerValue } from '../headers.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -34,11 +35,6 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /**
  * Per-request context: request id echo, content negotiation (406), the
  * principal from credentials (401/403 before any body is read), and
@@ -64,7 +60,7 @@ export function registerRequestContext(app: FastifyInstance, authenticator: Auth
     }
 
     if (config.auth === 'none') return;
-    const principal = await authenticator.authenticate({ authorization: header(request, 'authorization'), apiKey: header(request, 'x-api-key') });
+    const principal = await authenticator.authenticate({ authorization: headerValue(request, 'authorization'), apiKey: headerValue(request, 'x-api-key') });
     if (principal) {
       request.principal = principal;
       request.log = request.log.child({ principal: principal.userId, ...(principal.apiKeyId ? { api_key: principal.apiKeyId } : {}) });

@@ -15,6 +15,7 @@ import {
   VENDOR_MEDIA_TYPE,
   type ApiVersion,
 } from '../../../platform/versioning/index.ts';
+import { headerValue } from '../headers.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -61,11 +62,6 @@ export function listVersionRules(request: FastifyRequest): { cursorOnly: boolean
   return { cursorOnly: users && request.apiVersion === '2', offsetByDefault: users && request.apiVersion === '1' };
 }
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function appendLink(reply: FastifyReply, links: string[]): void {
   const current = reply.getHeader('link');
   reply.header('link', [...(current ? [String(current)] : []), ...links].join(', '));
@@ -101,7 +97,7 @@ export function registerVersioning(app: FastifyInstance, options: VersioningOpti
     const path = request.url.split('?')[0] ?? '/';
     const pathVersion = VERSIONED_PATH.exec(path)?.[1];
     const query = request.url.includes('version=') ? (new URL(request.url, 'http://x').searchParams.get('version') ?? undefined) : undefined;
-    const accept = header(request, 'accept');
+    const accept = headerValue(request, 'accept');
     request.versioned = pathVersion !== undefined;
     let choice;
     if (pathVersion !== undefined) {
@@ -115,7 +111,7 @@ export function registerVersioning(app: FastifyInstance, options: VersioningOpti
     } else {
       const resource = path.split('/')[1] ?? '';
       const apiPath = RESOURCES.includes(resource);
-      choice = chooseVersion({ accept, header: apiPath ? header(request, 'stoa-version') : undefined, query: apiPath ? query : undefined });
+      choice = chooseVersion({ accept, header: apiPath ? headerValue(request, 'stoa-version') : undefined, query: apiPath ? query : undefined });
       if (!apiPath) choice = { ...choice, version: choice.source === 'media-type' ? choice.version : LATEST_VERSION };
     }
     request.apiVersion = choice.version;
@@ -153,7 +149,7 @@ export function registerVersioning(app: FastifyInstance, options: VersioningOpti
   // Unversioned paths are served by the chosen version, in process.
   const forward = async (request: FastifyRequest, reply: FastifyReply) => {
     let version = request.apiVersion;
-    const explicit = header(request, 'stoa-version') !== undefined || request.vendorMediaType !== undefined || /[?&]version=/.test(request.url);
+    const explicit = headerValue(request, 'stoa-version') !== undefined || request.vendorMediaType !== undefined || /[?&]version=/.test(request.url);
     if (!explicit && request.principal?.apiVersion && (API_VERSIONS as readonly string[]).includes(request.principal.apiVersion)) {
       version = request.principal.apiVersion as ApiVersion;
     }

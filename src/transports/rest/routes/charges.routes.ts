@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { CHARGE_DEFAULT_SORT, CHARGE_SORTS, CHARGE_STATUSES, CREATE_CHARGE, NewChargeInput, type Charge, type ChargesService, type NewCharge } from '../../../domain/charges/index.ts';
-import { AppError } from '../../../domain/shared/errors.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
 import { listQuery, splitList } from '../query.ts';
@@ -20,13 +19,6 @@ const ChargeFilters = {
 export interface ChargeRoutesDeps {
   charges: ChargesService;
   lists: RestLists;
-  /** Verifies an inbound processor webhook; returns why it is refused, or null. */
-  verifyWebhook(headers: { id: string | undefined; timestamp: string | undefined; signature: string | undefined }, rawBody: string): string | null;
-}
-
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** The domain input of `charges.create`: what the key is bound to, and what the handler charges. */
@@ -35,7 +27,7 @@ function newChargeOf(request: FastifyRequest): NewCharge {
 }
 
 /** Charges, and the payment processor's inbound webhook. */
-export function registerChargeRoutes(fastify: FastifyInstance, { charges, lists, verifyWebhook }: ChargeRoutesDeps): void {
+export function registerChargeRoutes(fastify: FastifyInstance, { charges, lists }: ChargeRoutesDeps): void {
   const app = typed(fastify);
   const tags = ['charges'];
   const security = SECURITY.required;
@@ -123,30 +115,7 @@ export function registerChargeRoutes(fastify: FastifyInstance, { charges, lists,
         },
       },
       handler: async (request) => {
-        const rawBody = typeof request.body === 'string' ? request.body : '';
-        const id = header(request, 'webhook-id');
-        const reason = verifyWebhook({ id, timestamp: header(request, 'webhook-timestamp'), signature: header(request, 'webhook-signature') }, rawBody);
-        if (reason !== null) {
-          throw new AppError('WEBHOOK_SIGNATURE_INVALID', `The webhook was refused: ${reason.replace(/_/g, ' ')}`, { extensions: { reason } });
-        }
-        let event: { type?: unknown; data?: { charge_id?: unknown; status?: unknown; failure_code?: unknown } };
-        try {
-          event = JSON.parse(rawBody) as typeof event;
-        } catch {
-          throw new AppError('MALFORMED_JSON', 'The webhook body is not JSON');
-        }
-        const status = event?.data?.status;
-        if (typeof event?.type !== 'string' || typeof event.data?.charge_id !== 'string' || (status !== 'succeeded' && status !== 'failed')) {
-          throw new AppError('BAD_REQUEST', 'The webhook is not a charge outcome (type, data.charge_id, data.status)');
-        }
-        const result = await charges.applyOutcome({
-          webhookId: id!,
-          type: event.type,
-          chargeId: event.data.charge_id,
-          status,
-          failureCode: typeof event.data.failure_code === 'string' ? event.data.failure_code : null,
-          raw: rawBody,
-        });
+        const result = await charges.receiveProcessorWebhook(typeof request.body === 'string' ? request.body : '', request.headers);
         return { data: { received: true, duplicate: result === 'duplicate' } };
       },
     });

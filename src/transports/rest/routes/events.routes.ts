@@ -14,7 +14,7 @@ export const EventSchema = Type.Object(
     type: Type.String({ examples: ['order.created'] }),
     resource_type: Type.String({ examples: ['order'] }),
     resource_id: Type.String(),
-    data: Type.Object({}, { additionalProperties: true, description: 'A snapshot of the resource after the change.' }),
+    data: Type.Object({}, { additionalProperties: true, description: 'The resource after the change, exactly as GET of it returns it at that moment, without links.' }),
     created_at: Timestamp,
   },
   { description: 'One entry of the event log.' },

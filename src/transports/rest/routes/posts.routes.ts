@@ -1,7 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Comment, Post, PostsService } from '../../../domain/posts/index.ts';
-import { COMMENT_DEFAULT_SORT, COMMENT_SORTS, CommentInput, NewPostInput, POST_DEFAULT_SORT, POST_SORTS, PostPatchInput } from '../../../domain/posts/index.ts';
+import {
+  COMMENT_DEFAULT_SORT,
+  COMMENT_SORTS,
+  CommentInput,
+  NewPostInput,
+  POST_DEFAULT_SORT,
+  POST_SORTS,
+  PostPatchInput,
+  presentComment as commentData,
+  presentPost as postData,
+} from '../../../domain/posts/index.ts';
 import type { UsersService } from '../../../domain/users/index.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
@@ -43,28 +53,11 @@ export const CommentSchema = Type.Object(
 );
 
 export function presentPost(post: Post) {
-  return {
-    id: post.id,
-    author_id: post.authorId,
-    title: post.title,
-    content: post.content,
-    likes: post.likes,
-    created_at: post.createdAt.toISOString(),
-    updated_at: post.updatedAt.toISOString(),
-    links: { self: `/v2/posts/${post.id}`, author: `/v2/users/${post.authorId}`, comments: `/v2/posts/${post.id}/comments` },
-  };
+  return { ...postData(post), links: { self: `/v2/posts/${post.id}`, author: `/v2/users/${post.authorId}`, comments: `/v2/posts/${post.id}/comments` } };
 }
 
 export function presentComment(comment: Comment) {
-  return {
-    id: comment.id,
-    post_id: comment.postId,
-    author_id: comment.authorId,
-    content: comment.content,
-    created_at: comment.createdAt.toISOString(),
-    updated_at: comment.updatedAt.toISOString(),
-    links: { self: `/v2/comments/${comment.id}`, post: `/v2/posts/${comment.postId}`, author: `/v2/users/${comment.authorId}` },
-  };
+  return { ...commentData(comment), links: { self: `/v2/comments/${comment.id}`, post: `/v2/posts/${comment.postId}`, author: `/v2/users/${comment.authorId}` } };
 }
 
 const POST_FIELDS = ['id', 'author_id', 'title', 'content', 'likes', 'created_at', 'updated_at', 'links'] as const;
@@ -145,12 +138,10 @@ export function registerPostRoutes(fastify: FastifyInstance, { posts, users, lis
       response: listResponses,
     },
     handler: async (request, reply) => {
-      const actor = principalOf(request);
-      const { id } = request.params as { id: string };
-      await users.get(actor, id);
       const options = lists.options(request, postList.spec);
       const q = request.query as Record<string, unknown>;
-      const page = await posts.list(actor, { authorId: id, createdAfter: parseDate(q.created_after), createdBefore: parseDate(q.created_before), q: q.q as string | undefined }, options.page);
+      const filter = { createdAfter: parseDate(q.created_after), createdBefore: parseDate(q.created_before), q: q.q as string | undefined };
+      const page = await posts.listByAuthor(principalOf(request), (request.params as { id: string }).id, filter, options.page);
       return lists.send(request, reply, postList, options, page);
     },
   });

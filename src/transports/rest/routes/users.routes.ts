@@ -8,8 +8,10 @@ import {
   USER_DEFAULT_SORT,
   USER_SORTS,
   USER_STATUSES,
+  presentUser as userData,
   type PublicProfile,
   type User,
+  type EmailVerificationService,
   type UsersService,
 } from '../../../domain/users/index.ts';
 import type { Plan, Role } from '../../../domain/shared/principal.ts';
@@ -18,6 +20,7 @@ import { listQuery, splitList } from '../query.ts';
 import { typed } from '../type-provider.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
+import { OPTIONAL_BODY } from '../plugins/openapi.ts';
 import { principalOf } from '../plugins/request-context.ts';
 import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
 
@@ -38,20 +41,7 @@ export const UserSchema = Type.Object(
 );
 
 export function presentUser(user: User | PublicProfile) {
-  const links = { self: `/v2/users/${user.id}` };
-  if (!('email' in user)) return { id: user.id, display_name: user.name, created_at: user.createdAt.toISOString(), links };
-  return {
-    id: user.id,
-    email: user.email,
-    display_name: user.name,
-    role: user.role,
-    status: user.status,
-    plan: user.plan,
-    email_verified_at: user.emailVerifiedAt?.toISOString() ?? null,
-    created_at: user.createdAt.toISOString(),
-    updated_at: user.updatedAt.toISOString(),
-    links,
-  };
+  return { ...userData(user), links: { self: `/v2/users/${user.id}` } };
 }
 
 export function userEtag(user: User | PublicProfile): string {
@@ -197,6 +187,68 @@ export function registerUserRoutes(fastify: FastifyInstance, users: UsersService
       const user = await users.me(principalOf(request));
       if (notModified(request, reply, userEtag(user), user.updatedAt)) return reply.send();
       return { data: presentUser(user) };
+    },
+  });
+}
+
+const VerifyEmailBody = Type.Object(
+  {
+    token: Type.Optional(Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'The token of the user.verification_requested event. Without a body, the request asks for a new token.',
+      examples: ['vrf_Yt1b0fWJ3o6vJr1nY5H2m9Qk0Zc8xR4aL7sD2eF6gHw'],
+    })),
+  },
+  { additionalProperties: false, examples: [{}, { token: 'vrf_Yt1b0fWJ3o6vJr1nY5H2m9Qk0Zc8xR4aL7sD2eF6gHw' }] },
+);
+
+const VerificationRequested = Type.Object(
+  {
+    expires_at: Timestamp,
+    links: Type.Object({ events: Type.String({ description: 'Where the token is delivered: the user.verification_requested events.' }) }),
+  },
+  { description: 'A token was issued; it is delivered in a user.verification_requested event only this user can read.' },
+);
+
+/** POST /users/{id}/verify-email: without a body it issues a token, with {"token"} it uses one. */
+export function registerEmailVerificationRoutes(app: FastifyInstance, verification: EmailVerificationService): void {
+  app.post('/users/:id/verify-email', {
+    config: { auth: 'required' },
+    schema: {
+      operationId: 'verifyEmail',
+      tags: ['users'],
+      summary: "Verify the user's email address",
+      description: [
+        'Stoa sends no mail: a mailer the operator runs reads the event log and mails the token.',
+        'Without a body (or with `{}`), issues a single-use token valid for 24 hours, replacing any earlier one, and answers 202;',
+        'the token is delivered in a `user.verification_requested` event that only this user can read (not even administrators).',
+        'With `{"token": …}`, uses the token and answers 200 with the user, `email_verified_at` set.',
+        'A wrong, expired or already used token, or one issued before the email changed, is 422 `VALIDATION_FAILED` (field `token`, code `invalid_value`).',
+        'Only the user itself may do either (403 otherwise); an address already verified is 409 on request.',
+      ].join(' '),
+      security: SECURITY.required,
+      params: IdParams,
+      querystring: NoQuery,
+      body: VerifyEmailBody,
+      [OPTIONAL_BODY]: true,
+      response: {
+        200: UserEnvelope,
+        202: Envelope(VerificationRequested, 'A token was issued'),
+        ...problemResponses(400, 401, 403, 404, 409, 415, 422),
+      },
+    },
+    // No body at all is the same as {}: ask for a token.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
+    handler: async (request, reply) => {
+      const actor = principalOf(request);
+      const { id } = request.params as { id: string };
+      const token = (request.body as { token?: string }).token;
+      if (token !== undefined) return { data: presentUser(await verification.verify(actor, id, token)) };
+      const issued = await verification.request(actor, id);
+      return reply.code(202).send({ data: { expires_at: issued.expiresAt.toISOString(), links: { events: '/v2/events?type=user.verification_requested' } } });
     },
   });
 }

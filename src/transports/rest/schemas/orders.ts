@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { canBeCancelled, lineTotal, ORDER_STATUSES, type Order, type OrderItem } from '../../../domain/orders/index.ts';
+import { canBeCancelled, ORDER_STATUSES, presentOrder as orderData, presentOrderItem as orderItemData, type Order, type OrderItem } from '../../../domain/orders/index.ts';
 import { Timestamp } from './common.ts';
 import { EmbeddedProduct } from './products.ts';
 
@@ -50,30 +50,14 @@ export const ORDER_FIELDS = ['id', 'user_id', 'status', 'total', 'currency', 'cr
 export const ORDER_ITEM_FIELDS = ['id', 'order_id', 'product_id', 'quantity', 'unit_price', 'total', 'currency', 'created_at', 'links'] as const;
 
 export function presentOrderItem(item: OrderItem) {
-  return {
-    id: item.id,
-    order_id: item.orderId,
-    product_id: item.productId,
-    quantity: item.quantity,
-    unit_price: item.unitPrice,
-    total: lineTotal(item),
-    currency: item.currency,
-    created_at: item.createdAt.toISOString(),
-    links: { self: `/v2/order-items/${item.id}`, order: `/v2/orders/${item.orderId}`, product: `/v2/products/${item.productId}` },
-  };
+  return { ...orderItemData(item), links: { self: `/v2/order-items/${item.id}`, order: `/v2/orders/${item.orderId}`, product: `/v2/products/${item.productId}` } };
 }
 
 /** An order; with `items` when they were loaded (single orders always, lists on include=items). */
 export function presentOrder(order: Order & { items?: readonly OrderItem[] }) {
   const self = `/v2/orders/${order.id}`;
   return {
-    id: order.id,
-    user_id: order.userId,
-    status: order.status,
-    total: order.total,
-    currency: order.currency,
-    created_at: order.createdAt.toISOString(),
-    updated_at: order.updatedAt.toISOString(),
+    ...orderData(order),
     ...(order.items !== undefined && { items: order.items.map(presentOrderItem) }),
     links: {
       self,

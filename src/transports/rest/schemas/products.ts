@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { isInStock, type Product } from '../../../domain/products/index.ts';
+import { presentProduct as productData, type Product } from '../../../domain/products/index.ts';
 import { Timestamp } from './common.ts';
 
 export const ProductSchema = Type.Object(
@@ -26,17 +26,5 @@ export const PRODUCT_FIELDS = ['id', 'name', 'description', 'category', 'price',
 
 /** The same for every caller: the catalogue is public and cacheable by shared caches. */
 export function presentProduct(product: Product) {
-  return {
-    id: product.id,
-    name: product.name,
-    description: product.description,
-    category: product.category,
-    price: product.price,
-    currency: product.currency,
-    stock: product.stock,
-    in_stock: isInStock(product),
-    created_at: product.createdAt.toISOString(),
-    updated_at: product.updatedAt.toISOString(),
-    links: { self: `/v2/products/${product.id}` },
-  };
+  return { ...productData(product), links: { self: `/v2/products/${product.id}` } };
 }

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { EVENT_TYPES, type EventType } from '../src/domain/events/index.ts';
+import { createTestApp, signUp, signUpAdmin, type SignedUp, type TestApp } from './helpers/app.ts';
+
+type Json = Record<string, unknown>;
+
+/** Event types whose resource has no GET of its own: their data is not a resource representation. */
+const NOT_RESOURCES = new Set<string>(['follow.created', 'user.verification_requested']);
+
+/** The representation without `links`, at every depth (an order's items carry links too). */
+function withoutLinks(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutLinks);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'links').map(([key, v]) => [key, withoutLinks(v)]));
+}
+
+describe('event data', () => {
+  let t: TestApp;
+  let ada: SignedUp;
+  let admin: SignedUp;
+  const checked = new Set<string>();
+  before(async () => {
+    t = await createTestApp();
+    ada = await signUp(t.app, { name: 'Ada' });
+    admin = await signUpAdmin(t);
+  });
+  after(() => t.close());
+
+  const send = async (who: SignedUp, method: 'POST' | 'PATCH', url: string, payload?: Json) => {
+    const res = await t.app.inject({ method, url, headers: { ...who.auth, 'idempotency-key': randomUUID() }, ...(payload && { payload }) });
+    assert.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode} ${res.body}`);
+    return res.json().data as Json & { id: string };
+  };
+
+  /** The newest event of `type` for the resource equals GET /v2/<path> of it now, minus links. */
+  const assertEventIsResource = async (who: SignedUp, type: string, path: string, resourceId: string) => {
+    const events = await t.app.inject({ method: 'GET', url: `/v2/events?type=${type}&sort=-sequence&limit=100`, headers: admin.auth });
+    assert.equal(events.statusCode, 200, events.body);
+    const event = (events.json().data as { resource_id: string; data: Json }[]).find((e) => e.resource_id === resourceId);
+    assert.ok(event, `no ${type} for ${resourceId}`);
+    const got = await t.app.inject({ method: 'GET', url: `/v2/${path}/${resourceId}`, headers: who.auth });
+    assert.equal(got.statusCode, 200, got.body);
+    assert.deepEqual(event.data, withoutLinks(got.json().data), type);
+    checked.add(type);
+  };
+
+  it('is the resource exactly as GET /v2 returns it at the time of the event, without links, for every resource event type', async () => {
+    await assertEventIsResource(ada, 'user.created', 'users', ada.id);
+
+    const post = await send(ada, 'POST', '/v2/posts', { title: 'Hello', content: 'World' });
+    await assertEventIsResource(ada, 'post.created', 'posts', post.id);
+    const comment = await send(ada, 'POST', `/v2/posts/${post.id}/comments`, { content: 'First' });
+    await assertEventIsResource(ada, 'comment.created', 'comments', comment.id);
+
+    const product = await send(admin, 'POST', '/v2/products', { name: 'Mug', description: 'Blue', category: 'kitchen', price: 1250, currency: 'EUR', stock: 10 });
+    await send(admin, 'PATCH', `/v2/products/${product.id}`, { price: 1300 });
+    await assertEventIsResource(ada, 'product.updated', 'products', product.id);
+
+    const order = await send(ada, 'POST', '/v2/orders', { items: [{ product_id: product.id, quantity: 2 }] });
+    await assertEventIsResource(ada, 'order.created', 'orders', order.id);
+    await send(admin, 'PATCH', `/v2/orders/${order.id}`, { status: 'confirmed' });
+    await assertEventIsResource(ada, 'order.status_changed', 'orders', order.id);
+    await send(ada, 'POST', `/v2/orders/${order.id}/cancel`);
+    await assertEventIsResource(ada, 'order.cancelled', 'orders', order.id);
+
+    const paidFor = await send(ada, 'POST', '/v2/orders', { items: [{ product_id: product.id, quantity: 1 }] });
+    const charge = await send(ada, 'POST', '/v2/charges', { amount: 1300, currency: 'EUR', source: 'tok_slow', order_id: paidFor.id });
+    await assertEventIsResource(ada, 'charge.created', 'charges', charge.id);
+    const settle = (chargeId: string, status: 'succeeded' | 'failed') =>
+      t.container.charges.applyOutcome({ webhookId: `msg_${randomUUID()}`, type: `charge.${status}`, chargeId, status, failureCode: status === 'failed' ? 'card_declined' : null, raw: '{}' });
+    assert.equal(await settle(charge.id, 'succeeded'), 'applied');
+    await assertEventIsResource(ada, 'charge.succeeded', 'charges', charge.id);
+    // The charge confirmed its order in the same transaction.
+    await assertEventIsResource(ada, 'order.status_changed', 'orders', paidFor.id);
+    const declined = await send(ada, 'POST', '/v2/charges', { amount: 500, currency: 'EUR', source: 'tok_slow' });
+    assert.equal(await settle(declined.id, 'failed'), 'applied');
+    await assertEventIsResource(ada, 'charge.failed', 'charges', declined.id);
+
+    assert.deepEqual([...checked].sort(), EVENT_TYPES.filter((type) => !NOT_RESOURCES.has(type)).sort(), 'every event type that carries a resource is checked');
+  });
+
+  it('EventType is a closed union: an unknown type does not compile', () => {
+    // @ts-expect-error not one of EVENT_TYPES (typecheck fails if this line compiles)
+    const unknown: EventType = 'order.exploded';
+    assert.ok(!(EVENT_TYPES as readonly string[]).includes(unknown));
+  });
+});
