@@ -19,6 +19,7 @@ export const OPERATIONS = [
   'comments.delete',
   'follows.create',
   'follows.delete',
+  'products.create',
   'orders.create',
   'orders.get',
   'orders.update',

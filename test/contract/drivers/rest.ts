@@ -31,6 +31,7 @@ const ROUTES: Record<Operation, Route> = {
   'comments.delete': { method: 'DELETE', path: '/v2/comments/:id', bodiless: true },
   'follows.create': { method: 'PUT', path: '/v2/users/:user_id/followers/me', bodiless: true },
   'follows.delete': { method: 'DELETE', path: '/v2/users/:user_id/followers/me', bodiless: true },
+  'products.create': { method: 'POST', path: '/v2/products' },
   'orders.create': { method: 'POST', path: '/v2/orders', keyRequired: true },
   'orders.get': { method: 'GET', path: '/v2/orders/:id' },
   'orders.update': { method: 'PATCH', path: '/v2/orders/:id' },
