@@ -76,7 +76,7 @@ const ownership: Case[] = [
     expect: { error: 'INVALID_STATE_TRANSITION', details: { current_status: 'cancelled' } },
   },
   { name: 'needs a caller to charge', actor: 'anonymous', operation: 'charges.create', input: CHARGE, expect: { error: 'UNAUTHENTICATED' } },
-  { name: 'needs charges:write for an API key to charge', actor: 'adaReadOnlyKey', operation: 'charges.create', input: CHARGE, expect: { error: 'INSUFFICIENT_SCOPE' } },
+  { name: 'needs charges:write for an API key to charge', actor: 'adaReadOnlyKey', operation: 'charges.create', input: CHARGE, expect: { error: 'INSUFFICIENT_SCOPE', details: { required_scope: 'charges:write' } } },
   { name: 'shows the owner its charge', actor: 'ada', operation: 'charges.get', input: { id: ref('adaCharge') }, expect: { ok: { id: ref('adaCharge'), user_id: ref('ada.id'), amount: 700 } } },
   { name: 'lets an administrator read any charge', actor: 'admin', operation: 'charges.get', input: { id: ref('adaCharge') }, expect: { ok: { id: ref('adaCharge') } } },
   { name: "answers NOT_FOUND for another user's charge", actor: 'bob', operation: 'charges.get', input: { id: ref('adaCharge') }, expect: { error: 'NOT_FOUND' } },

@@ -21,7 +21,7 @@ export const FOLLOWS: Table = {
     },
     { name: 'answers NOT_FOUND for following an unknown user', actor: 'ada', operation: 'follows.create', input: { user_id: 'usr_00000000000000000000000000' }, expect: { error: 'NOT_FOUND' } },
     { name: 'needs a caller to follow', actor: 'anonymous', operation: 'follows.create', input: { user_id: ref('bob.id') }, expect: { error: 'UNAUTHENTICATED' } },
-    { name: 'needs users:write for an API key to follow', actor: 'adaReadOnlyKey', operation: 'follows.create', input: { user_id: ref('bob.id') }, expect: { error: 'INSUFFICIENT_SCOPE' } },
+    { name: 'needs users:write for an API key to follow', actor: 'adaReadOnlyKey', operation: 'follows.create', input: { user_id: ref('bob.id') }, expect: { error: 'INSUFFICIENT_SCOPE', details: { required_scope: 'users:write' } } },
     {
       name: 'unfollows, also someone not followed',
       actor: 'newcomer',

@@ -141,7 +141,7 @@ const placing: Case[] = [
     },
   },
   { name: 'needs a caller to order', actor: 'anonymous', operation: 'orders.create', input: one(ref('product')), expect: { error: 'UNAUTHENTICATED' } },
-  { name: 'needs orders:write for an API key to order', actor: 'adaReadOnlyKey', operation: 'orders.create', input: one(ref('product')), expect: { error: 'INSUFFICIENT_SCOPE' } },
+  { name: 'needs orders:write for an API key to order', actor: 'adaReadOnlyKey', operation: 'orders.create', input: one(ref('product')), expect: { error: 'INSUFFICIENT_SCOPE', details: { required_scope: 'orders:write' } } },
 ];
 
 /** Bodies that never reach the stock: [what, items, field errors]. */
@@ -172,7 +172,7 @@ const isolation: Case[] = [
   { name: 'lets an administrator read any order', actor: 'admin', operation: 'orders.get', input: { id: ref('adaOrder') }, expect: { ok: { id: ref('adaOrder'), user_id: ref('ada.id') } } },
   { name: "answers NOT_FOUND for another user's order", actor: 'bob', operation: 'orders.get', input: { id: ref('adaOrder') }, expect: { error: 'NOT_FOUND' } },
   { name: 'answers NOT_FOUND for an unknown order', actor: 'bob', operation: 'orders.get', input: { id: 'ord_00000000000000000000000000' }, expect: { error: 'NOT_FOUND' } },
-  { name: 'needs orders:read for an API key to read', actor: 'adaReadOnlyKey', operation: 'orders.get', input: { id: ref('adaOrder') }, expect: { ok: { id: ref('adaOrder') } } },
+  { name: "lets an API key with orders:read read its owner's order", actor: 'adaReadOnlyKey', operation: 'orders.get', input: { id: ref('adaOrder') }, expect: { ok: { id: ref('adaOrder') } } },
   { name: 'needs a caller to read an order', actor: 'anonymous', operation: 'orders.get', input: { id: ref('adaOrder') }, expect: { error: 'UNAUTHENTICATED' } },
   {
     name: "answers NOT_FOUND for cancelling another user's order, and changes nothing",
@@ -219,7 +219,7 @@ const stateMachine: Case[] = [
     expect: { error: 'INVALID_STATE_TRANSITION', details: { current_status: 'delivered' } },
   },
   { name: "lets an administrator cancel anyone's order", actor: 'admin', operation: 'orders.cancel', input: { id: fresh('bobOrder') }, expect: { ok: { status: 'cancelled', user_id: ref('bob.id') } } },
-  { name: 'needs orders:write for an API key to cancel', actor: 'adaReadOnlyKey', operation: 'orders.cancel', input: { id: fresh('adaOrder') }, expect: { error: 'INSUFFICIENT_SCOPE' } },
+  { name: 'needs orders:write for an API key to cancel', actor: 'adaReadOnlyKey', operation: 'orders.cancel', input: { id: fresh('adaOrder') }, expect: { error: 'INSUFFICIENT_SCOPE', details: { required_scope: 'orders:write' } } },
   { name: 'moves pending → confirmed', actor: 'admin', operation: 'orders.update', input: { id: fresh('adaOrder'), status: 'confirmed' }, expect: { ok: { status: 'confirmed' } } },
   { name: 'moves confirmed → shipped', actor: 'admin', operation: 'orders.update', given: movedTo('confirmed'), input: { id: fresh('adaOrder'), status: 'shipped' }, expect: { ok: { status: 'shipped' } } },
   {

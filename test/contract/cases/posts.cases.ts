@@ -46,7 +46,7 @@ const posts: Case[] = [
     pendingUntilMerged: true,
   },
   { name: 'needs a caller to post', actor: 'anonymous', operation: 'posts.create', input: { title: 'a', content: 'b' }, expect: { error: 'UNAUTHENTICATED' } },
-  { name: 'needs posts:write for an API key', actor: 'adaReadOnlyKey', operation: 'posts.create', input: { title: 'a', content: 'b' }, expect: { error: 'INSUFFICIENT_SCOPE' } },
+  { name: 'needs posts:write for an API key', actor: 'adaReadOnlyKey', operation: 'posts.create', input: { title: 'a', content: 'b' }, expect: { error: 'INSUFFICIENT_SCOPE', details: { required_scope: 'posts:write' } } },
   { name: 'posts as the owner of a key with posts:write', actor: 'adaKey', operation: 'posts.create', input: { title: 'a', content: 'b' }, expect: { ok: { author_id: ref('ada.id') } } },
   {
     name: 'lets the author edit, keeping the rest',
@@ -126,7 +126,7 @@ const comments: Case[] = [
     expect: { error: 'VALIDATION_FAILED', fields: [{ field: 'content', code: 'too_long' }] },
   },
   { name: 'needs a caller to comment', actor: 'anonymous', operation: 'comments.create', input: { post_id: ref('adaPost'), content: 'x' }, expect: { error: 'UNAUTHENTICATED' } },
-  { name: 'needs posts:write for an API key to comment', actor: 'adaReadOnlyKey', operation: 'comments.create', input: { post_id: ref('adaPost'), content: 'x' }, expect: { error: 'INSUFFICIENT_SCOPE' } },
+  { name: 'needs posts:write for an API key to comment', actor: 'adaReadOnlyKey', operation: 'comments.create', input: { post_id: ref('adaPost'), content: 'x' }, expect: { error: 'INSUFFICIENT_SCOPE', details: { required_scope: 'posts:write' } } },
   { name: 'lets the author edit its comment', actor: 'bob', operation: 'comments.update', input: { id: fresh('bobComment'), content: 'edited' }, expect: { ok: { content: 'edited', author_id: ref('bob.id') } } },
   {
     name: "forbids editing another user's comment, even on one's own post",

@@ -145,7 +145,7 @@ const update: Case[] = [
   },
   { name: 'refuses an update that changes nothing', actor: 'newcomer', operation: 'users.update', input: { id: ref('newcomer.id') }, expect: { error: 'VALIDATION_FAILED' } },
   { name: 'needs a caller to update', actor: 'anonymous', operation: 'users.update', input: { id: ref('ada.id'), display_name: 'x' }, expect: { error: 'UNAUTHENTICATED' } },
-  { name: 'needs users:write for an API key', actor: 'adaReadOnlyKey', operation: 'users.update', input: { id: ref('ada.id'), display_name: 'x' }, expect: { error: 'INSUFFICIENT_SCOPE' } },
+  { name: 'needs users:write for an API key', actor: 'adaReadOnlyKey', operation: 'users.update', input: { id: ref('ada.id'), display_name: 'x' }, expect: { error: 'INSUFFICIENT_SCOPE', details: { required_scope: 'users:write' } } },
   { name: 'answers NOT_FOUND when updating an unknown user', actor: 'admin', operation: 'users.update', input: { id: 'usr_00000000000000000000000000', display_name: 'x' }, expect: { error: 'NOT_FOUND' } },
 ];
 
