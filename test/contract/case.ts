@@ -52,7 +52,8 @@ export type FixtureName =
   | 'bobOrder'
   | 'adaCharge';
 
-const PLACEHOLDER = Symbol('placeholder');
+/** The key that marks a placeholder; a symbol, so no input or data can hold one by accident. */
+export const PLACEHOLDER: unique symbol = Symbol('placeholder');
 
 /** A value the runner fills in before a call or a comparison. */
 export type Placeholder =
@@ -81,10 +82,6 @@ export const newEmail: Placeholder = { [PLACEHOLDER]: 'email' };
 
 export function isPlaceholder(value: unknown): value is Placeholder {
   return typeof value === 'object' && value !== null && PLACEHOLDER in value;
-}
-
-export function placeholderKind(value: Placeholder): Placeholder[typeof PLACEHOLDER] {
-  return value[PLACEHOLDER];
 }
 
 /** What a check sees besides the data: the resolved input and the data of the `given` steps. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { uniqueEmail } from '../helpers/app.ts';
-import { dig, isPlaceholder, placeholderKind, type Case, type CheckContext, type Expectation, type Matcher, type Placeholder, type Step } from './case.ts';
+import { dig, isPlaceholder, PLACEHOLDER, type ActorName, type Case, type FixtureName, type CheckContext, type Expectation, type Matcher, type Placeholder, type Step } from './case.ts';
 import type { Driver, Outcome } from './drivers/index.ts';
 import type { CaseScope, ContractWorld } from './world.ts';
 
@@ -12,23 +12,18 @@ interface Resolution {
 }
 
 async function resolvePlaceholder(p: Placeholder, r: Resolution): Promise<unknown> {
-  switch (placeholderKind(p)) {
+  switch (p[PLACEHOLDER]) {
     case 'email':
       return (r.scope.email ??= uniqueEmail('contract'));
     case 'fresh':
-      return r.world.fresh((p as { name: Parameters<ContractWorld['fresh']>[0] }).name, r.scope);
-    case 'output': {
-      const { step, path } = p as { step: number; path: string };
-      assert.ok(step < r.given.length, `output(${step}) refers to a step not yet run`);
-      return dig(r.given[step], path);
-    }
+      return r.world.fresh(p.name, r.scope);
+    case 'output':
+      assert.ok(p.step < r.given.length, `output(${p.step}) refers to a step not yet run`);
+      return dig(r.given[p.step], p.path);
     case 'ref': {
-      const { name, map } = p as { name: string; map?: (value: string) => unknown };
-      const [who, attribute] = name.split('.') as [string, 'id' | 'email' | undefined];
-      const value = attribute
-        ? (await r.world.user(who as Parameters<ContractWorld['user']>[0], r.scope))[attribute]
-        : await r.world.shared(name as Parameters<ContractWorld['shared']>[0]);
-      return map ? map(value) : value;
+      const [who, attribute] = p.name.split('.') as [string, 'id' | 'email' | undefined];
+      const value = attribute ? (await r.world.user(who as ActorName, r.scope))[attribute] : await r.world.shared(p.name as FixtureName);
+      return p.map ? p.map(value) : value;
     }
   }
 }
