@@ -36,6 +36,8 @@ export type Operation = (typeof OPERATIONS)[number];
  */
 export const ACTORS = ['ada', 'bob', 'admin', 'anonymous', 'newcomer', 'adaReadOnlyKey', 'adaKey'] as const;
 export type ActorName = (typeof ACTORS)[number];
+/** The actors that are a user of their own (an API key acts as its owner, `ada`). */
+export type UserName = 'ada' | 'bob' | 'admin' | 'newcomer';
 
 /** Things the world can make. See `FIXTURES` in world.ts for what each is. */
 export type FixtureName =
@@ -57,13 +59,13 @@ export const PLACEHOLDER: unique symbol = Symbol('placeholder');
 
 /** A value the runner fills in before a call or a comparison. */
 export type Placeholder =
-  | { [PLACEHOLDER]: 'ref'; name: FixtureName | `${ActorName}.${'id' | 'email'}`; map?: (value: string) => unknown }
+  | { [PLACEHOLDER]: 'ref'; name: FixtureName | `${UserName}.${'id' | 'email'}`; map?: (value: string) => unknown }
   | { [PLACEHOLDER]: 'fresh'; name: FixtureName }
   | { [PLACEHOLDER]: 'output'; step: number; path: string }
   | { [PLACEHOLDER]: 'email' };
 
 /** The id of a fixture made once per world (shared by every case: never change it), or an actor's id or email. */
-export function ref(name: FixtureName | `${ActorName}.${'id' | 'email'}`, map?: (value: string) => unknown): Placeholder {
+export function ref(name: FixtureName | `${UserName}.${'id' | 'email'}`, map?: (value: string) => unknown): Placeholder {
   return { [PLACEHOLDER]: 'ref', name, ...(map ? { map } : {}) };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { uniqueEmail } from '../helpers/app.ts';
-import { dig, isPlaceholder, PLACEHOLDER, type ActorName, type Case, type FixtureName, type CheckContext, type Expectation, type Matcher, type Placeholder, type Step } from './case.ts';
+import { dig, isPlaceholder, PLACEHOLDER, type Case, type FixtureName, type CheckContext, type Expectation, type Matcher, type Placeholder, type Step, type UserName } from './case.ts';
 import type { Driver, Outcome } from './drivers/index.ts';
 import type { CaseScope, ContractWorld } from './world.ts';
 
@@ -22,7 +22,7 @@ async function resolvePlaceholder(p: Placeholder, r: Resolution): Promise<unknow
       return dig(r.given[p.step], p.path);
     case 'ref': {
       const [who, attribute] = p.name.split('.') as [string, 'id' | 'email' | undefined];
-      const value = attribute ? (await r.world.user(who as ActorName, r.scope))[attribute] : await r.world.shared(p.name as FixtureName);
+      const value = attribute ? (await r.world.user(who as UserName, r.scope))[attribute] : await r.world.shared(p.name as FixtureName);
       return p.map ? p.map(value) : value;
     }
   }
