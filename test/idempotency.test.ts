@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { AppError } from '../src/domain/shared/errors.ts';
 import { canonicalJson, checkIdempotencyKey, keyError, operationFingerprint } from '../src/platform/idempotency/index.ts';
 import { createTestApp, login, onPostgres, PASSWORD, problemOf, signUp, signUpAdmin, type SignedUp, type TestApp } from './helpers/app.ts';
+import { world, type World } from './helpers/world.ts';
 
 const CHARGE = { amount: 1999, currency: 'EUR', source: 'tok_visa' };
 
@@ -40,27 +41,22 @@ describe('idempotency core', () => {
 });
 
 describe('Idempotency-Key over HTTP', () => {
+  let w: World;
   let t: TestApp;
   let ada: SignedUp;
   let bob: SignedUp;
   let admin: SignedUp;
   before(async () => {
-    t = await createTestApp();
-    ada = await signUp(t.app, { name: 'Ada' });
-    bob = await signUp(t.app, { name: 'Bob' });
-    admin = await signUpAdmin(t);
+    w = await world();
+    ({ t, ada, bob, admin } = w);
   });
-  after(() => t.close());
+  after(() => w.close());
 
   const charge = (who: SignedUp, key: string | undefined, payload: unknown = CHARGE) =>
     t.app.inject({ method: 'POST', url: '/v1/charges', headers: { ...who.auth, ...(key === undefined ? {} : { 'idempotency-key': key }) }, payload: payload as Record<string, unknown> });
   const chargeCount = async (userId: string) =>
     Number((await t.container.database.db.selectFrom('charges').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow()).n);
-  const createProduct = async (stock: number): Promise<string> => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/products', headers: admin.auth, payload: { name: 'Last one', category: 'idem', price: 700, currency: 'EUR', stock } });
-    assert.equal(res.statusCode, 201, res.body);
-    return res.json().data.id;
-  };
+  const createProduct = (stock: number): Promise<string> => w.product({ name: 'Last one', category: 'idem', price: 700, currency: 'EUR', stock });
   const stockOf = async (id: string) => (await t.container.database.db.selectFrom('products').select('stock').where('id', '=', id).executeTakeFirstOrThrow()).stock;
   const replayed = (res: LightMyRequestResponse) => res.headers['idempotent-replayed'] === 'true';
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { createTestApp, problemOf, signUp, signUpAdmin, type SignedUp, type TestApp } from './helpers/app.ts';
+import { world, type ProductFields, type World } from './helpers/world.ts';
 
 type Json = Record<string, unknown>;
 /** POST /v1/orders requires an Idempotency-Key: a fresh one per order. */
@@ -30,24 +31,18 @@ interface OrderJson {
 }
 
 describe('orders', () => {
+  let w: World;
   let t: TestApp;
   let ada: SignedUp;
   let bob: SignedUp;
   let admin: SignedUp;
   before(async () => {
-    t = await createTestApp();
-    ada = await signUp(t.app, { name: 'Ada' });
-    bob = await signUp(t.app, { name: 'Bob' });
-    admin = await signUpAdmin(t);
+    w = await world();
+    ({ t, ada, bob, admin } = w);
   });
-  after(() => t.close());
+  after(() => w.close());
 
-  const createProduct = async (fields: Json = {}): Promise<string> => {
-    const payload = { name: 'Widget', category: `cat-${randomBytes(3).toString('hex')}`, price: 500, currency: 'EUR', stock: 10, ...fields };
-    const res = await t.app.inject({ method: 'POST', url: '/v1/products', headers: admin.auth, payload });
-    assert.equal(res.statusCode, 201, res.body);
-    return res.json().data.id;
-  };
+  const createProduct = (fields: ProductFields = {}): Promise<string> => w.product(fields);
   const stockOf = async (id: string): Promise<number> =>
     (await t.container.database.db.selectFrom('products').select('stock').where('id', '=', id).executeTakeFirstOrThrow()).stock;
   const placeRaw = (who: SignedUp | Record<string, string>, items: unknown) =>
@@ -64,11 +59,7 @@ describe('orders', () => {
   const fieldsOf = (res: LightMyRequestResponse) => (problemOf(res).errors as Array<{ field: string }>).map((e) => e.field);
   const ordersOfUser = async (userId: string) =>
     (await t.container.database.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow()).n;
-  const makeKey = async (who: SignedUp, scopes: string[]) => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: who.auth, payload: { name: `key ${scopes.join(' ')}`, scopes } });
-    assert.equal(res.statusCode, 201, res.body);
-    return { 'x-api-key': res.json().data.secret as string };
-  };
+  const makeKey = (who: SignedUp, scopes: string[]) => w.apiKey(who, scopes);
 
   describe('POST /v1/orders', () => {
     it('places an order: 201, Location, pending, prices and totals computed on the server, stock taken', async () => {

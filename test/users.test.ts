@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestApp, login, problemOf, signUp, signUpAdmin, uniqueEmail, PASSWORD, type SignedUp, type TestApp } from './helpers/app.ts';
+import { login, problemOf, signUp, uniqueEmail, PASSWORD, type SignedUp, type TestApp } from './helpers/app.ts';
+import { world, type World } from './helpers/world.ts';
 
 describe('users', () => {
+  let w: World;
   let t: TestApp;
   let ada: SignedUp;
   let bob: SignedUp;
   let admin: SignedUp;
   before(async () => {
-    t = await createTestApp();
-    ada = await signUp(t.app, { name: 'Ada' });
-    bob = await signUp(t.app, { name: 'Bob' });
-    admin = await signUpAdmin(t);
+    w = await world();
+    ({ t, ada, bob, admin } = w);
   });
-  after(() => t.close());
+  after(() => w.close());
 
   describe('POST /v1/users', () => {
     it('signs up: 201, Location, a usr_ id, and never a password or hash', async () => {
