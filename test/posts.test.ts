@@ -193,7 +193,7 @@ describe('posts and comments', () => {
   });
 
   describe('GET /v2/users/{id}/posts', () => {
-    it("lists that user's posts only; an unknown user is 404; posts:read is the scope it needs", async () => {
+    it("lists that user's posts only; an unknown user is 404; it needs users:read (the user lookup) and posts:read", async () => {
       const carol = await signUp(t.app, { name: 'Carol' });
       const mine = (await createPost(carol, 'By Carol')).json().data;
       await createPost(bob, 'By Bob');
@@ -205,8 +205,15 @@ describe('posts and comments', () => {
       assert.equal(unknown.statusCode, 404);
       assert.equal(problemOf(unknown).code, 'NOT_FOUND');
 
-      const key = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bob.auth, payload: { name: 'posts only', scopes: ['posts:read'] } });
-      const byKey = await t.app.inject({ method: 'GET', url: `/v2/users/${carol.id}/posts`, headers: { 'x-api-key': key.json().data.secret } });
+      const postsOnly = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bob.auth, payload: { name: 'posts only', scopes: ['posts:read'] } });
+      const refused = await t.app.inject({ method: 'GET', url: `/v2/users/${carol.id}/posts`, headers: { 'x-api-key': postsOnly.json().data.secret } });
+      assert.equal(refused.statusCode, 403, refused.body);
+      assert.equal(problemOf(refused).required_scope, 'users:read');
+      const usersOnly = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bob.auth, payload: { name: 'users only', scopes: ['users:read'] } });
+      const refusedToo = await t.app.inject({ method: 'GET', url: `/v2/users/${carol.id}/posts`, headers: { 'x-api-key': usersOnly.json().data.secret } });
+      assert.equal(problemOf(refusedToo).required_scope, 'posts:read');
+      const both = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bob.auth, payload: { name: 'reader', scopes: ['users:read', 'posts:read'] } });
+      const byKey = await t.app.inject({ method: 'GET', url: `/v2/users/${carol.id}/posts`, headers: { 'x-api-key': both.json().data.secret } });
       assert.equal(byKey.statusCode, 200, byKey.body);
     });
   });

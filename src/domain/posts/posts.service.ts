@@ -82,7 +82,8 @@ export class PostsService {
 
   /** One user's posts; an unknown user is 404 rather than an empty list. */
   async listByAuthor(actor: Principal, authorId: string, filter: Omit<PostFilter, 'authorId'>, page: PageRequest): Promise<Page<Post>> {
-    requireScope(actor, 'posts:read');
+    // Whether a user exists is a users:read question, asked first, as looking the user up would.
+    requireScope(actor, 'users:read');
     if (!(await this.#deps.users.findById(authorId))) throw notFound('User');
     return this.list(actor, { ...filter, authorId }, page);
   }

@@ -1,2 +1,1 @@
 export * from './versions.ts';
-export * from './v1-transform.ts';

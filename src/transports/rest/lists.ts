@@ -8,7 +8,7 @@ import type { Principal } from '../../domain/shared/principal.ts';
 import type { ListScope, Paginator } from '../../platform/pagination/index.ts';
 import { toCsv } from './csv.ts';
 import { parseListQuery, type ListOptions, type RestListSpec } from './list-query.ts';
-import { toV1 } from '../../platform/versioning/index.ts';
+import { toV1 } from './v1-transform.ts';
 import { listVersionRules, unversionedRoute } from './plugins/versioning.ts';
 
 type Json = Record<string, unknown>;

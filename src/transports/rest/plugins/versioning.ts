@@ -2,19 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { AppError } from '../../../domain/shared/errors.ts';
-import {
-  API_VERSIONS,
-  chooseVersion,
-  LATEST_VERSION,
-  listTokensFromV1,
-  problemToV1,
-  schemaToV1,
-  toV1,
-  userBodyFromV1,
-  v1Path,
-  VENDOR_MEDIA_TYPE,
-  type ApiVersion,
-} from '../../../platform/versioning/index.ts';
+import { API_VERSIONS, chooseVersion, LATEST_VERSION, VENDOR_MEDIA_TYPE, type ApiVersion } from '../../../platform/versioning/index.ts';
+import { listTokensFromV1, problemToV1, schemaToV1, toV1, userBodyFromV1, v1Path } from '../v1-transform.ts';
 import { headerValue } from '../headers.ts';
 
 declare module 'fastify' {
