@@ -12,8 +12,6 @@ import {
   type User,
   type UsersService,
 } from '../../../domain/users/index.ts';
-import type { Plan, Role } from '../../../domain/shared/principal.ts';
-import type { UserStatus } from '../../../domain/users/index.ts';
 import { listQuery, splitList } from '../query.ts';
 import { typed } from '../type-provider.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
@@ -93,7 +91,7 @@ export function registerUserRoutes(fastify: FastifyInstance, users: UsersService
       const q = request.query;
       const page = await users.list(
         principalOf(request),
-        { status: splitList(q.status) as UserStatus[] | undefined, role: splitList(q.role) as Role[] | undefined, plan: splitList(q.plan) as Plan[] | undefined },
+        { status: splitList(q.status), role: splitList(q.role), plan: splitList(q.plan) },
         options.page,
       );
       return lists.send(request, reply, userList, options, page);
