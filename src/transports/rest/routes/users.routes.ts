@@ -17,7 +17,7 @@ import { typed } from '../type-provider.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
 import { principalOf } from '../plugins/request-context.ts';
-import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
+import { Envelope, IdParams, IfMatchHeaders, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
 
 export const UserSchema = Type.Object(
   {
@@ -57,7 +57,6 @@ export function userEtag(user: User | PublicProfile): string {
 }
 
 const UserEnvelope = Envelope(UserSchema, 'The user');
-const conditionalHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (412 otherwise).' })) });
 
 export const USER_FIELDS = ['id', 'email', 'display_name', 'role', 'status', 'plan', 'email_verified_at', 'created_at', 'updated_at', 'links'] as const;
 
@@ -147,7 +146,7 @@ export function registerUserRoutes(fastify: FastifyInstance, users: UsersService
         security: SECURITY.required,
         params: IdParams,
         querystring: NoQuery,
-        headers: conditionalHeaders,
+        headers: IfMatchHeaders,
         body,
         response: { 200: UserEnvelope, ...problemResponses(400, 401, 403, 404, 409, 412, 415, 422) },
       },
@@ -172,7 +171,7 @@ export function registerUserRoutes(fastify: FastifyInstance, users: UsersService
       security: SECURITY.required,
       params: IdParams,
       querystring: NoQuery,
-      headers: conditionalHeaders,
+      headers: IfMatchHeaders,
       response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(401, 403, 404, 412) },
     },
     handler: async (request, reply) => {
