@@ -1,4 +1,4 @@
-export { UsersService, type UsersServiceDeps, type UpdateOptions } from './users.service.ts';
+export { UsersService, type UsersServiceDeps, type UpdateOptions, type UserListFilter } from './users.service.ts';
 export { EmailVerificationService, VERIFICATION_TOKEN_TTL_MS, type EmailVerificationServiceDeps } from './email-verification.service.ts';
 export type { CredentialRevoker, EmailVerification, EmailVerificationRepository, PasswordHasher, UserRecord, UserRepository, InsertUser, UpdateUser } from './users.port.ts';
 export * from './users.types.ts';

@@ -25,6 +25,13 @@ export interface UsersServiceDeps {
   clock: Clock;
 }
 
+/** The directory's filters as a caller gives them; the service checks each value. */
+export interface UserListFilter {
+  status?: readonly string[] | undefined;
+  role?: readonly string[] | undefined;
+  plan?: readonly string[] | undefined;
+}
+
 export interface UpdateOptions {
   /** The version the caller last saw (from If-Match); the update fails with 412 when it moved on. */
   expectedVersion?: number | undefined;
@@ -89,7 +96,7 @@ export class UsersService {
   }
 
   /** The user directory: public profiles for everyone signed in; only admins filter by status, role and plan. */
-  async list(actor: Principal, filter: UserFilter, page: PageRequest): Promise<Page<User | PublicProfile>> {
+  async list(actor: Principal, filter: UserListFilter, page: PageRequest): Promise<Page<User | PublicProfile>> {
     requireScope(actor, 'users:read');
     const privileged = (['status', 'role', 'plan'] as const).filter((f) => filter[f] !== undefined);
     if (privileged.length > 0 && !isAdmin(actor)) throw new AppError('FORBIDDEN', `Only administrators may filter users by ${privileged.join(', ')}`);
@@ -98,7 +105,8 @@ export class UsersService {
     for (const value of filter.role ?? []) checkEnum('role', value, ROLES, errors);
     for (const value of filter.plan ?? []) checkEnum('plan', value, PLANS, errors);
     if (errors.length > 0) throw new AppError('INVALID_PARAMETER', `Invalid query parameter: ${[...new Set(errors.map((e) => e.field))].join(', ')}`, { errors });
-    const result = await this.#deps.users.list(filter, page);
+    // Every value was checked against its list above.
+    const result = await this.#deps.users.list(filter as UserFilter, page);
     return { ...result, items: result.items.map((user) => (canActFor(actor, user.id) ? user : publicProfile(user))) };
   }
 

@@ -14,15 +14,13 @@ import {
   type EmailVerificationService,
   type UsersService,
 } from '../../../domain/users/index.ts';
-import type { Plan, Role } from '../../../domain/shared/principal.ts';
-import type { UserStatus } from '../../../domain/users/index.ts';
 import { listQuery, splitList } from '../query.ts';
 import { typed } from '../type-provider.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
 import { OPTIONAL_BODY } from '../plugins/openapi.ts';
 import { principalOf } from '../plugins/request-context.ts';
-import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
+import { Envelope, IdParams, IfMatchHeaders, NoQuery, problemResponses, SECURITY, SelfLinks, Timestamp } from '../schemas/common.ts';
 
 export const UserSchema = Type.Object(
   {
@@ -49,7 +47,6 @@ export function userEtag(user: User | PublicProfile): string {
 }
 
 const UserEnvelope = Envelope(UserSchema, 'The user');
-const conditionalHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (412 otherwise).' })) });
 
 export const USER_FIELDS = ['id', 'email', 'display_name', 'role', 'status', 'plan', 'email_verified_at', 'created_at', 'updated_at', 'links'] as const;
 
@@ -83,7 +80,7 @@ export function registerUserRoutes(fastify: FastifyInstance, users: UsersService
       const q = request.query;
       const page = await users.list(
         principalOf(request),
-        { status: splitList(q.status) as UserStatus[] | undefined, role: splitList(q.role) as Role[] | undefined, plan: splitList(q.plan) as Plan[] | undefined },
+        { status: splitList(q.status), role: splitList(q.role), plan: splitList(q.plan) },
         options.page,
       );
       return lists.send(request, reply, userList, options, page);
@@ -139,7 +136,7 @@ export function registerUserRoutes(fastify: FastifyInstance, users: UsersService
         security: SECURITY.required,
         params: IdParams,
         querystring: NoQuery,
-        headers: conditionalHeaders,
+        headers: IfMatchHeaders,
         body,
         response: { 200: UserEnvelope, ...problemResponses(400, 401, 403, 404, 409, 412, 415, 422) },
       },
@@ -164,7 +161,7 @@ export function registerUserRoutes(fastify: FastifyInstance, users: UsersService
       security: SECURITY.required,
       params: IdParams,
       querystring: NoQuery,
-      headers: conditionalHeaders,
+      headers: IfMatchHeaders,
       response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(401, 403, 404, 412) },
     },
     handler: async (request, reply) => {
