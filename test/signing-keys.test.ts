@@ -247,7 +247,7 @@ describe('stoa keys rotate-signing on the embedded database', { skip: onPostgres
       assert.equal(res.status, 200);
       return ((await res.json()) as { data: { access_token: string } }).data.access_token;
     };
-    let stoa = await startStoa(env);
+    let stoa = await startStoa(env, 240_000);
     let oldToken: string;
     try {
       const created = await fetch(`${stoa.url}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, name: 'R', password }) });
@@ -264,7 +264,7 @@ describe('stoa keys rotate-signing on the embedded database', { skip: onPostgres
     assert.match(rotated.stdout, new RegExp(`signing key ${kidOf(oldToken)} verifies until \\d{4}-`));
     assert.doesNotMatch(rotated.stdout + rotated.stderr, /"d"\s*:/, 'no private key material in the output');
 
-    stoa = await startStoa(env);
+    stoa = await startStoa(env, 240_000);
     try {
       const me = await fetch(`${stoa.url}/v1/me`, { headers: { authorization: `Bearer ${oldToken}` } });
       assert.equal(me.status, 200, 'a token signed before the rotation still verifies');
