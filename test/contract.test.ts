@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_CODES } from '../src/domain/shared/errors.ts';
-import { FIELD_CODES, matching, type Case, type Expectation } from './contract/case.ts';
+import { FIELD_ERROR_CODES } from '../src/domain/shared/validation.ts';
+import { matching, type Case, type Expectation } from './contract/case.ts';
 import { TABLES } from './contract/cases/index.ts';
 import { DRIVERS, type Driver, type Outcome } from './contract/drivers/index.ts';
 import { runCase } from './contract/run.ts';
@@ -17,7 +18,7 @@ describe('the contract tables', () => {
 
   it('name only field codes of the shared vocabulary, on snake_case paths', () => {
     for (const f of errors.flatMap((e) => e.fields ?? [])) {
-      assert.ok((FIELD_CODES as readonly string[]).includes(f.code), f.code);
+      assert.ok((FIELD_ERROR_CODES as readonly string[]).includes(f.code), f.code);
       assert.match(f.field, /^[a-z][a-z0-9_]*(\.([a-z][a-z0-9_]*|\d+))*$/, f.field);
     }
   });

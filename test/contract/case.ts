@@ -99,27 +99,6 @@ export interface CheckContext {
  */
 export type Matcher = ((value: unknown, ctx: CheckContext) => boolean) | Placeholder | string | number | boolean | null | readonly Matcher[] | { readonly [key: string]: Matcher };
 
-/** The field error codes of every transport (the unified vocabulary; docs/errors.md). */
-export const FIELD_CODES = [
-  'required',
-  'unknown_field',
-  'invalid_type',
-  'invalid_format',
-  'too_short',
-  'too_long',
-  'out_of_range',
-  'too_few_items',
-  'too_many_items',
-  'duplicate_items',
-  'invalid_value',
-  'invalid',
-  'in_past',
-  'invalid_range',
-  'not_found',
-  'out_of_stock',
-  'currency_mismatch',
-  'cannot_follow_self',
-] as const;
 
 export interface FieldExpectation {
   field: string;
