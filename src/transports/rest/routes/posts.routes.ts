@@ -134,14 +134,14 @@ export function registerPostRoutes(fastify: FastifyInstance, { posts, users, lis
       summary: "List a user's posts",
       security,
       params: IdParams,
-      querystring: listQuerySchema({ created_after: PostFilters.created_after, created_before: PostFilters.created_before }, { search: true }),
+      querystring: listQuery({ created_after: PostFilters.created_after, created_before: PostFilters.created_before }, { search: true }),
       response: listResponses,
     },
     handler: async (request, reply) => {
       const options = lists.options(request, postList.spec);
-      const q = request.query as Record<string, unknown>;
-      const filter = { createdAfter: parseDate(q.created_after), createdBefore: parseDate(q.created_before), q: q.q as string | undefined };
-      const page = await posts.listByAuthor(principalOf(request), (request.params as { id: string }).id, filter, options.page);
+      const q = request.query;
+      const filter = { createdAfter: parseDate(q.created_after), createdBefore: parseDate(q.created_before), q: q.q };
+      const page = await posts.listByAuthor(principalOf(request), request.params.id, filter, options.page);
       return lists.send(request, reply, postList, options, page);
     },
   });

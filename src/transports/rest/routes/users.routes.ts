@@ -209,8 +209,8 @@ const VerificationRequested = Type.Object(
 );
 
 /** POST /users/{id}/verify-email: without a body it issues a token, with {"token"} it uses one. */
-export function registerEmailVerificationRoutes(app: FastifyInstance, verification: EmailVerificationService): void {
-  app.post('/users/:id/verify-email', {
+export function registerEmailVerificationRoutes(fastify: FastifyInstance, verification: EmailVerificationService): void {
+  typed(fastify).post('/users/:id/verify-email', {
     config: { auth: 'required' },
     schema: {
       operationId: 'verifyEmail',
@@ -241,8 +241,8 @@ export function registerEmailVerificationRoutes(app: FastifyInstance, verificati
     },
     handler: async (request, reply) => {
       const actor = principalOf(request);
-      const { id } = request.params as { id: string };
-      const token = (request.body as { token?: string }).token;
+      const { id } = request.params;
+      const token = request.body?.token;
       if (token !== undefined) return { data: presentUser(await verification.verify(actor, id, token)) };
       const issued = await verification.request(actor, id);
       return reply.code(202).send({ data: { expires_at: issued.expiresAt.toISOString(), links: { events: '/v2/events?type=user.verification_requested' } } });
