@@ -25,6 +25,7 @@ import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
 import { RestLists } from './transports/rest/lists.ts';
+import { registerGraphql } from './transports/graphql/http.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -126,6 +127,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     { prefix: '/v1' },
   );
   await app.register(api, { prefix: '/v2' });
+  // GraphQL over the same services (docs/graphql.md): /graphql, /graphql/schema.graphql outside production, /graphiql.
+  registerGraphql(app, container);
 
   app.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({
     data: { name: 'Stoa', version: VERSION, links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', metrics: '/metrics' } },

@@ -25,9 +25,11 @@ declare module 'fastify' {
      * operation's canonical input (the domain input plus the ids of the
      * target), which the key is bound to. Without it a route is its own
      * operation (`PATCH /products/:id`), keys optional, bound to its path
-     * parameters, query and body.
+     * parameters, query and body. `false`: the route runs its own keyed calls
+     * through the core (`/graphql`: createOrder and createCharge), so REST's
+     * wrapper stays out of it.
      */
-    idempotency?: RestIdempotency;
+    idempotency?: RestIdempotency | false;
   }
 }
 
@@ -210,6 +212,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m === 'POST' || m === 'PATCH');
     if (methods.length === 0) return;
     const declared = route.config?.idempotency;
+    if (declared === false) return;
     // Versions share their routes (`/v1/orders`, `/v2/orders`): an undeclared route's operation is its unversioned path.
     const operation: Operation = declared?.operation ?? { name: `${methods.join('|')} ${route.url.replace(VERSION_PREFIX, '')}`, idempotencyKey: 'optional' };
     const inputOf = declared?.input ?? ((request: FastifyRequest) => ({ params: request.params, query: request.query, body: request.body }));

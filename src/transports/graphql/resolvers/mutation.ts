@@ -1,0 +1,155 @@
+import { CREATE_CHARGE, type NewCharge } from '../../../domain/charges/index.ts';
+import type { NewApiKey } from '../../../domain/api-keys/index.ts';
+import { PLACE_ORDER, type NewOrder } from '../../../domain/orders/index.ts';
+import type { NewPost, PostPatch } from '../../../domain/posts/index.ts';
+import type { NewProduct } from '../../../domain/products/index.ts';
+import { AppError } from '../../../domain/shared/errors.ts';
+import type { Operation } from '../../../domain/shared/operation.ts';
+import type { SignUp, UserUpdate } from '../../../domain/users/index.ts';
+import { asAppError } from '../../../platform/errors/index.ts';
+import { keyError, operationFingerprint, runIdempotent, type IdempotentRenderer, type Json, type RecordedOutcome } from '../../../platform/idempotency/index.ts';
+// The neutral outcome under a key is the resource as REST v2 shows it (the domain presenter plus links), which every
+// transport reads back: REST replays it as its own answer, GraphQL applies the selection to it.
+import { presentCharge } from '../../rest/schemas/charges.ts';
+import { presentOrder } from '../../rest/schemas/orders.ts';
+import { actorOf, type GraphqlContext } from '../context.ts';
+import { renamingFields } from '../errors.ts';
+import { camelKeys, canonicalInput } from '../naming.ts';
+import type { Resolvers } from './support.ts';
+
+type Ctx = GraphqlContext;
+type Id = { id: string };
+type Input = { input: Record<string, unknown> };
+
+/** The mutation's input as the domain takes it (canonical snake_case), typed as the service's input. */
+function inputOf<T>(args: Input): T {
+  return canonicalInput(args.input) as T;
+}
+
+/** An error recorded under a key, thrown again as the AppError it was. */
+function refusalOf(outcome: Extract<RecordedOutcome, { ok: false }>): AppError {
+  return new AppError(outcome.error.code, outcome.error.message, outcome.error.errors ? { errors: outcome.error.errors } : {});
+}
+
+/**
+ * GraphQL's side of `runIdempotent`: the neutral outcome is the resource as
+ * its domain presenter shows it (what every transport reads back), and that
+ * is also what GraphQL stores and replays — the selection is applied to it
+ * afresh on every answer.
+ */
+function renderer<T>(present: (value: T) => unknown): IdempotentRenderer<T, Json> {
+  return {
+    transport: 'graphql',
+    settle(outcome) {
+      if (outcome.ok) {
+        const value = JSON.parse(JSON.stringify(present(outcome.value))) as Json;
+        return { outcome: { ok: true, value }, rendering: value };
+      }
+      const error = asAppError(outcome.error);
+      const recorded = { code: error.code, message: error.message, ...(error.errors && { errors: error.errors }) };
+      return { outcome: { ok: false, error: recorded }, rendering: { error: recorded } as unknown as Json };
+    },
+    replay(outcome) {
+      return outcome.ok ? outcome.value : ({ error: outcome.error } as unknown as Json);
+    },
+  };
+}
+
+/**
+ * A keyed mutation (createOrder, createCharge): the key from the
+ * `idempotencyKey` argument or the Idempotency-Key header, the operation's
+ * canonical input, the same core (and records) as REST — so the same key and
+ * input sent earlier over REST answers the same resource.
+ */
+async function idempotent<T>(
+  context: Ctx,
+  operation: Operation,
+  argumentKey: string | null | undefined,
+  input: unknown,
+  present: (value: T) => unknown,
+  work: () => Promise<T>,
+): Promise<unknown> {
+  const actor = actorOf(context);
+  const header = context.idempotencyKeyHeader;
+  const given = argumentKey ?? undefined;
+  if (given !== undefined && header !== undefined && given !== header) {
+    throw new AppError('IDEMPOTENCY_KEY_INVALID', 'The idempotencyKey argument and the Idempotency-Key header differ; send one of them', {
+      errors: [{ field: 'idempotency_key', code: 'invalid_value', message: 'differs from the Idempotency-Key header' }],
+    });
+  }
+  const key = given ?? header;
+  const invalid = keyError(operation, key, { call: `mutation ${operation.name === PLACE_ORDER.name ? 'createOrder' : 'createCharge'}`, field: 'idempotency_key', noun: 'idempotencyKey argument (or Idempotency-Key header)' });
+  if (invalid) throw invalid;
+  const claim = { principal: actor.userId, key: key!, operation: operation.name, fingerprint: operationFingerprint(operation.name, input) };
+  const result = await runIdempotent(context.deps.idempotency, claim, work, renderer(present));
+  if (result.kind === 'done') return result.value;
+  if (result.kind === 'refused') {
+    if (result.outcome.ok) throw new AppError('INTERNAL_ERROR');
+    throw refusalOf(result.outcome);
+  }
+  // Replayed: this transport's rendering or another's outcome, both the presented resource (or its refusal).
+  const rendering = result.rendering as { error?: Extract<RecordedOutcome, { ok: false }>['error'] } | Json;
+  if (rendering !== null && typeof rendering === 'object' && !Array.isArray(rendering) && 'error' in rendering && rendering.error && typeof rendering.error === 'object' && 'code' in rendering.error) {
+    throw refusalOf({ ok: false, error: rendering.error as Extract<RecordedOutcome, { ok: false }>['error'] });
+  }
+  return camelKeys(rendering);
+}
+
+/** Mutations: each calls the service REST calls, with the same input; the domain checks and answers. */
+export const mutationResolvers: Resolvers = {
+  Mutation: {
+    signUp: (_root: unknown, args: Input, context: Ctx) => context.deps.users.register(inputOf<SignUp>(args)),
+    updateUser: (_root: unknown, args: Id & Input, context: Ctx) => context.deps.users.update(actorOf(context), args.id, inputOf<UserUpdate>(args)),
+    createPost: (_root: unknown, args: Input, context: Ctx) => context.deps.posts.create(actorOf(context), inputOf<NewPost>(args)),
+    updatePost: (_root: unknown, args: Id & Input, context: Ctx) => context.deps.posts.update(actorOf(context), args.id, inputOf<PostPatch>(args)),
+    deletePost: async (_root: unknown, { id }: Id, context: Ctx) => {
+      await context.deps.posts.delete(actorOf(context), id);
+      return { deletedId: id };
+    },
+    createComment: (_root: unknown, args: Input, context: Ctx) => {
+      const { post_id, content } = inputOf<{ post_id: string; content: string }>(args);
+      return context.deps.posts.addComment(actorOf(context), post_id, content);
+    },
+    updateComment: (_root: unknown, args: Id & Input, context: Ctx) => context.deps.posts.updateComment(actorOf(context), args.id, inputOf<{ content: string }>(args).content),
+    deleteComment: async (_root: unknown, { id }: Id, context: Ctx) => {
+      await context.deps.posts.deleteComment(actorOf(context), id);
+      return { deletedId: id };
+    },
+    follow: (_root: unknown, { userId }: { userId: string }, context: Ctx) =>
+      renamingFields({ id: 'userId' }, async () => {
+        const actor = actorOf(context);
+        await context.deps.follows.follow(actor, userId);
+        return { user: await context.deps.users.get(actor, userId) };
+      }),
+    unfollow: async (_root: unknown, { userId }: { userId: string }, context: Ctx) => {
+      const actor = actorOf(context);
+      await context.deps.follows.unfollow(actor, userId);
+      return { user: await context.deps.users.get(actor, userId) };
+    },
+    createProduct: (_root: unknown, args: Input, context: Ctx) => context.deps.products.create(actorOf(context), inputOf<NewProduct>(args)),
+    updateProduct: (_root: unknown, args: Id & Input, context: Ctx) => context.deps.products.update(actorOf(context), args.id, inputOf(args)),
+    deleteProduct: async (_root: unknown, { id }: Id, context: Ctx) => {
+      await context.deps.products.delete(actorOf(context), id);
+      return { deletedId: id };
+    },
+    createOrder: (_root: unknown, args: Input & { idempotencyKey?: string | null }, context: Ctx) => {
+      const input = inputOf<NewOrder>(args);
+      return idempotent(context, PLACE_ORDER, args.idempotencyKey, input, presentOrder, () => context.deps.orders.place(actorOf(context), input));
+    },
+    cancelOrder: (_root: unknown, { id }: Id, context: Ctx) => context.deps.orders.cancel(actorOf(context), id),
+    updateOrderStatus: (_root: unknown, args: Id & Input, context: Ctx) => context.deps.orders.setStatus(actorOf(context), args.id, inputOf<{ status: string }>(args).status),
+    createCharge: (_root: unknown, args: Input & { idempotencyKey?: string | null }, context: Ctx) => {
+      const input = inputOf<NewCharge>(args);
+      return idempotent(context, CREATE_CHARGE, args.idempotencyKey, input, presentCharge, () => context.deps.charges.create(actorOf(context), input));
+    },
+    createApiKey: async (_root: unknown, args: Input, context: Ctx) => {
+      const created = await context.deps.apiKeys.create(actorOf(context), inputOf<NewApiKey>(args));
+      return { apiKey: created.key, secret: created.secret };
+    },
+    revokeApiKey: async (_root: unknown, { id }: Id, context: Ctx) => {
+      await context.deps.apiKeys.revoke(actorOf(context), id);
+      return { deletedId: id };
+    },
+  },
+};
+
