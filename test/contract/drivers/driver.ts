@@ -1,4 +1,4 @@
-import type { Operation } from '../case.ts';
+import type { Case, Operation } from '../case.ts';
 import type { ContractWorld } from '../world.ts';
 
 /** A caller as a transport sees it: a bearer access token, an API key, or nothing. */
@@ -31,4 +31,10 @@ export interface Driver {
   name: string;
   setup(world: ContractWorld): Promise<void>;
   call(actor: Actor, operation: Operation, input: Record<string, unknown>, options?: CallOptions): Promise<Outcome>;
+  /**
+   * Why this transport cannot express a case as the table writes it, or
+   * undefined to run it. A skipped case is reported as skipped, with the
+   * reason; a row that fails is never skipped to make it pass.
+   */
+  skip?(c: Case): string | undefined;
 }

@@ -1,7 +1,8 @@
 import type { Driver } from './driver.ts';
+import { graphqlDriver } from './graphql.ts';
 import { restDriver } from './rest.ts';
 
 export type { Actor, CallOptions, Driver, FieldError, Outcome } from './driver.ts';
 
 /** Every transport the contract runs over. GraphQL and gRPC add theirs here. */
-export const DRIVERS: Driver[] = [restDriver()];
+export const DRIVERS: Driver[] = [restDriver(), graphqlDriver()];

@@ -1,10 +1,11 @@
-import { CREATE_CHARGE, type NewCharge } from '../../../domain/charges/index.ts';
+import { CREATE_CHARGE, NewChargeInput, type NewCharge } from '../../../domain/charges/index.ts';
 import type { NewApiKey } from '../../../domain/api-keys/index.ts';
-import { PLACE_ORDER, type NewOrder } from '../../../domain/orders/index.ts';
+import { NewOrderInput, PLACE_ORDER, type NewOrder } from '../../../domain/orders/index.ts';
 import type { NewPost, PostPatch } from '../../../domain/posts/index.ts';
 import type { NewProduct } from '../../../domain/products/index.ts';
-import { AppError } from '../../../domain/shared/errors.ts';
+import { AppError, validationError } from '../../../domain/shared/errors.ts';
 import type { Operation } from '../../../domain/shared/operation.ts';
+import type { InputSpec } from '../../../domain/shared/validation.ts';
 import type { SignUp, UserUpdate } from '../../../domain/users/index.ts';
 import { asAppError } from '../../../platform/errors/index.ts';
 import { keyError, operationFingerprint, runIdempotent, type IdempotentRenderer, type Json, type RecordedOutcome } from '../../../platform/idempotency/index.ts';
@@ -26,9 +27,11 @@ function inputOf<T>(args: Input): T {
   return canonicalInput(args.input) as T;
 }
 
-/** An error recorded under a key, thrown again as the AppError it was. */
-function refusalOf(outcome: Extract<RecordedOutcome, { ok: false }>): AppError {
-  return new AppError(outcome.error.code, outcome.error.message, outcome.error.errors ? { errors: outcome.error.errors } : {});
+type Refusal = Extract<RecordedOutcome, { ok: false }>['error'] & { extensions?: Record<string, unknown> };
+
+/** An error recorded under a key, thrown again as the AppError it was (with its details when GraphQL recorded it). */
+function refusalOf(error: Refusal): AppError {
+  return new AppError(error.code, error.message, { ...(error.errors && { errors: error.errors }), ...(error.extensions && { extensions: error.extensions }) });
 }
 
 /**
@@ -47,7 +50,8 @@ function renderer<T>(present: (value: T) => unknown): IdempotentRenderer<T, Json
       }
       const error = asAppError(outcome.error);
       const recorded = { code: error.code, message: error.message, ...(error.errors && { errors: error.errors }) };
-      return { outcome: { ok: false, error: recorded }, rendering: { error: recorded } as unknown as Json };
+      // GraphQL's own rendering keeps the details (required_scope, current_status) for its replays.
+      return { outcome: { ok: false, error: recorded }, rendering: { error: { ...recorded, ...(error.extensions && { extensions: error.extensions }) } } as unknown as Json };
     },
     replay(outcome) {
       return outcome.ok ? outcome.value : ({ error: outcome.error } as unknown as Json);
@@ -64,12 +68,16 @@ function renderer<T>(present: (value: T) => unknown): IdempotentRenderer<T, Json
 async function idempotent<T>(
   context: Ctx,
   operation: Operation,
+  declaration: InputSpec<never>,
   argumentKey: string | null | undefined,
   input: unknown,
   present: (value: T) => unknown,
   work: () => Promise<T>,
 ): Promise<unknown> {
   const actor = actorOf(context);
+  // As on REST, an input its declaration refuses never touches the key (REST's Ajv checks the same schema before the handler).
+  const invalidInput = declaration.errors(input);
+  if (invalidInput.length > 0) throw validationError(invalidInput);
   const header = context.idempotencyKeyHeader;
   const given = argumentKey ?? undefined;
   if (given !== undefined && header !== undefined && given !== header) {
@@ -81,16 +89,24 @@ async function idempotent<T>(
   const invalid = keyError(operation, key, { call: `mutation ${operation.name === PLACE_ORDER.name ? 'createOrder' : 'createCharge'}`, field: 'idempotency_key', noun: 'idempotencyKey argument (or Idempotency-Key header)' });
   if (invalid) throw invalid;
   const claim = { principal: actor.userId, key: key!, operation: operation.name, fingerprint: operationFingerprint(operation.name, input) };
-  const result = await runIdempotent(context.deps.idempotency, claim, work, renderer(present));
+  let thrown: unknown;
+  const run = () =>
+    work().catch((error: unknown) => {
+      thrown = error;
+      throw error;
+    });
+  const result = await runIdempotent(context.deps.idempotency, claim, run, renderer(present));
   if (result.kind === 'done') return result.value;
   if (result.kind === 'refused') {
+    // This call's own refusal: the error as the service threw it.
+    if (thrown !== undefined) throw thrown;
     if (result.outcome.ok) throw new AppError('INTERNAL_ERROR');
-    throw refusalOf(result.outcome);
+    throw refusalOf(result.outcome.error);
   }
   // Replayed: this transport's rendering or another's outcome, both the presented resource (or its refusal).
-  const rendering = result.rendering as { error?: Extract<RecordedOutcome, { ok: false }>['error'] } | Json;
+  const rendering = result.rendering as { error?: Refusal } | Json;
   if (rendering !== null && typeof rendering === 'object' && !Array.isArray(rendering) && 'error' in rendering && rendering.error && typeof rendering.error === 'object' && 'code' in rendering.error) {
-    throw refusalOf({ ok: false, error: rendering.error as Extract<RecordedOutcome, { ok: false }>['error'] });
+    throw refusalOf(rendering.error as Refusal);
   }
   return camelKeys(rendering);
 }
@@ -134,13 +150,13 @@ export const mutationResolvers: Resolvers = {
     },
     createOrder: (_root: unknown, args: Input & { idempotencyKey?: string | null }, context: Ctx) => {
       const input = inputOf<NewOrder>(args);
-      return idempotent(context, PLACE_ORDER, args.idempotencyKey, input, presentOrder, () => context.deps.orders.place(actorOf(context), input));
+      return idempotent(context, PLACE_ORDER, NewOrderInput as InputSpec<never>, args.idempotencyKey, input, presentOrder, () => context.deps.orders.place(actorOf(context), input));
     },
     cancelOrder: (_root: unknown, { id }: Id, context: Ctx) => context.deps.orders.cancel(actorOf(context), id),
     updateOrderStatus: (_root: unknown, args: Id & Input, context: Ctx) => context.deps.orders.setStatus(actorOf(context), args.id, inputOf<{ status: string }>(args).status),
     createCharge: (_root: unknown, args: Input & { idempotencyKey?: string | null }, context: Ctx) => {
       const input = inputOf<NewCharge>(args);
-      return idempotent(context, CREATE_CHARGE, args.idempotencyKey, input, presentCharge, () => context.deps.charges.create(actorOf(context), input));
+      return idempotent(context, CREATE_CHARGE, NewChargeInput as InputSpec<never>, args.idempotencyKey, input, presentCharge, () => context.deps.charges.create(actorOf(context), input));
     },
     createApiKey: async (_root: unknown, args: Input, context: Ctx) => {
       const created = await context.deps.apiKeys.create(actorOf(context), inputOf<NewApiKey>(args));
