@@ -229,11 +229,15 @@ describe('GraphQL rate limiting by cost', () => {
     const afterCheap = Number(cheap.res.headers['x-ratelimit-remaining']);
     assert.match(String(cheap.res.headers.ratelimit), /r=\d+/);
     assert.ok(cheap.res.headers['ratelimit-policy']);
+    // A document refused before it runs costs one point.
+    const invalid = await gql(t.app, '{ me { nope } }', { headers: ada.auth });
+    assert.equal(invalid.res.statusCode, 400);
+    assert.equal(Number(invalid.res.headers['x-ratelimit-remaining']), afterCheap - 1);
     // cost 1 + 100 × 1 = 101 → 11 points.
     const costly = await gql(t.app, '{ posts(first: 100) { nodes { author { id } } } }', { headers: ada.auth });
     assert.equal(costly.res.statusCode, 200, costly.res.body);
     assert.equal(costly.body.extensions?.cost, 101);
-    assert.equal(afterCheap - Number(costly.res.headers['x-ratelimit-remaining']), 11);
+    assert.equal(afterCheap - 1 - Number(costly.res.headers['x-ratelimit-remaining']), 11);
     let last = costly;
     for (let i = 0; i < 5 && last.res.statusCode !== 429; i++) last = await gql(t.app, '{ posts(first: 100) { nodes { author { id } } } }', { headers: ada.auth });
     assert.equal(last.res.statusCode, 429);

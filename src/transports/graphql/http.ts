@@ -153,42 +153,10 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
     parseRequestParams: paramsOf,
     formatError: (error) => formatError(error as GraphQLError, () => {}) as unknown as GraphQLError,
     async onSubscribe(req, params): Promise<OperationArgs<GraphqlContext & Record<PropertyKey, unknown>> | readonly GraphQLError[]> {
-      const state = req.context;
-      let document: DocumentNode;
-      try {
-        document = parseCached(params.query);
-      } catch (error) {
-        if (error instanceof GraphQLError) return [refusal('GRAPHQL_PARSE_FAILED', error.message, {})].map((e) => new GraphQLError(e.message, { source: error.source, positions: error.positions, extensions: e.extensions }));
-        throw error;
-      }
-      const invalid = validate(schema, document, rules);
-      if (invalid.length > 0) {
-        return invalid.map((error) => {
-          const shown = limits.introspection ? error : withoutSuggestions(error);
-          const code = typeof shown.extensions.code === 'string' ? shown.extensions.code : 'GRAPHQL_VALIDATION_FAILED';
-          return new GraphQLError(shown.message, { nodes: shown.nodes, source: shown.source, positions: shown.positions, extensions: { ...shown.extensions, code } });
-        });
-      }
-      const args: OperationArgs<GraphqlContext & Record<PropertyKey, unknown>> = {
-        schema,
-        document,
-        operationName: params.operationName ?? undefined,
-        variableValues: params.variables ?? undefined,
-        contextValue: contextFor(state.request) as GraphqlContext & Record<PropertyKey, unknown>,
-      };
-      const operation = getOperationAST(document, params.operationName);
-      // graphql-http answers what is left: no such operation, a mutation by GET (405), a subscription.
-      if (!operation || operation.operation !== 'query' && req.method === 'GET') return args;
-      const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], params.variables ?? {}, { maxErrors: 50 });
-      if (coerced.errors) return [coercionFailure(coerced.errors)];
-      const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
-      const cost = operationCost(schema, operation, fragments, coerced.coerced);
-      state.cost = cost;
-      if (cost > limits.maxCost) {
-        return [refusal('QUERY_TOO_COMPLEX', `The query costs ${cost}; the budget is ${limits.maxCost}. Ask for smaller pages (first/last) or fewer nested lists`, { cost, max_cost: limits.maxCost })];
-      }
-      await limitByCost(state, cost, operation.operation === 'mutation');
-      return args;
+      const prepared = await prepare(req, params);
+      // A document refused before it runs still counts, as one point: refusals are not a free way to probe.
+      if (Array.isArray(prepared)) await limitByCost(req.context, 0, false);
+      return prepared;
     },
     onOperation(req, _args, result) {
       const cost = req.context.cost;
@@ -196,6 +164,45 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
       return { ...result, extensions: { ...result.extensions, cost, max_cost: limits.maxCost } };
     },
   });
+
+  async function prepare(req: Request<FastifyRequest, RequestState>, params: RequestParams): Promise<OperationArgs<GraphqlContext & Record<PropertyKey, unknown>> | readonly GraphQLError[]> {
+    const state = req.context;
+    let document: DocumentNode;
+    try {
+      document = parseCached(params.query);
+    } catch (error) {
+      if (error instanceof GraphQLError) return [refusal('GRAPHQL_PARSE_FAILED', error.message, {})].map((e) => new GraphQLError(e.message, { source: error.source, positions: error.positions, extensions: e.extensions }));
+      throw error;
+    }
+    const invalid = validate(schema, document, rules);
+    if (invalid.length > 0) {
+      return invalid.map((error) => {
+        const shown = limits.introspection ? error : withoutSuggestions(error);
+        const code = typeof shown.extensions.code === 'string' ? shown.extensions.code : 'GRAPHQL_VALIDATION_FAILED';
+        return new GraphQLError(shown.message, { nodes: shown.nodes, source: shown.source, positions: shown.positions, extensions: { ...shown.extensions, code } });
+      });
+    }
+    const args: OperationArgs<GraphqlContext & Record<PropertyKey, unknown>> = {
+      schema,
+      document,
+      operationName: params.operationName ?? undefined,
+      variableValues: params.variables ?? undefined,
+      contextValue: contextFor(state.request) as GraphqlContext & Record<PropertyKey, unknown>,
+    };
+    const operation = getOperationAST(document, params.operationName);
+    // graphql-http answers what is left: no such operation, a mutation by GET (405), a subscription.
+    if (!operation || operation.operation !== 'query' && req.method === 'GET') return args;
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], params.variables ?? {}, { maxErrors: 50 });
+    if (coerced.errors) return [coercionFailure(coerced.errors)];
+    const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
+    const cost = operationCost(schema, operation, fragments, coerced.coerced);
+    state.cost = cost;
+    if (cost > limits.maxCost) {
+      return [refusal('QUERY_TOO_COMPLEX', `The query costs ${cost}; the budget is ${limits.maxCost}. Ask for smaller pages (first/last) or fewer nested lists`, { cost, max_cost: limits.maxCost })];
+    }
+    await limitByCost(state, cost, operation.operation === 'mutation');
+    return args;
+  }
 
   function contextFor(request: FastifyRequest): GraphqlContext {
     const raw = request.headers['idempotency-key'];
