@@ -3,6 +3,7 @@
  * Each benchmark prints a table and writes JSON to bench/results/.
  */
 const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
+  graphql: () => import('./graphql.ts'),
   idempotency: () => import('./idempotency.ts'),
   pagination: () => import('./pagination.ts'),
   'rate-limit': () => import('./rate-limit.ts'),

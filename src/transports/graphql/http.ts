@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  execute,
   getOperationAST,
   getVariableValues,
   GraphQLError,
@@ -13,6 +14,7 @@ import {
   type FragmentDefinitionNode,
   type GraphQLSchema,
 } from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { createHandler, parseRequestParams, type OperationArgs, type Request, type RequestParams, type Response } from 'graphql-http';
 import type { Container } from '../../container.ts';
 import { AppError } from '../../domain/shared/errors.ts';
@@ -64,6 +66,7 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
   const store: PersistedStore = container.redis ? redisStore(container.redis) : memoryStore();
   const allowlist = limits.allowlist ? loadAllowlist(limits.allowlist) : undefined;
   const parsed = new Map<string, DocumentNode>();
+  const validated = new WeakMap<DocumentNode, readonly GraphQLError[]>();
   const { limiter, policies, clientIp } = container.rateLimiting;
   const now = () => container.clock.now().getTime();
 
@@ -148,8 +151,25 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
     });
   }
 
+  /** Each document's operations compiled once (graphql-jit): the same results as graphql-js, without re-walking the AST per request. */
+  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+  async function executeCompiled(args: OperationArgs<GraphqlContext & Record<PropertyKey, unknown>>) {
+    let byName = compiled.get(args.document);
+    if (byName === undefined) compiled.set(args.document, (byName = new Map()));
+    const name = args.operationName ?? '';
+    let query = byName.get(name);
+    if (query === undefined) {
+      const made = compileQuery(schema, args.document, args.operationName ?? undefined);
+      query = isCompiledQuery(made) ? made : null;
+      byName.set(name, query);
+    }
+    if (query === null) return execute(args);
+    return query.query(args.rootValue, args.contextValue, args.variableValues ?? {});
+  }
+
   const handler = createHandler<FastifyRequest, RequestState, GraphqlContext & Record<PropertyKey, unknown>>({
     schema,
+    execute: executeCompiled as typeof execute,
     parseRequestParams: paramsOf,
     formatError: (error) => formatError(error as GraphQLError, () => {}) as unknown as GraphQLError,
     async onSubscribe(req, params): Promise<OperationArgs<GraphqlContext & Record<PropertyKey, unknown>> | readonly GraphQLError[]> {
@@ -174,7 +194,9 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
       if (error instanceof GraphQLError) return [refusal('GRAPHQL_PARSE_FAILED', error.message, {})].map((e) => new GraphQLError(e.message, { source: error.source, positions: error.positions, extensions: e.extensions }));
       throw error;
     }
-    const invalid = validate(schema, document, rules);
+    // The rules depend on the document alone (schema and limits are fixed): validate each parsed document once.
+    let invalid = validated.get(document);
+    if (invalid === undefined) validated.set(document, (invalid = validate(schema, document, rules)));
     if (invalid.length > 0) {
       return invalid.map((error) => {
         const shown = limits.introspection ? error : withoutSuggestions(error);

@@ -76,6 +76,13 @@ function attach(schema: GraphQLSchema, resolvers: Resolvers): GraphQLSchema {
     if (!(scalar instanceof GraphQLScalarType)) throw new Error(`no scalar ${name}`);
     Object.assign(scalar, behaviour);
   }
+  // Connections carry `totalCount` and each edge its `cursor` as functions, run only when selected.
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type)) continue;
+    const fields = type.getFields();
+    if (type.name.endsWith('Connection') && fields.totalCount) fields.totalCount.resolve = (connection: { totalCount: () => Promise<number> }) => connection.totalCount();
+    if (type.name.endsWith('Edge') && fields.cursor) fields.cursor.resolve = (edge: { cursor: () => string }) => edge.cursor();
+  }
   const node = schema.getType('Node');
   if (isInterfaceType(node)) node.resolveType = (value: { id?: unknown }) => nodeTypeOf(value);
   return schema;
