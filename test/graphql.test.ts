@@ -163,6 +163,23 @@ describe('GraphQL schema: lookups, nodes and errors', () => {
     assert.deepEqual(order.body.errors?.[0]?.extensions.fields?.map((f) => `${f.field}:${f.code}`), ['items.0.quantity:out_of_range']);
   });
 
+  it('answers an unexpected failure as INTERNAL_ERROR without its details, and the other fields still resolve', async () => {
+    const posts = w.t.container.posts;
+    const original = posts.get.bind(posts);
+    posts.get = async () => {
+      throw new Error('connection to 10.0.0.7 refused: secret detail');
+    };
+    try {
+      const { res, body } = await gql(w.app, `{ post(id: "${post}") { id } me { displayName } }`, { headers: w.ada.auth });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(body.data, { post: null, me: { displayName: 'Ada' } });
+      assert.equal(body.errors?.[0]?.extensions.code, 'INTERNAL_ERROR');
+      assert.doesNotMatch(res.body, /secret|10\.0\.0\.7/);
+    } finally {
+      posts.get = original;
+    }
+  });
+
   it('serialises timestamps as RFC 3339 and refuses a malformed DateTime argument as invalid_format', async () => {
     const data = await gqlData<{ post: { createdAt: string } }>(w.app, `{ post(id: "${post}") { createdAt } }`, { headers: w.ada.auth });
     assert.match(data.post.createdAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);

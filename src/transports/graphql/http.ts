@@ -179,6 +179,11 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
       return prepared;
     },
     onOperation(req, _args, result) {
+      // Unexpected failures answer INTERNAL_ERROR without details (errors.ts); their stack goes to the log with the request id.
+      for (const error of result.errors ?? []) {
+        const original = error.originalError;
+        if (original && !(original instanceof AppError) && !(original instanceof GraphQLError)) req.context.request.log.error({ err: original, path: error.path }, 'GraphQL resolver failed');
+      }
       const cost = req.context.cost;
       if (cost === undefined || !('data' in result)) return;
       return { ...result, extensions: { ...result.extensions, cost, max_cost: limits.maxCost } };
