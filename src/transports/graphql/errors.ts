@@ -90,14 +90,13 @@ export function coercionFailure(errors: readonly GraphQLError[]): GraphQLError {
   return new GraphQLError(`Invalid fields: ${names}`, { extensions: { code: 'VALIDATION_FAILED', fields } });
 }
 
-/** Errors thrown by resolvers, as the response shows them: registry codes only; unexpected failures say nothing of their cause. */
-export function formatError(error: GraphQLError | Error, log: (error: unknown) => void): GraphQLFormattedError {
+/** Errors as the response shows them: registry codes only; unexpected failures say nothing of their cause (http.ts logs them). */
+export function formatError(error: GraphQLError | Error): GraphQLFormattedError {
   // graphql-http's own refusals (a body that is no JSON object, a missing query) are plain errors.
   if (!(error instanceof GraphQLError)) return { message: error.message, extensions: { code: 'BAD_REQUEST' } };
   const original = error.originalError;
   if (original && !(original instanceof GraphQLError)) {
     const appError = original instanceof AppError ? original : asAppError(original);
-    if (!(original instanceof AppError)) log(original);
     const shaped = toGraphqlError(appError);
     return { message: shaped.message, ...(error.locations && { locations: error.locations }), ...(error.path && { path: error.path }), extensions: shaped.extensions };
   }

@@ -171,7 +171,7 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
     schema,
     execute: executeCompiled as typeof execute,
     parseRequestParams: paramsOf,
-    formatError: (error) => formatError(error as GraphQLError, () => {}) as unknown as GraphQLError,
+    formatError: (error) => formatError(error as GraphQLError) as unknown as GraphQLError,
     async onSubscribe(req, params): Promise<OperationArgs<GraphqlContext & Record<PropertyKey, unknown>> | readonly GraphQLError[]> {
       const prepared = await prepare(req, params);
       // A document refused before it runs still counts, as one point: refusals are not a free way to probe.
@@ -196,7 +196,7 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
     try {
       document = parseCached(params.query);
     } catch (error) {
-      if (error instanceof GraphQLError) return [refusal('GRAPHQL_PARSE_FAILED', error.message, {})].map((e) => new GraphQLError(e.message, { source: error.source, positions: error.positions, extensions: e.extensions }));
+      if (error instanceof GraphQLError) return [new GraphQLError(error.message, { source: error.source, positions: error.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
       throw error;
     }
     // The rules depend on the document alone (schema and limits are fixed): validate each parsed document once.
