@@ -5,6 +5,7 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import { pino, type Logger } from 'pino';
 import type { Container } from './container.ts';
+import { registerGraphql } from './transports/graphql/http.ts';
 import { registerErrorHandling } from './transports/rest/plugins/errors.ts';
 import { registerJsonBodyParser } from './transports/rest/plugins/json-body.ts';
 import { registerHttpMetrics } from './transports/rest/plugins/metrics.ts';
@@ -25,7 +26,6 @@ import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
 import { RestLists } from './transports/rest/lists.ts';
-import { registerGraphql } from './transports/graphql/http.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -43,27 +43,12 @@ export interface Config {
   readonly rateLimit: RateLimitConfig | null;
   /** Load shedding; null when STOA_LOAD_SHEDDING=off. */
   readonly loadShedding: LoadSheddingConfig | null;
+  /** GraphQL (docs/graphql.md). */
+  readonly graphql: GraphqlConfig;
   /** Idempotency keys (PRODUCT.md §6). */
   readonly idempotency: IdempotencyConfig;
   /** The payment processor. */
   readonly processor: ProcessorConfig;
-  /** GraphQL (docs/graphql.md). */
-  readonly graphql: GraphqlConfig;
-}
-
-export interface GraphqlConfig {
-  /** STOA_GRAPHQL_MAX_DEPTH: the deepest a query may nest (the root field is 1). */
-  readonly maxDepth: number;
-  /** STOA_GRAPHQL_MAX_ALIASES. */
-  readonly maxAliases: number;
-  /** STOA_GRAPHQL_MAX_COST: the per-request cost budget. */
-  readonly maxCost: number;
-  /** STOA_GRAPHQL_INTROSPECTION: on unless NODE_ENV=production. Field suggestions go with it. */
-  readonly introspection: boolean;
-  /** STOA_GRAPHQL_PERSISTED_ONLY: only documents of the allow-list run. */
-  readonly persistedOnly: boolean;
-  /** STOA_GRAPHQL_ALLOWLIST: a JSON file mapping sha256 hex → document. */
-  readonly allowlist: string | undefined;
 }
 
 export interface IdempotencyConfig {
@@ -84,6 +69,21 @@ export interface ProcessorConfig {
   readonly slowMs: number;
   /** `whsec_…`: signs and verifies the processor's webhooks. */
   readonly webhookSecret: string;
+}
+
+export interface GraphqlConfig {
+  /** STOA_GRAPHQL_MAX_DEPTH: the deepest a query may nest (the root field is 1). */
+  readonly maxDepth: number;
+  /** STOA_GRAPHQL_MAX_ALIASES. */
+  readonly maxAliases: number;
+  /** STOA_GRAPHQL_MAX_COST: the per-request cost budget. */
+  readonly maxCost: number;
+  /** STOA_GRAPHQL_INTROSPECTION: on unless NODE_ENV=production. Field suggestions go with it. */
+  readonly introspection: boolean;
+  /** STOA_GRAPHQL_PERSISTED_ONLY: only documents of the allow-list run. */
+  readonly persistedOnly: boolean;
+  /** STOA_GRAPHQL_ALLOWLIST: a JSON file mapping sha256 hex → document. */
+  readonly allowlist: string | undefined;
 }
 
 /** A development-only default, documented in README.md; set STOA_PROCESSOR_WEBHOOK_SECRET in production. */
@@ -271,6 +271,20 @@ function processorConfig(env: Env): ProcessorConfig {
   });
 }
 
+function graphqlConfig(env: Env, nodeEnv: Config['nodeEnv']): GraphqlConfig {
+  const persistedOnly = boolean(env, 'STOA_GRAPHQL_PERSISTED_ONLY', false);
+  const allowlist = env.STOA_GRAPHQL_ALLOWLIST && env.STOA_GRAPHQL_ALLOWLIST !== '' ? path.resolve(env.STOA_GRAPHQL_ALLOWLIST) : undefined;
+  if (persistedOnly && allowlist === undefined) fail('STOA_GRAPHQL_ALLOWLIST', 'must name the allow-list file when STOA_GRAPHQL_PERSISTED_ONLY=true', '');
+  return Object.freeze({
+    maxDepth: integer(env, 'STOA_GRAPHQL_MAX_DEPTH', 10, 1, 100),
+    maxAliases: integer(env, 'STOA_GRAPHQL_MAX_ALIASES', 30, 0, 1_000),
+    maxCost: integer(env, 'STOA_GRAPHQL_MAX_COST', 1000, 1, 10_000_000),
+    introspection: boolean(env, 'STOA_GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
+    persistedOnly,
+    allowlist,
+  });
+}
+
 function loadSheddingConfig(env: Env): LoadSheddingConfig | null {
   if (!onOff(env, 'STOA_LOAD_SHEDDING', true)) return null;
   return Object.freeze({
@@ -359,25 +373,11 @@ export function loadConfig(env: Env = process.env): Config {
     requireIfMatch: boolean(env, 'STOA_REQUIRE_IF_MATCH', false),
     rateLimit: rateLimitConfig(env, url(env, 'REDIS_URL', ['redis:', 'rediss:'])),
     loadShedding: loadSheddingConfig(env),
+    graphql: graphqlConfig(env, nodeEnv),
     idempotency: Object.freeze({
       ttlSeconds: duration(env, 'STOA_IDEMPOTENCY_TTL', 86_400, 60, 30 * 86_400),
       lockTimeoutSeconds: duration(env, 'STOA_IDEMPOTENCY_LOCK_TIMEOUT', 30, 1, 3_600),
     }),
     processor: processorConfig(env),
-    graphql: graphqlConfig(env, nodeEnv),
-  });
-}
-
-function graphqlConfig(env: Env, nodeEnv: Config['nodeEnv']): GraphqlConfig {
-  const persistedOnly = boolean(env, 'STOA_GRAPHQL_PERSISTED_ONLY', false);
-  const allowlist = env.STOA_GRAPHQL_ALLOWLIST && env.STOA_GRAPHQL_ALLOWLIST !== '' ? path.resolve(env.STOA_GRAPHQL_ALLOWLIST) : undefined;
-  if (persistedOnly && allowlist === undefined) fail('STOA_GRAPHQL_ALLOWLIST', 'must name the allow-list file when STOA_GRAPHQL_PERSISTED_ONLY=true', '');
-  return Object.freeze({
-    maxDepth: integer(env, 'STOA_GRAPHQL_MAX_DEPTH', 10, 1, 100),
-    maxAliases: integer(env, 'STOA_GRAPHQL_MAX_ALIASES', 30, 0, 1_000),
-    maxCost: integer(env, 'STOA_GRAPHQL_MAX_COST', 1000, 1, 10_000_000),
-    introspection: boolean(env, 'STOA_GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
-    persistedOnly,
-    allowlist,
   });
 }
