@@ -8,6 +8,8 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   pagination: () => import('./pagination.ts'),
   'rate-limit': () => import('./rate-limit.ts'),
   'rate-limit-instructions': () => import('./rate-limit-instructions.ts'),
+  pipeline: () => import('./pipeline.ts'),
+  startup: () => import('./startup.ts'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -14,6 +14,7 @@ import { registerRequestContext, requestIdFor } from './transports/rest/plugins/
 import { registerIdempotency } from './transports/rest/plugins/idempotency.ts';
 import { registerRateLimiting } from './transports/rest/plugins/rate-limit.ts';
 import { buildValidatorFactory } from './transports/rest/plugins/validation.ts';
+import { buildSerializerFactory } from './transports/rest/plugins/serialization.ts';
 import { registerApiKeyRoutes } from './transports/rest/routes/api-keys.routes.ts';
 import { registerAuthRoutes, registerJwksRoute } from './transports/rest/routes/auth.routes.ts';
 import { registerV1Transformer, registerVersioning } from './transports/rest/plugins/versioning.ts';
@@ -56,7 +57,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     bodyLimit: config.bodyLimit,
     // Fastify calls the factory's compiler with { schema, httpPart }; its published type says otherwise.
-    schemaController: { compilersFactory: { buildValidator: buildValidatorFactory() as never } },
+    schemaController: { compilersFactory: { buildValidator: buildValidatorFactory() as never, buildSerializer: buildSerializerFactory() as never } },
     forceCloseConnections: 'idle',
   });
 

@@ -31,6 +31,8 @@ import { createEmailVerificationRepository, createUserRepository } from './infra
 import { openSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
+import { createRedisInvalidationBus } from './infra/redis/invalidation-bus.ts';
+import { createCredentialCache, createLocalInvalidationBus, type InvalidationBus } from './platform/auth/credential-cache.ts';
 import { createRateLimiting, type RateLimiting } from './infra/redis/rate-limiting.ts';
 import {
   ACCESS_TOKEN_CLOCK_SKEW_SECONDS,
@@ -92,6 +94,17 @@ export function signingKeyGraceSeconds(config: Config): number {
   return config.accessTokenTtlSeconds + ACCESS_TOKEN_CLOCK_SKEW_SECONDS + config.jwtKeysReloadSeconds;
 }
 
+/**
+ * Who tells the other processes that a credential changed. The embedded database has one process, so nobody;
+ * PostgreSQL with Redis uses Redis pub/sub with acknowledgements; PostgreSQL alone has no bus that can confirm
+ * delivery, so credentials are not cached there (undefined).
+ */
+async function createCredentialBus(config: Config, kind: DatabaseHandle['kind'], schema: string | undefined): Promise<InvalidationBus | undefined> {
+  if (kind === 'pglite') return createLocalInvalidationBus();
+  if (!config.redisUrl) return undefined;
+  return createRedisInvalidationBus({ url: config.redisUrl, channel: `stoa:credentials:${schema ?? 'public'}` });
+}
+
 /** The composition root: infra → domain → platform. Opens the database and applies migrations. */
 export async function createContainer(config: Config, options: ContainerOptions = {}): Promise<Container> {
   const clock = options.clock ?? systemClock;
@@ -114,9 +127,18 @@ export async function createContainer(config: Config, options: ContainerOptions 
   collectDefaultMetrics({ register: metrics });
 
   const { connection, transactor, runWithPrelude } = createTransactions(database.db);
-  const userRepository = createUserRepository(connection);
-  // Ambient: a request wrapped in an idempotency transaction must see (and on PGlite, not wait for) its own transaction.
-  const apiKeyRepository = createApiKeyRepository(ambientDatabase(connection));
+  // Authentication reads credentials from memory; a write that changes one reaches every process before it returns.
+  const credentialBus = await createCredentialBus(config, database.kind, options.schema);
+  const credentials = createCredentialCache({
+    users: createUserRepository(connection),
+    // Ambient: a request wrapped in an idempotency transaction must see (and on PGlite, not wait for) its own transaction.
+    apiKeys: createApiKeyRepository(ambientDatabase(connection)),
+    bus: credentialBus ?? createLocalInvalidationBus(),
+    clock,
+    ...(credentialBus ? {} : { ttlMs: 0 }),
+  });
+  const userRepository = credentials.users;
+  const apiKeyRepository = credentials.apiKeys;
   const refreshTokenRepository = createRefreshTokenRepository(ambientDatabase(connection));
   const passwords = createScryptHasher(config.passwordHashCost);
   const signingKeys = await openSigningKeys({
@@ -180,7 +202,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       refreshTtlSeconds: config.refreshTokenTtlSeconds,
     }),
     accessTokens,
-    authenticator: createAuthenticator({ users: userRepository, apiKeys: apiKeyRepository, accessTokens, clock }),
+    authenticator: createAuthenticator({ ...credentials.lookups, accessTokens, clock }),
     emailVerification: new EmailVerificationService({ users: userRepository, verifications: createEmailVerificationRepository(connection), events: eventLog, transactor, clock }),
     posts: new PostsService({ posts: createPostRepository(connection), comments: createCommentRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     follows: new FollowsService({ follows: createFollowRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
@@ -210,6 +232,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     async close() {
       clearInterval(sweeper);
       signingKeys.close();
+      await credentialBus?.close();
       redis?.disconnect();
       await rateLimiting.close();
       await database.close();

@@ -54,7 +54,15 @@ export class UsersService {
   /** Creates or repairs an administrator (boot-time `STOA_ADMIN_EMAIL`, the seed, the CLI). */
   async ensureAdmin(email: string, password: string, name = 'Administrator'): Promise<User> {
     const existing = await this.#deps.users.findByEmail(email);
-    if (!existing) return this.#create({ email, name, password, role: 'admin' });
+    if (!existing) {
+      try {
+        return await this.#create({ email, name, password, role: 'admin' });
+      } catch (error) {
+        // Processes of a deployment starting together race to create it: the loser repairs the winner's row.
+        if (error instanceof AppError && error.code === 'EMAIL_TAKEN') return this.ensureAdmin(email, password, name);
+        throw error;
+      }
+    }
     const passwordOk = await this.#deps.passwords.verify(password, existing.passwordHash);
     if (passwordOk && existing.role === 'admin' && existing.status === 'active') return existing;
     const changes: UpdateUser = { role: 'admin', status: 'active' };

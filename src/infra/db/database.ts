@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { Kysely, PGliteDialect, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
@@ -97,9 +97,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     };
   }
 
-  if (options.dataDir !== 'memory') mkdirSync(options.dataDir, { recursive: true });
+  const inMemory = options.dataDir === 'memory';
+  const isNew = inMemory || !existsSync(`${options.dataDir}/PG_VERSION`);
+  if (!inMemory) mkdirSync(options.dataDir, { recursive: true });
+  const template = isNew ? initdbTemplate() : undefined;
+  // A new data directory starts as a copy of the template directory; only an in-memory database loads the archive.
+  if (template && !inMemory) cpSync(template.directory, options.dataDir, { recursive: true });
   const pglite = new PGlite({
-    ...(options.dataDir === 'memory' ? {} : { dataDir: options.dataDir }),
+    ...(inMemory ? {} : { dataDir: options.dataDir }),
+    ...(template && inMemory ? { loadDataDir: new Blob([readFileSync(template.archive)]) } : {}),
+    postgresqlconf: `shared_buffers = ${PGLITE_SHARED_BUFFERS}`,
     parsers: { [INT8_OID]: (value: string) => Number(value) },
   });
   await pglite.waitReady;
@@ -118,6 +125,30 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     },
     close: once(() => db.destroy()),
   };
+}
+
+/**
+ * PostgreSQL's default of 128 MB of shared buffers is sized for a server with an OS page cache behind it.
+ * PGlite keeps every buffer in WebAssembly memory that is never returned, while its files already sit in
+ * memory (MEMFS) or in the OS cache (a data directory): a small pool halves the resident size at rest.
+ */
+const PGLITE_SHARED_BUFFERS = '16MB';
+
+/**
+ * The empty cluster that `npm install` saved (scripts/build.mjs) for this PGlite version, as a directory and
+ * as an archive: starting from it costs a fraction of running initdb. Without it (a checkout that skipped the
+ * build), PGlite runs initdb itself.
+ */
+function initdbTemplate(): { directory: URL; archive: URL } | undefined {
+  try {
+    const packageJson = new URL('../package.json', import.meta.resolve('@electric-sql/pglite'));
+    const { version } = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
+    const directory = new URL(`../../../dist/pglite-${version}/`, import.meta.url);
+    const archive = new URL(`../../../dist/pglite-${version}.tar.gz`, import.meta.url);
+    return existsSync(new URL('PG_VERSION', directory)) && existsSync(archive) ? { directory, archive } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Wraps a close function so a second call waits on the first instead of failing. */

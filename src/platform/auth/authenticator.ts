@@ -15,8 +15,8 @@ export interface Credentials {
 }
 
 export interface AuthenticatorDeps {
-  users: UserRepository;
-  apiKeys: ApiKeyRepository;
+  users: Pick<UserRepository, 'findById'>;
+  apiKeys: Pick<ApiKeyRepository, 'findBySecretHash' | 'touch'>;
   accessTokens: AccessTokens;
   clock: Clock;
 }
