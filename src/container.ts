@@ -20,6 +20,10 @@ import { createProductRepository } from './infra/db/repositories/products.reposi
 import { createOrderRepository } from './infra/db/repositories/orders.repository.ts';
 import { createFollowRepository } from './infra/db/repositories/follows.repository.ts';
 import { createEventLog } from './infra/db/repositories/events.repository.ts';
+import { createCredentialStatus, createTicketStore } from './infra/db/realtime.repository.ts';
+import { createPgNotifyBus } from './infra/db/event-feed.pg-notify.ts';
+import { createRedisBus } from './infra/redis/event-feed.redis-pubsub.ts';
+import { createInProcessBus, createRealtime, signallingEventLog, type Realtime, type RealtimeBus } from './platform/realtime/index.ts';
 import { createCommentRepository, createPostRepository } from './infra/db/repositories/posts.repository.ts';
 import { ambientDatabase, createTransactions } from './infra/db/transactions.ts';
 import { CursorCodec, Paginator } from './platform/pagination/index.ts';
@@ -73,6 +77,8 @@ export interface Container {
   /** What every transport's keyed calls run under (`runIdempotent`): the store, the clock, the key lifecycle. */
   idempotency: IdempotencyContext;
   transactor: Transactor;
+  /** The live event feed, its fan-out hub, chat, tickets and limits for SSE and WebSocket. */
+  realtime: Realtime;
   close(): Promise<void>;
 }
 
@@ -130,7 +136,17 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   // Cursors are MACed with a key derived from a signing key, which every process of a deployment shares.
   const pagination = new Paginator(new CursorCodec(signingKeys.cursorSecret));
-  const eventLog = createEventLog(connection);
+  // Every append wakes the real-time feed once its transaction commits.
+  const rawEventLog = createEventLog(connection);
+  const eventLog = signallingEventLog(rawEventLog, transactor, () => realtime.feed);
+  const realtime = createRealtime({
+    config: config.realtime,
+    log: rawEventLog,
+    bus: realtimeBus(config, database, redis, options.schema),
+    clock,
+    tickets: createTicketStore(connection),
+    credentials: createCredentialStatus(connection),
+  });
   const productRepository = createProductRepository(connection);
   const orderRepository = createOrderRepository(connection);
   const processorGateway = createProcessorGateway();
@@ -207,12 +223,27 @@ export async function createContainer(config: Config, options: ContainerOptions 
       timings: { ttlMs: config.idempotency.ttlSeconds * 1000, statementTimeoutMs: config.idempotency.lockTimeoutSeconds * 1000 },
     },
     transactor,
+    realtime,
     async close() {
       clearInterval(sweeper);
+      await realtime.close();
       signingKeys.close();
       redis?.disconnect();
       await rateLimiting.close();
       await database.close();
     },
   };
+}
+
+/**
+ * Real-time wake-ups and chat between processes: in-process on the embedded
+ * PGlite (one process by nature), Redis pub/sub when REDIS_URL is set, else
+ * PostgreSQL LISTEN/NOTIFY; named after the schema, so deployments (and
+ * parallel tests) sharing a server never hear each other.
+ */
+function realtimeBus(config: Config, database: DatabaseHandle, redis: Redis | undefined, schema: string | undefined): RealtimeBus {
+  if (database.kind === 'pglite') return createInProcessBus();
+  const namespace = schema ?? 'public';
+  if (redis && config.redisUrl) return createRedisBus(config.redisUrl, redis, `stoa:rt:${namespace}`);
+  return createPgNotifyBus(config.databaseUrl!, `stoa_rt_${namespace}`);
 }

@@ -71,3 +71,16 @@ export function familyOf(type: string): string {
 export function scopeForEventType(type: string): Scope | null {
   return EVENT_FAMILY_SCOPES[familyOf(type)] ?? null;
 }
+
+/** An event in the API's field names: what GET /v1/events, SSE `data` and WebSocket `event` show. */
+export function presentEvent(event: StoredEvent) {
+  return {
+    id: event.id,
+    sequence: event.sequence,
+    type: event.type,
+    resource_type: event.resourceType,
+    resource_id: event.resourceId,
+    data: event.data,
+    created_at: event.createdAt.toISOString(),
+  };
+}

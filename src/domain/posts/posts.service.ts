@@ -107,7 +107,8 @@ export class PostsService {
     return this.#deps.transactor.run(async () => {
       const saved = await this.#deps.comments.insert(comment);
       await this.#deps.events.append(
-        { type: 'comment.created', resourceType: 'comment', resourceId: saved.id, data: presentComment(saved), audience: [EVERYONE] },
+        // Everyone may read it; the post's author is named too, so a posts:<author> channel finds the comments on its posts.
+        { type: 'comment.created', resourceType: 'comment', resourceId: saved.id, data: presentComment(saved), audience: [EVERYONE, post.authorId] },
         now,
       );
       return saved;
