@@ -243,7 +243,21 @@ export async function createContainer(config: Config, options: ContainerOptions 
  */
 function realtimeBus(config: Config, database: DatabaseHandle, redis: Redis | undefined, schema: string | undefined): RealtimeBus {
   if (database.kind === 'pglite') return createInProcessBus();
-  const namespace = schema ?? 'public';
+  const namespace = realtimeNamespace(config.databaseUrl!, schema);
   if (redis && config.redisUrl) return createRedisBus(config.redisUrl, redis, `stoa:rt:${namespace}`);
   return createPgNotifyBus(config.databaseUrl!, `stoa_rt_${namespace}`);
+}
+
+/** The deployment's name on a shared server: its schema (test isolation, `options=-c search_path=…`) or its database. */
+function realtimeNamespace(databaseUrl: string, schema: string | undefined): string {
+  let name = schema;
+  if (!name) {
+    try {
+      const url = new URL(databaseUrl);
+      name = /search_path=([A-Za-z0-9_]+)/.exec(url.searchParams.get('options') ?? '')?.[1] ?? (url.pathname.slice(1) || 'postgres');
+    } catch {
+      name = 'public';
+    }
+  }
+  return name.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40);
 }
