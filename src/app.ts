@@ -27,6 +27,9 @@ import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
 import { RestLists } from './transports/rest/lists.ts';
+import { registerRealtimeRoutes } from './transports/rest/routes/realtime.routes.ts';
+import { EVENT_STREAM, EventStreams, wantsEventStream } from './transports/sse/events.sse.ts';
+import { WebSocketGateway } from './transports/ws/channels.ws.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -40,6 +43,16 @@ export function createLogger(level: string): Logger {
     redact: {
       paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'password', 'refresh_token', 'secret'],
       censor: '[redacted]',
+    },
+    // Fastify's request fields, with real-time tickets (?ticket=) kept out of the logs.
+    serializers: {
+      req: (req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+        method: req.method,
+        url: req.url.replace(/([?&]ticket=)[^&#]*/gi, '$1[redacted]'),
+        host: req.host,
+        remoteAddress: req.ip,
+        remotePort: req.socket?.remotePort,
+      }),
     },
   });
 }
@@ -103,6 +116,15 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   registerJwksRoute(app, container.accessTokens);
   app.decorate('requireIfMatch', config.requireIfMatch);
   const lists = new RestLists(container.pagination);
+  // Real time: SSE on GET /events (content negotiation), WebSocket on /v1/ws; both end cleanly before the server closes.
+  const eventStreams = new EventStreams(container.realtime);
+  const stream = { mediaType: EVENT_STREAM, wants: wantsEventStream, serve: eventStreams.serve.bind(eventStreams) };
+  const sockets = new WebSocketGateway({ realtime: container.realtime, authenticator: container.authenticator, posts: container.posts, clock: container.clock, publicUrl: config.publicUrl, log: app.log });
+  app.server.on('upgrade', sockets.handleUpgrade);
+  app.addHook('preClose', async () => {
+    eventStreams.endAll();
+    sockets.closeAll();
+  });
   // One set of routes, registered under each version; v1 is a transformer at the edge of its scope.
   const api = async (scope: FastifyInstance) => {
     // Every API route is rate limited and may be shed under load: say so in OpenAPI.
@@ -117,7 +139,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerPostRoutes(scope, { posts: container.posts, users: container.users, lists });
     registerProductRoutes(scope, { products: container.products, lists });
     registerOrderRoutes(scope, { orders: container.orders, products: container.products, users: container.users, lists });
-    registerEventRoutes(scope, { events: container.events, lists });
+    registerEventRoutes(scope, { events: container.events, lists, stream });
+    registerRealtimeRoutes(scope, { tickets: container.realtime.tickets });
     registerChargeRoutes(scope, { charges: container.charges, lists });
   };
   await app.register(

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { trustedProxyList } from './platform/rate-limit/client-ip.ts';
 import { parsePolicySpec, type PolicySlot, type PolicySpec } from './platform/rate-limit/rate-limit.policy.ts';
 import { ALGORITHMS, type AlgorithmName, type FailMode } from './platform/rate-limit/rate-limit.store.ts';
+import type { RealtimeConfig } from './platform/realtime/index.ts';
 
 /** The typed, frozen configuration, read once at boot from the environment. */
 export interface Config {
@@ -49,6 +50,8 @@ export interface Config {
   readonly idempotency: IdempotencyConfig;
   /** The payment processor. */
   readonly processor: ProcessorConfig;
+  /** SSE and WebSocket (PRODUCT.md §10). */
+  readonly realtime: RealtimeConfig;
 }
 
 export interface IdempotencyConfig {
@@ -379,5 +382,19 @@ export function loadConfig(env: Env = process.env): Config {
       lockTimeoutSeconds: duration(env, 'STOA_IDEMPOTENCY_LOCK_TIMEOUT', 30, 1, 3_600),
     }),
     processor: processorConfig(env),
+    realtime: realtimeConfig(env),
+  });
+}
+
+function realtimeConfig(env: Env): RealtimeConfig {
+  return Object.freeze({
+    sseHeartbeatMs: integer(env, 'STOA_SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000),
+    streamsPerPrincipal: integer(env, 'STOA_STREAMS_PER_PRINCIPAL', 10, 1, 10_000),
+    streamMaxBufferedBytes: integer(env, 'STOA_STREAM_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    wsPingMs: integer(env, 'STOA_WS_PING_MS', 30_000, 1_000, 3_600_000),
+    wsMessagesPerSecond: integer(env, 'STOA_WS_MESSAGES_PER_SECOND', 20, 1, 100_000),
+    wsMaxMessageBytes: integer(env, 'STOA_WS_MAX_MESSAGE_BYTES', 16 * 1024, 256, 16 * 1024 * 1024),
+    pollMs: integer(env, 'STOA_REALTIME_POLL_MS', 2_000, 50, 600_000),
+    revalidateMs: integer(env, 'STOA_REALTIME_REVALIDATE_MS', 500, 50, 60_000),
   });
 }

@@ -20,6 +20,10 @@ import { createProductRepository } from './infra/db/repositories/products.reposi
 import { createOrderRepository } from './infra/db/repositories/orders.repository.ts';
 import { createFollowRepository } from './infra/db/repositories/follows.repository.ts';
 import { createEventLog } from './infra/db/repositories/events.repository.ts';
+import { createCredentialStatus, createTicketStore } from './infra/db/realtime.repository.ts';
+import { createPgNotifyBus } from './infra/db/event-feed.pg-notify.ts';
+import { createRedisBus } from './infra/redis/event-feed.redis-pubsub.ts';
+import { createInProcessBus, createRealtime, signallingEventLog, type Realtime, type RealtimeBus } from './platform/realtime/index.ts';
 import { createCommentRepository, createPostRepository } from './infra/db/repositories/posts.repository.ts';
 import { ambientDatabase, createTransactions } from './infra/db/transactions.ts';
 import { CursorCodec, Paginator } from './platform/pagination/index.ts';
@@ -75,6 +79,8 @@ export interface Container {
   /** What every transport's keyed calls run under (`runIdempotent`): the store, the clock, the key lifecycle. */
   idempotency: IdempotencyContext;
   transactor: Transactor;
+  /** The live event feed, its fan-out hub, chat, tickets and limits for SSE and WebSocket. */
+  realtime: Realtime;
   close(): Promise<void>;
 }
 
@@ -152,7 +158,17 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   // Cursors are MACed with a key derived from a signing key, which every process of a deployment shares.
   const pagination = new Paginator(new CursorCodec(signingKeys.cursorSecret));
-  const eventLog = createEventLog(connection);
+  // Every append wakes the real-time feed once its transaction commits.
+  const rawEventLog = createEventLog(connection);
+  const eventLog = signallingEventLog(rawEventLog, transactor, () => realtime.feed);
+  const realtime = createRealtime({
+    config: config.realtime,
+    log: rawEventLog,
+    bus: realtimeBus(config, database, redis, options.schema),
+    clock,
+    tickets: createTicketStore(connection),
+    credentials: createCredentialStatus(connection),
+  });
   const productRepository = createProductRepository(connection);
   const orderRepository = createOrderRepository(connection);
   const processorGateway = createProcessorGateway();
@@ -229,8 +245,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
       timings: { ttlMs: config.idempotency.ttlSeconds * 1000, statementTimeoutMs: config.idempotency.lockTimeoutSeconds * 1000 },
     },
     transactor,
+    realtime,
     async close() {
       clearInterval(sweeper);
+      await realtime.close();
       signingKeys.close();
       await credentialBus?.close();
       redis?.disconnect();
@@ -238,4 +256,31 @@ export async function createContainer(config: Config, options: ContainerOptions 
       await database.close();
     },
   };
+}
+
+/**
+ * Real-time wake-ups and chat between processes: in-process on the embedded
+ * PGlite (one process by nature), Redis pub/sub when REDIS_URL is set, else
+ * PostgreSQL LISTEN/NOTIFY; named after the schema, so deployments (and
+ * parallel tests) sharing a server never hear each other.
+ */
+function realtimeBus(config: Config, database: DatabaseHandle, redis: Redis | undefined, schema: string | undefined): RealtimeBus {
+  if (database.kind === 'pglite') return createInProcessBus();
+  const namespace = realtimeNamespace(config.databaseUrl!, schema);
+  if (redis && config.redisUrl) return createRedisBus(config.redisUrl, redis, `stoa:rt:${namespace}`);
+  return createPgNotifyBus(config.databaseUrl!, `stoa_rt_${namespace}`);
+}
+
+/** The deployment's name on a shared server: its schema (test isolation, `options=-c search_path=…`) or its database. */
+function realtimeNamespace(databaseUrl: string, schema: string | undefined): string {
+  let name = schema;
+  if (!name) {
+    try {
+      const url = new URL(databaseUrl);
+      name = /search_path=([A-Za-z0-9_]+)/.exec(url.searchParams.get('options') ?? '')?.[1] ?? (url.pathname.slice(1) || 'postgres');
+    } catch {
+      name = 'public';
+    }
+  }
+  return name.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40);
 }

@@ -7,7 +7,7 @@ import { createTestApp, signUp, signUpAdmin, type SignedUp, type TestApp } from 
 type Json = Record<string, unknown>;
 
 /** Event types whose resource has no GET of its own: their data is not a resource representation. */
-const NOT_RESOURCES = new Set<string>(['follow.created', 'user.verification_requested']);
+const NOT_RESOURCES = new Set<string>(['follow.created', 'user.verification_requested', 'post.deleted', 'comment.deleted', 'product.deleted']);
 
 /** The representation without `links`, at every depth (an order's items carry links too). */
 function withoutLinks(value: unknown): unknown {
@@ -51,10 +51,18 @@ describe('event data', () => {
 
     const post = await send(ada, 'POST', '/v2/posts', { title: 'Hello', content: 'World' });
     await assertEventIsResource(ada, 'post.created', 'posts', post.id);
+    await send(ada, 'PATCH', `/v2/posts/${post.id}`, { title: 'Hello again' });
+    await assertEventIsResource(ada, 'post.updated', 'posts', post.id);
+
+    // user.updated carries the public profile only: what another user's GET shows.
+    await send(ada, 'PATCH', `/v2/users/${ada.id}`, { display_name: 'Ada L.' });
+    const bob = await signUp(t.app, { name: 'Bob' });
+    await assertEventIsResource(bob, 'user.updated', 'users', ada.id);
     const comment = await send(ada, 'POST', `/v2/posts/${post.id}/comments`, { content: 'First' });
     await assertEventIsResource(ada, 'comment.created', 'comments', comment.id);
 
     const product = await send(admin, 'POST', '/v2/products', { name: 'Mug', description: 'Blue', category: 'kitchen', price: 1250, currency: 'EUR', stock: 10 });
+    await assertEventIsResource(ada, 'product.created', 'products', product.id);
     await send(admin, 'PATCH', `/v2/products/${product.id}`, { price: 1300 });
     await assertEventIsResource(ada, 'product.updated', 'products', product.id);
 
@@ -62,6 +70,7 @@ describe('event data', () => {
     await assertEventIsResource(ada, 'order.created', 'orders', order.id);
     await send(admin, 'PATCH', `/v2/orders/${order.id}`, { status: 'confirmed' });
     await assertEventIsResource(ada, 'order.status_changed', 'orders', order.id);
+    await assertEventIsResource(ada, 'order.confirmed', 'orders', order.id);
     await send(ada, 'POST', `/v2/orders/${order.id}/cancel`);
     await assertEventIsResource(ada, 'order.cancelled', 'orders', order.id);
 
@@ -79,6 +88,29 @@ describe('event data', () => {
     await assertEventIsResource(ada, 'charge.failed', 'charges', declined.id);
 
     assert.deepEqual([...checked].sort(), EVENT_TYPES.filter((type) => !NOT_RESOURCES.has(type)).sort(), 'every event type that carries a resource is checked');
+  });
+
+  it('a deletion records the resource as it was last shown, in the same transaction', async () => {
+    const lastOf = async (type: string, id: string) => {
+      const events = await t.app.inject({ method: 'GET', url: `/v2/events?type=${type}&sort=-sequence&limit=100`, headers: admin.auth });
+      return (events.json().data as { resource_id: string; data: Json }[]).find((e) => e.resource_id === id);
+    };
+    const post = await send(ada, 'POST', '/v2/posts', { title: 'Going', content: 'soon' });
+    const comment = await send(ada, 'POST', `/v2/posts/${post.id}/comments`, { content: 'bye' });
+    const product = await send(admin, 'POST', '/v2/products', { name: 'Gone', category: 'kitchen', price: 100, currency: 'EUR', stock: 1 });
+    for (const [type, path, resource, who] of [['comment.deleted', 'comments', comment, ada], ['post.deleted', 'posts', post, ada], ['product.deleted', 'products', product, admin]] as const) {
+      const shown = withoutLinks((await t.app.inject({ method: 'GET', url: `/v2/${path}/${resource.id}`, headers: who.auth })).json().data);
+      const res = await t.app.inject({ method: 'DELETE', url: `/v2/${path}/${resource.id}`, headers: who.auth });
+      assert.equal(res.statusCode, 204, res.body);
+      const event = await lastOf(type, resource.id);
+      assert.ok(event, `no ${type}`);
+      assert.deepEqual(event.data, shown, type);
+    }
+    // A refused deletion records nothing.
+    const other = await send(admin, 'POST', '/v2/posts', { title: 'Admin', content: 'post' });
+    const refused = await t.app.inject({ method: 'DELETE', url: `/v2/posts/${other.id}`, headers: ada.auth });
+    assert.equal(refused.statusCode, 403);
+    assert.equal(await lastOf('post.deleted', other.id), undefined);
   });
 
   it('EventType is a closed union: an unknown type does not compile', () => {

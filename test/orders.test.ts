@@ -693,8 +693,9 @@ describe('orders', () => {
       const mine = await get(erin, '/v1/events?type=order.*&limit=100');
       assert.equal(mine.statusCode, 200);
       const events = (mine.json().data as Array<{ type: string; resource_id: string; data: Json }>).filter((e) => e.resource_id === order.id);
-      assert.deepEqual(events.map((e) => e.type), ['order.created', 'order.status_changed', 'order.cancelled']);
-      const [created, changed, cancelled] = events as [(typeof events)[0], (typeof events)[0], (typeof events)[0]];
+      assert.deepEqual(events.map((e) => e.type), ['order.created', 'order.status_changed', 'order.confirmed', 'order.cancelled']);
+      const [created, changed, confirmed, cancelled] = events as [(typeof events)[0], (typeof events)[0], (typeof events)[0], (typeof events)[0]];
+      assert.deepEqual(confirmed.data, changed.data, 'order.confirmed carries the order as order.status_changed does');
       assert.equal(created.data.id, order.id);
       assert.equal(created.data.user_id, erin.id);
       assert.equal(created.data.status, 'pending');

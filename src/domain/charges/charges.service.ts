@@ -152,16 +152,9 @@ export class ChargesService {
         if (order && order.status === 'pending') {
           const confirmed = await this.#deps.orders.setStatus(order.id, ['pending'], 'confirmed', now);
           if (confirmed) {
-            await this.#deps.events.append(
-              {
-                type: 'order.status_changed',
-                resourceType: 'order',
-                resourceId: order.id,
-                data: presentOrder({ ...confirmed, items: await this.#deps.orders.itemsOf(order.id) }),
-                audience: [order.userId],
-              },
-              now,
-            );
+            const data = presentOrder({ ...confirmed, items: await this.#deps.orders.itemsOf(order.id) });
+            await this.#deps.events.append({ type: 'order.status_changed', resourceType: 'order', resourceId: order.id, data, audience: [order.userId] }, now);
+            await this.#deps.events.append({ type: 'order.confirmed', resourceType: 'order', resourceId: order.id, data, audience: [order.userId] }, now);
           }
         }
       }

@@ -17,4 +17,21 @@ export interface EventLog {
   /** Appends inside the caller's transaction; sequences follow commit order. */
   append(event: NewEvent, now: Date): Promise<StoredEvent>;
   list(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>>;
+  /** Up to `limit` events with a sequence above `sequence`, in sequence order (the filter applied when given). */
+  after(sequence: number, limit: number, filter?: EventFilter): Promise<StoredEvent[]>;
+  /** The highest committed sequence (0 for an empty log). */
+  head(): Promise<number>;
+}
+
+/**
+ * The live end of the log, for push channels (SSE, WebSocket, GraphQL
+ * subscriptions, gRPC streams): reads after a sequence, and a wake-up when
+ * new events commit. A wake-up is only a signal — what a subscriber receives
+ * is always read from the log — so a lost one delays an event, never loses it.
+ */
+export interface EventFeed {
+  after(sequence: number, limit: number): Promise<StoredEvent[]>;
+  head(): Promise<number>;
+  /** Calls `listener` when events may have committed (on any process); returns the unsubscribe function. */
+  onCommit(listener: () => void): () => void;
 }

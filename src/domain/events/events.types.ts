@@ -3,11 +3,18 @@ import type { Scope } from '../shared/principal.ts';
 export const EVENT_TYPES = [
   'user.created',
   'user.verification_requested',
+  'user.updated',
   'post.created',
+  'post.updated',
+  'post.deleted',
   'comment.created',
+  'comment.deleted',
   'follow.created',
+  'product.created',
   'product.updated',
+  'product.deleted',
   'order.created',
+  'order.confirmed',
   'order.cancelled',
   'order.status_changed',
   'charge.created',
@@ -44,21 +51,43 @@ export interface StoredEvent extends NewEvent {
   createdAt: Date;
 }
 
+/**
+ * The one type → scope map: the scope an API key needs to see events of a
+ * family (`null`: none, e.g. the public catalogue). Every visibility check —
+ * the SQL filter of the log and the per-event predicate (events.visibility.ts) —
+ * reads it.
+ */
+export const EVENT_FAMILY_SCOPES: Readonly<Record<string, Scope | null>> = {
+  user: 'users:read',
+  follow: 'users:read',
+  post: 'posts:read',
+  comment: 'posts:read',
+  product: null,
+  order: 'orders:read',
+  charge: 'charges:read',
+  webhook: null,
+  job: null,
+};
+
+/** The family of an event type: `order` for `order.created`. */
+export function familyOf(type: string): string {
+  return type.split('.')[0]!;
+}
+
 /** The scope an API key needs to see events of a type (none for the public catalogue). */
 export function scopeForEventType(type: string): Scope | null {
-  const family = type.split('.')[0];
-  switch (family) {
-    case 'order':
-      return 'orders:read';
-    case 'charge':
-      return 'charges:read';
-    case 'post':
-    case 'comment':
-      return 'posts:read';
-    case 'user':
-    case 'follow':
-      return 'users:read';
-    default:
-      return null;
-  }
+  return EVENT_FAMILY_SCOPES[familyOf(type)] ?? null;
+}
+
+/** An event in the API's field names: what GET /v1/events, SSE `data` and WebSocket `event` show. */
+export function presentEvent(event: StoredEvent) {
+  return {
+    id: event.id,
+    sequence: event.sequence,
+    type: event.type,
+    resource_type: event.resourceType,
+    resource_id: event.resourceId,
+    data: event.data,
+    created_at: event.createdAt.toISOString(),
+  };
 }

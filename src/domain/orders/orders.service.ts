@@ -226,6 +226,9 @@ export class OrdersService {
         { type: 'order.status_changed', resourceType: 'order', resourceId: order.id, data: presentOrder(changed), audience: [order.userId] },
         now,
       );
+      if (to === 'confirmed') {
+        await this.#deps.events.append({ type: 'order.confirmed', resourceType: 'order', resourceId: order.id, data: presentOrder(changed), audience: [order.userId] }, now);
+      }
       return changed;
     });
   }

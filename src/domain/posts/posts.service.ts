@@ -58,18 +58,28 @@ export class PostsService {
     requireScope(actor, 'posts:write');
     PostPatchInput.parse(changes, blankFields(changes, ['title', 'content']));
     await this.#authorize(actor, await this.get(actor, id));
-    const result = await this.#deps.posts.update(id, changes, this.#deps.clock.now(), expectedVersion);
-    if (result === 'version_mismatch') throw preconditionFailed();
-    if (!result) throw notFound('Post');
-    return result;
+    const now = this.#deps.clock.now();
+    return this.#deps.transactor.run(async () => {
+      const result = await this.#deps.posts.update(id, changes, now, expectedVersion);
+      if (result === 'version_mismatch') throw preconditionFailed();
+      if (!result) throw notFound('Post');
+      await this.#deps.events.append({ type: 'post.updated', resourceType: 'post', resourceId: result.id, data: presentPost(result), audience: [EVERYONE] }, now);
+      return result;
+    });
   }
 
   async delete(actor: Principal, id: string, expectedVersion?: number): Promise<void> {
     requireScope(actor, 'posts:write');
-    await this.#authorize(actor, await this.get(actor, id));
-    const result = await this.#deps.posts.delete(id, expectedVersion);
-    if (result === 'version_mismatch') throw preconditionFailed();
-    if (!result) throw notFound('Post');
+    const post = await this.get(actor, id);
+    await this.#authorize(actor, post);
+    const now = this.#deps.clock.now();
+    await this.#deps.transactor.run(async () => {
+      const result = await this.#deps.posts.delete(id, expectedVersion);
+      if (result === 'version_mismatch') throw preconditionFailed();
+      if (!result) throw notFound('Post');
+      // The post as it was last shown.
+      await this.#deps.events.append({ type: 'post.deleted', resourceType: 'post', resourceId: post.id, data: presentPost(post), audience: [EVERYONE] }, now);
+    });
   }
 
   async list(actor: Principal, filter: PostFilter, page: PageRequest): Promise<Page<Post>> {
@@ -107,7 +117,8 @@ export class PostsService {
     return this.#deps.transactor.run(async () => {
       const saved = await this.#deps.comments.insert(comment);
       await this.#deps.events.append(
-        { type: 'comment.created', resourceType: 'comment', resourceId: saved.id, data: presentComment(saved), audience: [EVERYONE] },
+        // Everyone may read it; the post's author is named too, so a posts:<author> channel finds the comments on its posts.
+        { type: 'comment.created', resourceType: 'comment', resourceId: saved.id, data: presentComment(saved), audience: [EVERYONE, post.authorId] },
         now,
       );
       return saved;
@@ -138,10 +149,19 @@ export class PostsService {
 
   async deleteComment(actor: Principal, id: string, expectedVersion?: number): Promise<void> {
     requireScope(actor, 'posts:write');
-    await this.#authorize(actor, await this.getComment(actor, id));
-    const result = await this.#deps.comments.delete(id, expectedVersion);
-    if (result === 'version_mismatch') throw preconditionFailed();
-    if (!result) throw notFound('Comment');
+    const comment = await this.getComment(actor, id);
+    await this.#authorize(actor, comment);
+    const post = await this.#deps.posts.findById(comment.postId);
+    const now = this.#deps.clock.now();
+    await this.#deps.transactor.run(async () => {
+      const result = await this.#deps.comments.delete(id, expectedVersion);
+      if (result === 'version_mismatch') throw preconditionFailed();
+      if (!result) throw notFound('Comment');
+      await this.#deps.events.append(
+        { type: 'comment.deleted', resourceType: 'comment', resourceId: comment.id, data: presentComment(comment), audience: post ? [EVERYONE, post.authorId] : [EVERYONE] },
+        now,
+      );
+    });
   }
 
   async #authorize(actor: Principal, resource: { authorId: string }): Promise<void> {

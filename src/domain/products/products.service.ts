@@ -57,17 +57,21 @@ export class ProductsService {
     requireAdmin(actor);
     NewProductInput.parse(input, domainRules(input));
     const now = this.#deps.clock.now();
-    return this.#deps.products.insert({
-      id: newId('prd', now.getTime()),
-      name: input.name,
-      description: input.description ?? '',
-      category: input.category,
-      price: input.price,
-      currency: input.currency,
-      stock: input.stock ?? 0,
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
+    return this.#deps.transactor.run(async () => {
+      const saved = await this.#deps.products.insert({
+        id: newId('prd', now.getTime()),
+        name: input.name,
+        description: input.description ?? '',
+        category: input.category,
+        price: input.price,
+        currency: input.currency,
+        stock: input.stock ?? 0,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+      });
+      await this.#deps.events.append({ type: 'product.created', resourceType: 'product', resourceId: saved.id, data: presentProduct(saved), audience: [EVERYONE] }, now);
+      return saved;
     });
   }
 
@@ -118,8 +122,14 @@ export class ProductsService {
   async delete(actor: Principal, id: string, expectedVersion?: number): Promise<void> {
     requireAdmin(actor);
     if (!isId(id, 'prd')) throw notFound('Product');
-    const result = await this.#deps.products.softDelete(id, this.#deps.clock.now(), expectedVersion);
-    if (result === 'version_mismatch') throw preconditionFailed();
-    if (!result) throw notFound('Product');
+    const now = this.#deps.clock.now();
+    await this.#deps.transactor.run(async () => {
+      const product = await this.#deps.products.findById(id);
+      const result = await this.#deps.products.softDelete(id, now, expectedVersion);
+      if (result === 'version_mismatch') throw preconditionFailed();
+      if (!result || !product) throw notFound('Product');
+      // The product as it was last shown.
+      await this.#deps.events.append({ type: 'product.deleted', resourceType: 'product', resourceId: product.id, data: presentProduct(product), audience: [EVERYONE] }, now);
+    });
   }
 }

@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 422, grpc: 'INVALID_ARGUMENT', title: 'Validation failed' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, grpc: 'FAILED_PRECONDITION', title: 'Idempotency-Key reused' },
   RATE_LIMITED: { status: 429, grpc: 'RESOURCE_EXHAUSTED', title: 'Rate limit exceeded' },
+  TOO_MANY_STREAMS: { status: 429, grpc: 'RESOURCE_EXHAUSTED', title: 'Too many open streams' },
   INTERNAL_ERROR: { status: 500, grpc: 'INTERNAL', title: 'Internal server error' },
   SERVICE_UNAVAILABLE: { status: 503, grpc: 'UNAVAILABLE', title: 'Service unavailable' },
   OVERLOADED: { status: 503, grpc: 'UNAVAILABLE', title: 'Server overloaded' },

@@ -1,4 +1,4 @@
-import type { EventLog } from '../events/index.ts';
+import { EVERYONE, type EventLog } from '../events/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Transactor } from '../shared/transactor.ts';
 import { AppError, notFound, type FieldError, preconditionFailed } from '../shared/errors.ts';
@@ -142,10 +142,18 @@ export class UsersService {
     if (changes.password !== undefined) update.passwordHash = await this.#deps.passwords.hash(changes.password);
 
     const now = this.#deps.clock.now();
-    const result = await this.#deps.users.update(id, update, now, options.expectedVersion);
-    if (result === undefined) throw notFound('User');
-    if (result === 'email_taken') throw new AppError('EMAIL_TAKEN', 'A user with this email already exists');
-    if (result === 'version_mismatch') throw preconditionFailed();
+    const result = await this.#deps.transactor.run(async () => {
+      const updated = await this.#deps.users.update(id, update, now, options.expectedVersion);
+      // Thrown inside, so a failed statement rolls the transaction back (PostgreSQL aborts it).
+      if (updated === undefined) throw notFound('User');
+      if (updated === 'email_taken') throw new AppError('EMAIL_TAKEN', 'A user with this email already exists');
+      if (updated === 'version_mismatch') throw preconditionFailed();
+      // Everyone signed in may read a profile: the event carries only what they may see, and only when that changed.
+      if (update.name !== undefined) {
+        await this.#deps.events.append({ type: 'user.updated', resourceType: 'user', resourceId: updated.id, data: presentUser(publicProfile(updated)), audience: [EVERYONE] }, now);
+      }
+      return updated;
+    });
     // A new password ends every other session: stolen refresh tokens stop working.
     if (update.passwordHash !== undefined) await this.#deps.credentials.revokeAllForUser(id, now);
     return result;

@@ -18,6 +18,7 @@ export interface Database {
   processor_events: ProcessorEventsTable;
   signing_keys: SigningKeysTable;
   email_verifications: EmailVerificationsTable;
+  realtime_tickets: RealtimeTicketsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -198,6 +199,15 @@ export interface EmailVerificationsTable {
   user_id: string;
   email: string;
   token_hash: string;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export interface RealtimeTicketsTable {
+  ticket_hash: string;
+  user_id: string;
+  principal: ColumnType<Record<string, unknown>, string, string>;
+  credential_expires_at: NullableTimestamp;
   expires_at: Timestamp;
   created_at: Timestamp;
 }

@@ -1,8 +1,9 @@
-import { sql } from 'kysely';
-import type { EventLog, EventType, StoredEvent } from '../../../domain/events/index.ts';
+import { sql, type SelectQueryBuilder } from 'kysely';
+import type { EventFilter, EventLog, EventType, StoredEvent } from '../../../domain/events/index.ts';
 import { newId } from '../../../domain/shared/ids.ts';
 import { paginate, type SortColumn } from '../keyset.ts';
 import type { Connection } from '../transactions.ts';
+import type { Database } from '../schema.ts';
 
 // Arbitrary constant. Event appends take this transaction-scoped lock, so
 // transactions that append commit in sequence order: a reader that has seen
@@ -40,6 +41,22 @@ function toEvent(row: Row): StoredEvent {
   };
 }
 
+/** The visibility filter as SQL: the rule `canSee` (domain/events/events.visibility.ts) states over one event. */
+function applyFilter<O>(query: SelectQueryBuilder<Database, 'events', O>, filter: EventFilter): SelectQueryBuilder<Database, 'events', O> {
+  if (filter.audience) query = query.where(sql<boolean>`audience && ${sql.val([...filter.audience])}::text[]`);
+  if (filter.types) {
+    const exact = filter.types.filter((t) => !t.endsWith('.*'));
+    const families = filter.types.filter((t) => t.endsWith('.*')).map((t) => t.slice(0, -2) + '.%');
+    query = query.where((eb) => eb.or([...(exact.length ? [eb('type', 'in', exact)] : []), ...families.map((f) => eb('type', 'like', f))]));
+  }
+  for (const family of filter.excludeFamilies ?? []) query = query.where('type', 'not like', `${family}.%`);
+  const confidential = filter.confidential;
+  if (confidential && confidential.types.length > 0) {
+    query = query.where((eb) => eb.or([eb('type', 'not in', [...confidential.types]), sql<boolean>`${confidential.reader} = ANY(audience)`]));
+  }
+  return query;
+}
+
 export function createEventLog(connection: Connection): EventLog {
   return {
     async append(event, now) {
@@ -62,19 +79,20 @@ export function createEventLog(connection: Connection): EventLog {
     },
 
     async list(filter, page) {
-      let query = connection().selectFrom('events').selectAll();
-      if (filter.audience) query = query.where(sql<boolean>`audience && ${sql.val([...filter.audience])}::text[]`);
-      if (filter.types) {
-        const exact = filter.types.filter((t) => !t.endsWith('.*'));
-        const families = filter.types.filter((t) => t.endsWith('.*')).map((t) => t.slice(0, -2) + '.%');
-        query = query.where((eb) => eb.or([...(exact.length ? [eb('type', 'in', exact)] : []), ...families.map((f) => eb('type', 'like', f))]));
-      }
-      for (const family of filter.excludeFamilies ?? []) query = query.where('type', 'not like', `${family}.%`);
-      const confidential = filter.confidential;
-      if (confidential && confidential.types.length > 0) {
-        query = query.where((eb) => eb.or([eb('type', 'not in', [...confidential.types]), sql<boolean>`${confidential.reader} = ANY(audience)`]));
-      }
+      const query = applyFilter(connection().selectFrom('events').selectAll(), filter);
       return paginate(query, page, SORTS, 'events.id', toEvent);
+    },
+
+    async after(sequence, limit, filter) {
+      let query = connection().selectFrom('events').selectAll().where('sequence', '>', sequence);
+      if (filter) query = applyFilter(query, filter);
+      const rows = await query.orderBy('sequence').limit(limit).execute();
+      return rows.map(toEvent);
+    },
+
+    async head() {
+      const row = await connection().selectFrom('events').select((eb) => eb.fn.max('sequence').as('head')).executeTakeFirst();
+      return Number(row?.head ?? 0);
     },
   };
 }

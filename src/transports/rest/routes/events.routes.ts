@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { EVENT_SORTS, type EventsService, type StoredEvent } from '../../../domain/events/index.ts';
+import { EVENT_SORTS, presentEvent, type EventsService, type StoredEvent } from '../../../domain/events/index.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
 import { listQuery, splitList } from '../query.ts';
@@ -20,39 +20,41 @@ export const EventSchema = Type.Object(
   { description: 'One entry of the event log.' },
 );
 
-export function presentEvent(event: StoredEvent) {
-  return {
-    id: event.id,
-    sequence: event.sequence,
-    type: event.type,
-    resource_type: event.resourceType,
-    resource_id: event.resourceId,
-    data: event.data,
-    created_at: event.createdAt.toISOString(),
-  };
-}
-
 const EVENT_FIELDS = ['id', 'sequence', 'type', 'resource_type', 'resource_id', 'data', 'created_at'] as const;
 
-export function registerEventRoutes(fastify: FastifyInstance, { events, lists }: { events: EventsService; lists: RestLists }): void {
+/** Serves the list as a stream when the client asks for text/event-stream (transports/sse, wired by app.ts). */
+export interface EventStreamOption {
+  mediaType: string;
+  wants(request: FastifyRequest, produces: readonly string[]): boolean;
+  serve(request: FastifyRequest, reply: FastifyReply, query: { type?: string | undefined; last_event_id?: string | undefined; ticket?: string | undefined }): Promise<void>;
+}
+
+export function registerEventRoutes(fastify: FastifyInstance, { events, lists, stream }: { events: EventsService; lists: RestLists; stream?: EventStreamOption }): void {
   const app = typed(fastify);
   const route: ListRoute<StoredEvent> = {
     spec: { sorts: EVENT_SORTS, defaultSort: [{ field: 'sequence', descending: false }], fields: EVENT_FIELDS },
     present: presentEvent,
   };
+  const produces = stream ? [...LIST_MEDIA_TYPES, stream.mediaType] : LIST_MEDIA_TYPES;
   app.get('/events', {
-    config: { auth: 'required', produces: LIST_MEDIA_TYPES },
+    // A stream may authenticate with ?ticket= instead of a header: the handler requires a principal itself.
+    config: { auth: stream ? 'optional' : 'required', produces },
     schema: {
       operationId: 'listEvents',
       tags: ['events'],
       summary: 'List events',
       description:
-        'The events the caller may see — its own, public ones, and for an API key only the families its scopes cover — oldest first. Filter with type=order.created or type=order.*.',
+        'The events the caller may see — its own, public ones, and for an API key only the families its scopes cover — oldest first. Filter with type=order.created or type=order.*. With Accept: text/event-stream, a live Server-Sent Events stream of the same events (resume with Last-Event-ID).',
       security: SECURITY.required,
-      querystring: listQuery({ type: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Comma-separated event types or families (order.*).' })) }),
+      querystring: listQuery({
+        type: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Comma-separated event types or families (order.*).' })),
+        last_event_id: Type.Optional(Type.String({ maxLength: 20, description: 'text/event-stream only: resume after this sequence (on a first connection; reconnections send Last-Event-ID).' })),
+        ticket: Type.Optional(Type.String({ maxLength: 100, description: 'text/event-stream only: a ticket from POST /v1/realtime/tickets in place of a credential header.' })),
+      }),
       response: { 200: ListEnvelope(EventSchema, 'A page of events'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406) },
     },
     handler: async (request, reply) => {
+      if (stream?.wants(request, produces)) return stream.serve(request, reply, request.query);
       const options = lists.options(request, route.spec);
       const page = await events.list(principalOf(request), { types: splitList(request.query.type) }, options.page);
       return lists.send(request, reply, route, options, page);

@@ -1,0 +1,201 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger } from 'fastify';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { presentEvent } from '../../domain/events/index.ts';
+import type { PostsService } from '../../domain/posts/index.ts';
+import { AppError, ERROR_CODES } from '../../domain/shared/errors.ts';
+import type { Principal } from '../../domain/shared/principal.ts';
+import type { Clock } from '../../domain/shared/clock.ts';
+import type { Authenticator } from '../../platform/auth/index.ts';
+import { accessTokenExpiry } from '../../platform/auth/tickets.ts';
+import { asAppError } from '../../platform/errors/index.ts';
+import { RealtimeSession, type Realtime, type ServerMessage } from '../../platform/realtime/index.ts';
+
+/** Close codes of /v1/ws. */
+export const WS_CLOSE = { goingAway: 1001, tooBig: 1009, tryAgainLater: 1013, unauthorized: 4401 } as const;
+
+export const WS_PATHS = ['/v1/ws', '/v2/ws'];
+
+export interface WebSocketDeps {
+  realtime: Realtime;
+  authenticator: Authenticator;
+  posts: PostsService;
+  clock: Clock;
+  publicUrl: string;
+  log: FastifyBaseLogger;
+}
+
+interface Peer {
+  socket: WebSocket;
+  session: RealtimeSession;
+  missedPongs: number;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Refuses an upgrade with a plain HTTP answer (a problem document) before any WebSocket frame. */
+function refuse(socket: Duplex, error: AppError, publicUrl: string, instance: string): void {
+  const status = error.status;
+  const body = JSON.stringify({
+    type: `${publicUrl}/problems/${error.code.toLowerCase().replace(/_/g, '-')}`,
+    title: ERROR_CODES[error.code].title,
+    status,
+    detail: error.message,
+    instance,
+    code: error.code,
+  });
+  const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request';
+  const headers = [
+    `HTTP/1.1 ${status} ${reason}`,
+    'Content-Type: application/problem+json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...(status === 401 ? ['WWW-Authenticate: Bearer realm="stoa"'] : []),
+    'Connection: close',
+  ];
+  if (socket.writable) socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
+  else socket.destroy();
+}
+
+/**
+ * The WebSocket adapter of `/v1/ws` over `ws`: authentication at the upgrade
+ * (a failure is an HTTP 401/403 before any frame), then each text frame to
+ * the protocol machine (platform/realtime/protocol.ts) and each of its
+ * messages out as JSON. Pings every STOA_WS_PING_MS (a peer that answered
+ * none of the last two is dropped); a peer whose unsent data passes
+ * STOA_STREAM_MAX_BUFFERED_BYTES is closed with 1013; a frame over
+ * STOA_WS_MAX_MESSAGE_BYTES closes with 1009 (`ws` maxPayload); a revoked or
+ * expired credential closes with 4401.
+ */
+export class WebSocketGateway {
+  readonly #deps: WebSocketDeps;
+  readonly #wss: WebSocketServer;
+  readonly #peers = new Set<Peer>();
+  readonly #ping: NodeJS.Timeout;
+
+  constructor(deps: WebSocketDeps) {
+    this.#deps = deps;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: deps.realtime.config.wsMaxMessageBytes, clientTracking: false, perMessageDeflate: false });
+    this.#ping = setInterval(() => this.#heartbeat(), deps.realtime.config.wsPingMs);
+    this.#ping.unref();
+  }
+
+  get peerCount(): number {
+    return this.#peers.size;
+  }
+
+  /** The HTTP server's `upgrade` listener. */
+  handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(request.url ?? '/', 'http://stoa.invalid');
+    if (!WS_PATHS.includes(url.pathname)) {
+      refuse(socket, new AppError('ROUTE_NOT_FOUND', `No WebSocket endpoint at ${url.pathname}: use /v1/ws`), this.#deps.publicUrl, url.pathname);
+      return;
+    }
+    this.#authenticate(request, url).then(
+      ({ principal, expiresAt }) => {
+        if (socket.destroyed) return;
+        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#open(ws, principal, expiresAt));
+      },
+      (error: unknown) => refuse(socket, asAppError(error), this.#deps.publicUrl, url.pathname),
+    );
+  };
+
+  /** Closes every connection with 1001 (server shutdown). */
+  closeAll(): void {
+    clearInterval(this.#ping);
+    for (const peer of [...this.#peers]) peer.socket.close(WS_CLOSE.goingAway, 'server shutting down');
+  }
+
+  async #authenticate(request: IncomingMessage, url: URL): Promise<{ principal: Principal; expiresAt: Date | null }> {
+    const authorization = first(request.headers.authorization);
+    const apiKey = first(request.headers['x-api-key']);
+    const principal = await this.#deps.authenticator.authenticate({ authorization, apiKey });
+    if (principal) {
+      const token = authorization?.replace(/^Bearer +/i, '').trim();
+      return { principal, expiresAt: principal.via === 'session' && token ? accessTokenExpiry(token) : null };
+    }
+    const ticket = url.searchParams.get('ticket');
+    if (ticket !== null) {
+      const grant = await this.#deps.realtime.tickets.redeem(ticket);
+      if (grant) return { principal: grant.principal, expiresAt: grant.credentialExpiresAt };
+      throw new AppError('UNAUTHENTICATED', 'The ticket is unknown, used or expired: get a new one from POST /v1/realtime/tickets');
+    }
+    throw new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <access token or API key>", "X-API-Key" or ?ticket=');
+  }
+
+  #open(socket: WebSocket, principal: Principal, expiresAt: Date | null): void {
+    const { realtime, posts, clock } = this.#deps;
+    const limit = realtime.config.streamMaxBufferedBytes;
+    let closing = false;
+    const close = (code: number, reason: string) => {
+      if (closing) return;
+      closing = true;
+      socket.close(code, reason);
+      // A peer that does not read may never take the close frame: do not wait for it.
+      setTimeout(() => socket.terminate(), 2_000).unref();
+    };
+    const send = (message: ServerMessage) => {
+      if (closing || socket.readyState !== socket.OPEN) return;
+      socket.send(JSON.stringify(message));
+      // ws queues without bound (ws#2009): bound it here.
+      if (socket.bufferedAmount > limit) {
+        this.#deps.log.info({ buffered: socket.bufferedAmount }, 'websocket closed: the peer does not read');
+        close(WS_CLOSE.tryAgainLater, 'too much unread data');
+      }
+    };
+    const session = new RealtimeSession(
+      principal,
+      { send },
+      {
+        hub: realtime.hub,
+        chat: realtime.chat,
+        clock,
+        messagesPerSecond: realtime.config.wsMessagesPerSecond,
+        present: presentEvent,
+        async authorizeUserPosts(actor, userId) {
+          await posts.listByAuthor(actor, userId, {}, { mode: 'cursor', sort: [{ field: 'created_at', descending: true }], limit: 1 });
+        },
+      },
+    );
+    const peer: Peer = { socket, session, missedPongs: 0 };
+    this.#peers.add(peer);
+    const unwatch = realtime.watch.add({
+      principal,
+      expiresAt,
+      close: (reason) => close(WS_CLOSE.unauthorized, reason === 'expired' ? 'credential expired' : 'credential revoked'),
+    });
+    socket.on('pong', () => (peer.missedPongs = 0));
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) {
+        send({ type: 'error', code: 'BAD_REQUEST', message: 'Send JSON text frames, not binary ones' });
+        return;
+      }
+      session.receive(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'));
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      closing = true;
+      this.#peers.delete(peer);
+      unwatch();
+      session.close();
+    });
+  }
+
+  #heartbeat(): void {
+    for (const peer of this.#peers) {
+      if (peer.missedPongs >= 2) {
+        peer.socket.terminate();
+        continue;
+      }
+      peer.missedPongs += 1;
+      try {
+        peer.socket.ping();
+      } catch {
+        peer.socket.terminate();
+      }
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { startStoa, type StoaProcess } from './helpers/process.ts';
+import { openSse, openWs, type SseClient } from './helpers/realtime.ts';
+
+// Three processes of one deployment on PostgreSQL (+ Redis when REDIS_URL is set); the embedded default is one process by nature.
+const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'rt-test' }]);
+
+describe('real time across three processes', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL' }, () => {
+  const schema = `rt_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
+  let env: Record<string, string>;
+  let procs: StoaProcess[] = [];
+  let auth: string;
+  let userId: string;
+  const clients: SseClient[] = [];
+
+  const post = async (url: string, title: string) => {
+    const res = await fetch(`${url}/v1/posts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ title, content: 'c' }) });
+    assert.equal(res.status, 201);
+    return ((await res.json()) as { data: { id: string } }).data.id;
+  };
+  const sse = async (url: string, headers: Record<string, string> = {}) => {
+    const client = await openSse(`${url}/v1/events?type=post.created`, { authorization: auth, ...headers });
+    clients.push(client);
+    assert.equal(client.status, 200);
+    return client;
+  };
+  const ids = (client: SseClient) => client.events().map((e) => String(e.data.resource_id));
+
+  before(async () => {
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.end();
+    const url = new URL(process.env.DATABASE_URL!);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    env = {
+      DATABASE_URL: url.toString(),
+      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+      STOA_JWT_KEYS: JWT_KEYS,
+      STOA_RATE_LIMIT: 'off',
+      STOA_LOAD_SHEDDING: 'off',
+      STOA_SEED_DEMO: 'false',
+      STOA_PASSWORD_HASH_COST: '12',
+      STOA_SSE_HEARTBEAT_MS: '500',
+      STOA_REALTIME_POLL_MS: '1000',
+    };
+    procs = [await startStoa(env)];
+    procs.push(...(await Promise.all([startStoa(env), startStoa(env)])));
+    const email = `rt.${randomUUID()}@example.com`;
+    const password = 'correct horse battery staple';
+    const created = await fetch(`${procs[0]!.url}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, name: 'RT', password }) });
+    userId = ((await created.json()) as { data: { id: string } }).data.id;
+    const login = await fetch(`${procs[1]!.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+    auth = `Bearer ${((await login.json()) as { data: { access_token: string } }).data.access_token}`;
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await Promise.all(procs.map((p) => (p.child.exitCode === null && p.child.signalCode === null ? p.stop() : undefined)));
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  });
+
+  it('SSE: events committed on any process reach a stream on another; resume on a third with no gap and no duplicate', async () => {
+    const [a, b, c] = procs as [StoaProcess, StoaProcess, StoaProcess];
+    const stream = await sse(a.url);
+    const first = [await post(b.url, 'one'), await post(c.url, 'two')];
+    await stream.waitFor((s) => (ids(s).length >= 2 ? true : undefined), 5_000, 'both events on A');
+    assert.deepEqual(ids(stream), first);
+    const lastId = stream.events().at(-1)!.id;
+    stream.close();
+    const missed = [await post(c.url, 'three'), await post(a.url, 'four')];
+    const resumed = await sse(b.url, { 'last-event-id': lastId });
+    const live = await post(c.url, 'five');
+    await resumed.waitFor((s) => (ids(s).includes(live) ? true : undefined), 5_000, 'the live event on B');
+    assert.deepEqual(ids(resumed), [...missed, live]);
+  });
+
+  it('WebSocket: events and chat across processes; revocation closes 4401 on another process within a second', async () => {
+    const [a, b, c] = procs as [StoaProcess, StoaProcess, StoaProcess];
+    const ws = (url: string, headers: Record<string, string> = { authorization: auth }) => openWs(`${url.replace('http', 'ws')}/v1/ws`, headers);
+    const onA = await ws(a.url);
+    onA.send({ type: 'subscribe', id: 'e', channel: 'events', types: ['post.*'] });
+    await onA.next((m) => m.type === 'subscribed');
+    const id = await post(c.url, 'ws');
+    await onA.next((m) => m.type === 'event' && (m.event as { resource_id: string }).resource_id === id);
+
+    const listener = await ws(b.url);
+    listener.send({ type: 'subscribe', id: 'c', channel: 'chat:lobby' });
+    await listener.next((m) => m.type === 'subscribed');
+    const speaker = await ws(c.url);
+    speaker.send({ type: 'publish', channel: 'chat:lobby', data: { text: 'hi from C' } });
+    const message = await listener.next((m) => m.type === 'message');
+    assert.deepEqual({ channel: message.channel, data: message.data, from: message.from }, { channel: 'chat:lobby', data: { text: 'hi from C' }, from: userId });
+
+    const key = await fetch(`${a.url}/v1/api-keys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ name: 'rt', scopes: ['posts:read'] }) });
+    const { id: keyId, secret } = ((await key.json()) as { data: { id: string; secret: string } }).data;
+    const viaKey = await ws(b.url, { 'x-api-key': secret });
+    const revoked = Date.now();
+    assert.equal((await fetch(`${c.url}/v1/api-keys/${keyId}`, { method: 'DELETE', headers: { authorization: auth } })).status, 204);
+    assert.equal((await viaKey.waitForClose(3_000)).code, 4401);
+    assert.ok(Date.now() - revoked < 1_500, 'within a second');
+    for (const client of [onA, listener, speaker]) client.close();
+  });
+
+  it('SIGTERM ends streams with a final comment; kill -9 loses nothing: a client resumes on another process', async () => {
+    const [a, b, c] = procs as [StoaProcess, StoaProcess, StoaProcess];
+    const onC = await sse(c.url);
+    const before = await post(a.url, 'before term');
+    await onC.waitFor((s) => (ids(s).includes(before) ? true : undefined));
+    const exit = await c.stop();
+    assert.equal(exit, 0);
+    await onC.waitForEnd();
+    const last = onC.frames.at(-1)!;
+    assert.ok(last.comment !== undefined && last.data === undefined, 'a final event-less comment');
+
+    const onA = await sse(a.url, { 'last-event-id': onC.events().at(-1)!.id });
+    const during = await post(b.url, 'after term');
+    await onA.waitFor((s) => (ids(s).includes(during) ? true : undefined));
+    const seen = onA.events().at(-1)!.id;
+    a.child.kill('SIGKILL');
+    const lost = [await post(b.url, 'while A is dead 1'), await post(b.url, 'while A is dead 2')];
+    await onA.waitForEnd();
+    const onB = await sse(b.url, { 'last-event-id': seen });
+    await onB.waitFor((s) => (ids(s).includes(lost[1]!) ? true : undefined));
+    assert.deepEqual(ids(onB), lost);
+  });
+});
