@@ -24,6 +24,7 @@ import { registerProductRoutes } from './transports/rest/routes/products.routes.
 import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
+import { queueLag } from './workers/metrics.ts';
 import { RestLists } from './transports/rest/lists.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 
@@ -44,6 +45,8 @@ export function createLogger(level: string): Logger {
 
 export interface BuildAppOptions {
   logger?: Logger;
+  /** `ops`: only /healthz, /readyz and /metrics (a `worker` process). Default `all`. */
+  routes?: 'all' | 'ops';
 }
 
 /** Builds the HTTP application over a container. Never listens: server.ts does, tests inject. */
@@ -95,9 +98,13 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     publicUrl: config.publicUrl,
     bodyLimit: config.bodyLimit,
   });
-  await registerOpenApi(app, { publicUrl: config.publicUrl, version: VERSION });
+  if (options.routes !== 'ops') await registerOpenApi(app, { publicUrl: config.publicUrl, version: VERSION });
 
-  registerOpsRoutes(app, { readiness: container.readiness, metrics: container.metrics });
+  registerOpsRoutes(app, { readiness: container.readiness, metrics: container.metrics, queueLag: () => queueLag(container.queue, container.clock) });
+  if (options.routes === 'ops') {
+    await app.ready();
+    return app;
+  }
   registerJwksRoute(app, container.accessTokens);
   app.decorate('requireIfMatch', config.requireIfMatch);
   const lists = new RestLists(container.pagination);

@@ -47,6 +47,22 @@ export interface Config {
   readonly idempotency: IdempotencyConfig;
   /** The payment processor. */
   readonly processor: ProcessorConfig;
+  /** What this process runs (STOA_ROLE or `serve --role`): the API, the background workers, or both. */
+  readonly role: Role;
+  /** Background workers (src/workers/). */
+  readonly worker: WorkerConfig;
+}
+
+export const ROLES = ['api', 'worker', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface WorkerConfig {
+  /** Work items one worker process runs at once (STOA_WORKER_CONCURRENCY). */
+  readonly concurrency: number;
+  /** How long a claim holds without renewal; a dead worker's items are taken over after it (STOA_WORKER_LEASE_MS). */
+  readonly leaseMs: number;
+  /** How often an idle worker looks for due work (STOA_WORKER_POLL_MS). */
+  readonly pollMs: number;
 }
 
 export interface IdempotencyConfig {
@@ -347,5 +363,11 @@ export function loadConfig(env: Env = process.env): Config {
       lockTimeoutSeconds: duration(env, 'STOA_IDEMPOTENCY_LOCK_TIMEOUT', 30, 1, 3_600),
     }),
     processor: processorConfig(env),
+    role: oneOf(env, 'STOA_ROLE', 'all', ROLES),
+    worker: Object.freeze({
+      concurrency: integer(env, 'STOA_WORKER_CONCURRENCY', 16, 1, 1_000),
+      leaseMs: integer(env, 'STOA_WORKER_LEASE_MS', 30_000, 500, 3_600_000),
+      pollMs: integer(env, 'STOA_WORKER_POLL_MS', 1_000, 10, 60_000),
+    }),
   });
 }

@@ -28,6 +28,9 @@ import { migrate } from './infra/db/migrate.ts';
 import { createApiKeyRepository } from './infra/db/repositories/api-keys.repository.ts';
 import { createRefreshTokenRepository } from './infra/db/repositories/refresh-tokens.repository.ts';
 import { createEmailVerificationRepository, createUserRepository } from './infra/db/repositories/users.repository.ts';
+import { createWorkQueue } from './infra/db/repositories/work-queue.repository.ts';
+import type { WorkQueue } from './platform/jobs/index.ts';
+import { registerQueueGauges } from './workers/metrics.ts';
 import { openSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
@@ -73,6 +76,8 @@ export interface Container {
   /** What every transport's keyed calls run under (`runIdempotent`): the store, the clock, the key lifecycle. */
   idempotency: IdempotencyContext;
   transactor: Transactor;
+  /** The durable work queue shared by every worker process (src/workers/). */
+  queue: WorkQueue;
   close(): Promise<void>;
 }
 
@@ -135,11 +140,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const orderRepository = createOrderRepository(connection);
   const processorGateway = createProcessorGateway();
   const idempotencyStore = createIdempotencyStore({ connection, transactor, ...(database.kind === 'postgres' ? { runWithPrelude } : {}) });
-  // Expired idempotency records go at start and then every ten minutes.
-  const sweepKeys = () => idempotencyStore.sweep(clock.now()).catch(() => 0);
-  await sweepKeys();
-  const sweeper = setInterval(() => void sweepKeys(), 10 * 60_000);
-  sweeper.unref();
+  // Expired idempotency records are swept by the workers (src/workers/), once per period across processes.
+  const queue = createWorkQueue(database.db, connection);
+  registerQueueGauges(metrics, queue, clock);
   const accessTokens = await createAccessTokens({
     keys: signingKeys.source,
     issuer: config.jwtIssuer,
@@ -169,6 +172,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     redis,
     metrics,
     readiness: createReadiness({ database: () => database.ping(), ...(redis ? { redis: () => redis.ping() } : {}) }),
+    queue,
     users,
     apiKeys: new ApiKeysService({ keys: apiKeyRepository, minter: apiKeyMinter, clock }),
     sessions: new SessionsService({
@@ -208,7 +212,6 @@ export async function createContainer(config: Config, options: ContainerOptions 
     },
     transactor,
     async close() {
-      clearInterval(sweeper);
       signingKeys.close();
       redis?.disconnect();
       await rateLimiting.close();

@@ -18,6 +18,7 @@ export interface Database {
   processor_events: ProcessorEventsTable;
   signing_keys: SigningKeysTable;
   email_verifications: EmailVerificationsTable;
+  work_items: WorkItemsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -200,4 +201,21 @@ export interface EmailVerificationsTable {
   token_hash: string;
   expires_at: Timestamp;
   created_at: Timestamp;
+}
+
+/** The work queue (migration 0010, src/workers/). */
+export interface WorkItemsTable {
+  id: string;
+  kind: string;
+  unique_key: string | null;
+  group_key: string | null;
+  payload: ColumnType<Record<string, unknown>, string | undefined, string>;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'parked';
+  run_at: Timestamp;
+  attempts: Generated<number>;
+  locked_by: string | null;
+  locked_until: NullableTimestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }

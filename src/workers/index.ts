@@ -1,0 +1,43 @@
+import type { Container } from '../container.ts';
+import { WorkRunner, type PeriodicWork, type WorkHandler } from '../platform/jobs/index.ts';
+import { createRunnerMetrics } from './metrics.ts';
+
+/** How often expired idempotency records are swept, once across all workers. */
+const IDEMPOTENCY_SWEEP_EVERY_MS = 10 * 60_000;
+/** How often pending charges are looked at, and how long one may wait for its outcome before it is submitted again. */
+const CHARGE_RESUBMIT_EVERY_MS = 5_000;
+const CHARGE_RESUBMIT_AFTER_MS = 20_000;
+
+export interface WorkerOptions {
+  /** Resubmit pending charges (needs a connected payment-processor gateway). */
+  charges?: boolean;
+  log?: (error: unknown, kind: string) => void;
+  /** Extra work (tests). */
+  handlers?: Record<string, WorkHandler>;
+  periodic?: PeriodicWork[];
+}
+
+/**
+ * The background work of a `worker` (or `all`) process: the registry of
+ * queued and periodic work, run by a WorkRunner over the shared queue.
+ */
+export function createWorker(container: Container, options: WorkerOptions = {}): WorkRunner {
+  const { config, clock } = container;
+  const periodic: PeriodicWork[] = [
+    { name: 'idempotency.sweep', everyMs: IDEMPOTENCY_SWEEP_EVERY_MS, run: async () => void (await container.idempotencyStore.sweep(clock.now())) },
+    ...(options.charges
+      ? [{ name: 'charges.resubmit', everyMs: CHARGE_RESUBMIT_EVERY_MS, run: async () => void (await container.charges.resubmitPending(new Date(clock.now().getTime() - CHARGE_RESUBMIT_AFTER_MS))) }]
+      : []),
+    ...(options.periodic ?? []),
+  ];
+  return new WorkRunner({
+    queue: container.queue,
+    clock,
+    handlers: { ...options.handlers },
+    periodic,
+    concurrency: config.worker.concurrency,
+    leaseMs: config.worker.leaseMs,
+    pollMs: config.worker.pollMs,
+    observer: createRunnerMetrics(container.metrics, options.log ?? (() => {})),
+  });
+}
