@@ -25,6 +25,7 @@ import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
 import { queueLag } from './workers/metrics.ts';
+import { registerWebhookRoutes } from './transports/rest/resources/webhooks.routes.ts';
 import { RestLists } from './transports/rest/lists.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 
@@ -124,6 +125,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerOrderRoutes(scope, { orders: container.orders, products: container.products, users: container.users, lists });
     registerEventRoutes(scope, { events: container.events, lists });
     registerChargeRoutes(scope, { charges: container.charges, lists });
+    registerWebhookRoutes(scope, { webhooks: container.webhooks, lists });
   };
   await app.register(
     async (scope) => {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseCidrList } from './platform/webhooks/address-policy.ts';
 import { trustedProxyList } from './platform/rate-limit/client-ip.ts';
 import { parsePolicySpec, type PolicySlot, type PolicySpec } from './platform/rate-limit/rate-limit.policy.ts';
 import { ALGORITHMS, type AlgorithmName, type FailMode } from './platform/rate-limit/rate-limit.store.ts';
@@ -51,6 +52,21 @@ export interface Config {
   readonly role: Role;
   /** Background workers (src/workers/). */
   readonly worker: WorkerConfig;
+  /** Outbound webhooks (docs/webhooks.md). */
+  readonly webhooks: WebhooksConfig;
+}
+
+export interface WebhooksConfig {
+  /** An attempt succeeds only with a 2xx within this (STOA_WEBHOOK_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+  /** Delays before each retry after the first attempt (STOA_WEBHOOK_RETRY_SCHEDULE), each jittered by ±20 %. */
+  readonly retryScheduleMs: readonly number[];
+  /** Attempts in flight per endpoint at most, across workers (STOA_WEBHOOK_ENDPOINT_CONCURRENCY). */
+  readonly endpointConcurrency: number;
+  /** An endpoint whose attempts have all failed this long is disabled (STOA_WEBHOOK_DISABLE_AFTER). */
+  readonly disableAfterMs: number;
+  /** Non-public ranges webhooks may reach anyway (STOA_WEBHOOK_ALLOWED_CIDRS). */
+  readonly allowedCidrs: readonly string[];
 }
 
 export const ROLES = ['api', 'worker', 'all'] as const;
@@ -369,5 +385,42 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs: integer(env, 'STOA_WORKER_LEASE_MS', 30_000, 500, 3_600_000),
       pollMs: integer(env, 'STOA_WORKER_POLL_MS', 1_000, 10, 60_000),
     }),
+    webhooks: Object.freeze({
+      timeoutMs: integer(env, 'STOA_WEBHOOK_TIMEOUT_MS', 10_000, 1, 300_000),
+      retryScheduleMs: Object.freeze(durationList(env, 'STOA_WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h,10h')),
+      endpointConcurrency: integer(env, 'STOA_WEBHOOK_ENDPOINT_CONCURRENCY', 4, 1, 1_000),
+      disableAfterMs: durationMs(env, 'STOA_WEBHOOK_DISABLE_AFTER', env.STOA_WEBHOOK_DISABLE_AFTER || '5d'),
+      allowedCidrs: Object.freeze(cidrList(env, 'STOA_WEBHOOK_ALLOWED_CIDRS')),
+    }),
   });
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** One duration in milliseconds: `250ms`, `5s`, `5m`, `2h`, `5d` (a bare number is seconds). */
+function parseDurationMs(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  return match ? Number(match[1]) * UNIT_MS[match[2] ?? 's']! : NaN;
+}
+
+function durationMs(env: Env, name: string, raw: string): number {
+  const value = parseDurationMs(raw);
+  if (!(value >= 0 && value <= 365 * 86_400_000)) fail(name, 'must be a duration like 250ms, 30s, 15m, 2h or 5d', raw);
+  return value;
+}
+
+function durationList(env: Env, name: string, fallback: string): number[] {
+  const raw = env[name] === undefined || env[name] === '' ? fallback : env[name]!;
+  const values = raw.split(',').map(parseDurationMs);
+  if (values.length > 50 || values.some((v) => !(v >= 0 && v <= 30 * 86_400_000))) fail(name, 'must be a comma-separated list of durations like 5s,5m,30m,2h', raw);
+  return values;
+}
+
+function cidrList(env: Env, name: string): string[] {
+  const raw = env[name] ?? '';
+  try {
+    return parseCidrList(raw);
+  } catch (error) {
+    return fail(name, `must be a comma-separated list of CIDR ranges like 127.0.0.1/32: ${(error as Error).message}`, raw);
+  }
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { LogEvent } from 'kysely';
 import type { Redis } from 'ioredis';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -31,6 +32,12 @@ import { createEmailVerificationRepository, createUserRepository } from './infra
 import { createWorkQueue } from './infra/db/repositories/work-queue.repository.ts';
 import type { WorkQueue } from './platform/jobs/index.ts';
 import { registerQueueGauges } from './workers/metrics.ts';
+import { createTargetChecker, createWebhookDispatcher, createWebhookSender, systemResolver } from './workers/webhooks.ts';
+import { WebhooksService } from './domain/webhooks/index.ts';
+import { createWebhookDeliveryRepository, createWebhookEndpointRepository } from './infra/db/repositories/webhooks.repository.ts';
+import { createAddressPolicy, createSecretBox, createTargetGuard, mintWebhookSecret, signatureHeader, type Resolver } from './platform/webhooks/index.ts';
+
+const STOA_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 import { openSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
@@ -78,11 +85,18 @@ export interface Container {
   transactor: Transactor;
   /** The durable work queue shared by every worker process (src/workers/). */
   queue: WorkQueue;
+  /** Called when this process queued work due now; a worker in this process registers to look at once. */
+  workListeners: Set<() => void>;
+  webhooks: WebhooksService;
+  /** How webhook targets are resolved (replaceable: tests answer names with chosen addresses; there is no DNS in CI). */
+  webhookResolver: { current: Resolver };
   close(): Promise<void>;
 }
 
 export interface ContainerOptions {
   clock?: Clock;
+  /** Resolves webhook and callback hosts (default: the system resolver). */
+  resolver?: Resolver;
   /** PostgreSQL schema to work in (test isolation on a shared server). */
   schema?: string;
   onQuery?: (event: LogEvent) => void;
@@ -143,6 +157,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
   // Expired idempotency records are swept by the workers (src/workers/), once per period across processes.
   const queue = createWorkQueue(database.db, connection);
   registerQueueGauges(metrics, queue, clock);
+  const workListeners = new Set<() => void>();
+  const webhookResolver = { current: options.resolver ?? systemResolver };
+  const targetGuard = createTargetGuard(createAddressPolicy(config.webhooks.allowedCidrs), () => webhookResolver.current);
+  const eventsService = new EventsService(eventLog);
   const accessTokens = await createAccessTokens({
     keys: signingKeys.source,
     issuer: config.jwtIssuer,
@@ -190,7 +208,29 @@ export async function createContainer(config: Config, options: ContainerOptions 
     follows: new FollowsService({ follows: createFollowRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     products: new ProductsService({ products: productRepository, events: eventLog, transactor, clock }),
     orders: new OrdersService({ orders: orderRepository, products: productRepository, users: userRepository, events: eventLog, transactor, clock }),
-    events: new EventsService(eventLog),
+    events: eventsService,
+    workListeners,
+    webhookResolver,
+    webhooks: new WebhooksService({
+      endpoints: createWebhookEndpointRepository(connection, createSecretBox(config.jwtKeysEncryptionKey)),
+      deliveries: createWebhookDeliveryRepository(connection),
+      targets: createTargetChecker(targetGuard),
+      secrets: { mint: mintWebhookSecret },
+      dispatcher: createWebhookDispatcher(queue, transactor, () => workListeners.forEach((wake) => wake())),
+      sender: createWebhookSender(targetGuard, () => config.webhooks.timeoutMs),
+      sign: signatureHeader,
+      events: eventLog,
+      eventsService,
+      users: userRepository,
+      transactor,
+      clock,
+      policy: {
+        retryScheduleMs: config.webhooks.retryScheduleMs,
+        jitter: 0.2,
+        disableAfterMs: config.webhooks.disableAfterMs,
+        userAgent: `Stoa-Webhooks/${STOA_VERSION} (+https://github.com/stoa)`,
+      },
+    }),
     pagination,
     rateLimiting,
     charges: new ChargesService({

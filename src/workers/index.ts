@@ -1,6 +1,7 @@
 import type { Container } from '../container.ts';
 import { WorkRunner, type PeriodicWork, type WorkHandler } from '../platform/jobs/index.ts';
 import { createRunnerMetrics } from './metrics.ts';
+import { webhookWork } from './webhooks.ts';
 
 /** How often expired idempotency records are swept, once across all workers. */
 const IDEMPOTENCY_SWEEP_EVERY_MS = 10 * 60_000;
@@ -30,14 +31,28 @@ export function createWorker(container: Container, options: WorkerOptions = {}):
       : []),
     ...(options.periodic ?? []),
   ];
-  return new WorkRunner({
+  const webhooks = webhookWork(container.webhooks, config.worker.pollMs);
+  const runner = new WorkRunner({
     queue: container.queue,
     clock,
-    handlers: { ...options.handlers },
-    periodic,
+    handlers: { ...webhooks.handlers, ...options.handlers },
+    periodic: [...periodic, ...webhooks.periodic],
+    groupLimit: config.webhooks.endpointConcurrency,
     concurrency: config.worker.concurrency,
     leaseMs: config.worker.leaseMs,
     pollMs: config.worker.pollMs,
     observer: createRunnerMetrics(container.metrics, options.log ?? (() => {})),
   });
+  const wake = () => runner.poke();
+  const start = runner.start.bind(runner);
+  const stop = runner.stop.bind(runner);
+  runner.start = async () => {
+    container.workListeners.add(wake);
+    await start();
+  };
+  runner.stop = async (graceMs?: number) => {
+    container.workListeners.delete(wake);
+    await stop(graceMs);
+  };
+  return runner;
 }

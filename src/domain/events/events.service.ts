@@ -7,7 +7,7 @@ import { CONFIDENTIAL_EVENT_TYPES, EVERYONE, scopeForEventType, type StoredEvent
 export const EVENT_SORTS: SortFields<StoredEvent> = { sequence: (e) => e.sequence, created_at: (e) => e.createdAt };
 
 const TYPE_PATTERN = /^[a-z_]+(\.([a-z_]+|\*))?$|^\*$/;
-const FAMILIES = ['user', 'post', 'comment', 'follow', 'product', 'order', 'charge', 'webhook', 'job'];
+const FAMILIES = ['user', 'post', 'comment', 'follow', 'product', 'order', 'charge', 'webhook', 'webhook_endpoint', 'job'];
 
 export interface EventQuery {
   /** Event types or families: `order.created`, `order.*`, `*`. */

@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'charge.created',
   'charge.succeeded',
   'charge.failed',
+  'webhook_endpoint.disabled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -58,6 +59,8 @@ export function scopeForEventType(type: string): Scope | null {
     case 'user':
     case 'follow':
       return 'users:read';
+    case 'webhook_endpoint':
+      return 'webhooks:read';
     default:
       return null;
   }

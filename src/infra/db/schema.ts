@@ -19,6 +19,9 @@ export interface Database {
   signing_keys: SigningKeysTable;
   email_verifications: EmailVerificationsTable;
   work_items: WorkItemsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_fanout_cursor: WebhookFanoutCursorTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -218,4 +221,43 @@ export interface WorkItemsTable {
   last_error: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+/** Outbound webhooks (migration 0011). */
+export interface WebhookEndpointsTable {
+  id: string;
+  user_id: string;
+  url: string;
+  event_types: string[];
+  description: string | null;
+  status: 'enabled' | 'disabled';
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: NullableTimestamp;
+  failing_since: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  body: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  last_status_code: number | null;
+  last_latency_ms: number | null;
+  last_error: string | null;
+  next_attempt_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookFanoutCursorTable {
+  name: string;
+  sequence: ColumnType<number, number, number>;
+  event_id: string;
 }

@@ -59,7 +59,7 @@ export interface WorkQueue {
   /** Settles an item this worker holds; false when the lease was lost (another worker took it over). */
   settle(workerId: string, id: string, outcome: Settlement, now: Date): Promise<boolean>;
   /** Makes items due now: parked ones of a group (`parked`), or one item whatever its state. */
-  wake(filter: { id: string } | { groupKey: string; kind: string; state: 'parked' }, now: Date): Promise<number>;
+  wake(filter: { uniqueKey: string } | { groupKey: string; kind: string; state: 'parked' }, now: Date): Promise<number>;
   stats(now: Date): Promise<QueueStat[]>;
 }
 

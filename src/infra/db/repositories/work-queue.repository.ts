@@ -52,46 +52,38 @@ export function createWorkQueue(db: Kysely<Database>, connection: Connection): W
       if (kinds.length === 0 || limit <= 0) return [];
       return db.transaction().execute(async (trx) => {
         await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(trx);
-        const candidates = await trx
+        // Due items, at most as many per group as the group has room for (a saturated group does not block the others).
+        const picked = await sql<{ id: string }>`
+          WITH running AS (
+            SELECT group_key, count(*)::int AS n FROM work_items
+            WHERE state = 'running' AND locked_until >= ${now} AND group_key IS NOT NULL
+            GROUP BY group_key
+          ), due AS (
+            SELECT id, group_key, run_at, row_number() OVER (PARTITION BY group_key ORDER BY run_at, id) AS rn
+            FROM work_items
+            WHERE kind IN (${sql.join([...kinds])})
+              AND ((state = 'queued' AND run_at <= ${now}) OR (state = 'running' AND locked_until < ${now}))
+          )
+          SELECT due.id FROM due LEFT JOIN running ON running.group_key = due.group_key
+          WHERE due.group_key IS NULL OR due.rn + coalesce(running.n, 0) <= ${groupLimit}
+          ORDER BY due.run_at, due.id
+          LIMIT ${limit}`.execute(trx);
+        if (picked.rows.length === 0) return [];
+        // Lock them; another claimer (none while the claim lock is held, but a manual change, say) is skipped.
+        const locked = await trx
           .selectFrom('work_items')
-          .select(['id', 'group_key'])
-          .where('kind', 'in', [...kinds])
+          .select('id')
+          .where('id', 'in', picked.rows.map((r) => r.id))
           .where((eb) =>
             eb.or([
               eb.and([eb('state', '=', 'queued'), eb('run_at', '<=', now)]),
               eb.and([eb('state', '=', 'running'), eb('locked_until', '<', now)]),
             ]),
           )
-          .orderBy('run_at')
-          .orderBy('id')
-          .limit(limit * 4)
           .forUpdate()
           .skipLocked()
           .execute();
-        if (candidates.length === 0) return [];
-        const groups = [...new Set(candidates.map((c) => c.group_key).filter((g): g is string => g !== null))];
-        const running = new Map<string, number>();
-        if (groups.length > 0) {
-          const counts = await trx
-            .selectFrom('work_items')
-            .select(['group_key', sql<number>`count(*)::int`.as('n')])
-            .where('group_key', 'in', groups)
-            .where('state', '=', 'running')
-            .where('locked_until', '>=', now)
-            .groupBy('group_key')
-            .execute();
-          for (const c of counts) running.set(c.group_key!, Number(c.n));
-        }
-        const chosen: string[] = [];
-        for (const c of candidates) {
-          if (chosen.length >= limit) break;
-          if (c.group_key !== null) {
-            const n = running.get(c.group_key) ?? 0;
-            if (n >= groupLimit) continue;
-            running.set(c.group_key, n + 1);
-          }
-          chosen.push(c.id);
-        }
+        const chosen = locked.map((r) => r.id);
         if (chosen.length === 0) return [];
         const rows = await trx
           .updateTable('work_items')
@@ -142,7 +134,7 @@ export function createWorkQueue(db: Kysely<Database>, connection: Connection): W
 
     async wake(filter, now) {
       let query = connection().updateTable('work_items').set({ state: 'queued', run_at: now, locked_by: null, locked_until: null, updated_at: now });
-      query = 'id' in filter ? query.where('id', '=', filter.id) : query.where('group_key', '=', filter.groupKey).where('kind', '=', filter.kind).where('state', '=', filter.state);
+      query = 'uniqueKey' in filter ? query.where('unique_key', '=', filter.uniqueKey) : query.where('group_key', '=', filter.groupKey).where('kind', '=', filter.kind).where('state', '=', filter.state);
       const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows);
     },
