@@ -26,6 +26,7 @@ import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
 import { queueLag } from './workers/metrics.ts';
 import { registerWebhookRoutes } from './transports/rest/resources/webhooks.routes.ts';
+import { registerJobRoutes } from './transports/rest/resources/jobs.routes.ts';
 import { RestLists } from './transports/rest/lists.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 
@@ -126,6 +127,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerEventRoutes(scope, { events: container.events, lists });
     registerChargeRoutes(scope, { charges: container.charges, lists });
     registerWebhookRoutes(scope, { webhooks: container.webhooks, lists });
+    registerJobRoutes(scope, { jobs: container.jobs });
   };
   await app.register(
     async (scope) => {

@@ -54,6 +54,8 @@ export interface Config {
   readonly worker: WorkerConfig;
   /** Outbound webhooks (docs/webhooks.md). */
   readonly webhooks: WebhooksConfig;
+  /** Orders a report job reads per step; each step commits (STOA_REPORT_STEP_ORDERS). */
+  readonly reportStepOrders: number;
 }
 
 export interface WebhooksConfig {
@@ -392,6 +394,7 @@ export function loadConfig(env: Env = process.env): Config {
       disableAfterMs: durationMs(env, 'STOA_WEBHOOK_DISABLE_AFTER', env.STOA_WEBHOOK_DISABLE_AFTER || '5d'),
       allowedCidrs: Object.freeze(cidrList(env, 'STOA_WEBHOOK_ALLOWED_CIDRS')),
     }),
+    reportStepOrders: integer(env, 'STOA_REPORT_STEP_ORDERS', 500, 1, 100_000),
   });
 }
 

@@ -33,11 +33,14 @@ import { createWorkQueue } from './infra/db/repositories/work-queue.repository.t
 import type { WorkQueue } from './platform/jobs/index.ts';
 import { registerQueueGauges } from './workers/metrics.ts';
 import { createTargetChecker, createWebhookDispatcher, createWebhookSender, systemResolver } from './workers/webhooks.ts';
-import { WebhooksService } from './domain/webhooks/index.ts';
+import { WebhooksService, type WebhookSender } from './domain/webhooks/index.ts';
+import { JobsService, type JobRepository } from './domain/jobs/index.ts';
+import { createJobRepository } from './infra/db/repositories/jobs.repository.ts';
+import { createJobScheduler } from './workers/jobs.ts';
 import { createWebhookDeliveryRepository, createWebhookEndpointRepository } from './infra/db/repositories/webhooks.repository.ts';
 import { createAddressPolicy, createSecretBox, createTargetGuard, mintWebhookSecret, signatureHeader, type Resolver } from './platform/webhooks/index.ts';
 
-const STOA_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const webhookUserAgent = `Stoa-Webhooks/${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`;
 import { openSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
@@ -88,6 +91,11 @@ export interface Container {
   /** Called when this process queued work due now; a worker in this process registers to look at once. */
   workListeners: Set<() => void>;
   webhooks: WebhooksService;
+  jobs: JobsService;
+  /** Reads jobs without a principal (the workers). */
+  jobRepository: JobRepository;
+  /** Sends signed outbound requests (webhooks, job callbacks) through the SSRF guard. */
+  webhookSender: WebhookSender;
   /** How webhook targets are resolved (replaceable: tests answer names with chosen addresses; there is no DNS in CI). */
   webhookResolver: { current: Resolver };
   close(): Promise<void>;
@@ -161,6 +169,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const webhookResolver = { current: options.resolver ?? systemResolver };
   const targetGuard = createTargetGuard(createAddressPolicy(config.webhooks.allowedCidrs), () => webhookResolver.current);
   const eventsService = new EventsService(eventLog);
+  const secretBox = createSecretBox(config.jwtKeysEncryptionKey);
+  const webhookSender = createWebhookSender(targetGuard, () => config.webhooks.timeoutMs);
+  const wakeWorkers = () => workListeners.forEach((wake) => wake());
+  const jobRepository = createJobRepository(connection, secretBox);
   const accessTokens = await createAccessTokens({
     keys: signingKeys.source,
     issuer: config.jwtIssuer,
@@ -211,13 +223,24 @@ export async function createContainer(config: Config, options: ContainerOptions 
     events: eventsService,
     workListeners,
     webhookResolver,
+    webhookSender,
+    jobRepository,
+    jobs: new JobsService({
+      jobs: jobRepository,
+      scheduler: createJobScheduler(queue, transactor, wakeWorkers),
+      targets: createTargetChecker(targetGuard),
+      mintSecret: mintWebhookSecret,
+      transactor,
+      clock,
+      stepSize: config.reportStepOrders,
+    }),
     webhooks: new WebhooksService({
-      endpoints: createWebhookEndpointRepository(connection, createSecretBox(config.jwtKeysEncryptionKey)),
+      endpoints: createWebhookEndpointRepository(connection, secretBox),
       deliveries: createWebhookDeliveryRepository(connection),
       targets: createTargetChecker(targetGuard),
       secrets: { mint: mintWebhookSecret },
-      dispatcher: createWebhookDispatcher(queue, transactor, () => workListeners.forEach((wake) => wake())),
-      sender: createWebhookSender(targetGuard, () => config.webhooks.timeoutMs),
+      dispatcher: createWebhookDispatcher(queue, transactor, wakeWorkers),
+      sender: webhookSender,
       sign: signatureHeader,
       events: eventLog,
       eventsService,
@@ -228,7 +251,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
         retryScheduleMs: config.webhooks.retryScheduleMs,
         jitter: 0.2,
         disableAfterMs: config.webhooks.disableAfterMs,
-        userAgent: `Stoa-Webhooks/${STOA_VERSION} (+https://github.com/stoa)`,
+        userAgent: webhookUserAgent,
       },
     }),
     pagination,

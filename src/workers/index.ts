@@ -1,7 +1,8 @@
-import type { Container } from '../container.ts';
 import { WorkRunner, type PeriodicWork, type WorkHandler } from '../platform/jobs/index.ts';
 import { createRunnerMetrics } from './metrics.ts';
 import { webhookWork } from './webhooks.ts';
+import { jobWork } from './jobs.ts';
+import { webhookUserAgent, type Container } from '../container.ts';
 
 /** How often expired idempotency records are swept, once across all workers. */
 const IDEMPOTENCY_SWEEP_EVERY_MS = 10 * 60_000;
@@ -35,7 +36,18 @@ export function createWorker(container: Container, options: WorkerOptions = {}):
   const runner = new WorkRunner({
     queue: container.queue,
     clock,
-    handlers: { ...webhooks.handlers, ...options.handlers },
+    handlers: {
+      ...webhooks.handlers,
+      ...jobWork({
+        jobs: container.jobs,
+        findJob: (id) => container.jobRepository.findById(id),
+        sender: container.webhookSender,
+        clock,
+        retryScheduleMs: config.webhooks.retryScheduleMs,
+        userAgent: webhookUserAgent,
+      }),
+      ...options.handlers,
+    },
     periodic: [...periodic, ...webhooks.periodic],
     groupLimit: config.webhooks.endpointConcurrency,
     concurrency: config.worker.concurrency,

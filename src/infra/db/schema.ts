@@ -22,6 +22,7 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_fanout_cursor: WebhookFanoutCursorTable;
+  jobs: JobsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -260,4 +261,23 @@ export interface WebhookFanoutCursorTable {
   name: string;
   sequence: ColumnType<number, number, number>;
   event_id: string;
+}
+
+/** Jobs (migration 0012). */
+export interface JobsTable {
+  id: string;
+  user_id: string;
+  type: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  progress: number;
+  params: ColumnType<Record<string, unknown>, string, string>;
+  state: ColumnType<Record<string, unknown>, string | undefined, string>;
+  result: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  error: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  callback_url: string | null;
+  callback_secret: string | null;
+  created_at: Timestamp;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  updated_at: Timestamp;
 }
