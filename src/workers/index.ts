@@ -60,6 +60,8 @@ export function createWorker(container: Container, options: WorkerOptions = {}):
   const stop = runner.stop.bind(runner);
   runner.start = async () => {
     container.workListeners.add(wake);
+    // As every start did before there were workers: charges an earlier process left pending go to the processor again now.
+    if (options.charges) await container.charges.resubmitPending(clock.now()).catch((error: unknown) => options.log?.(error, 'charges.resubmit'));
     await start();
   };
   runner.stop = async (graceMs?: number) => {
