@@ -40,7 +40,6 @@ import { createJobScheduler } from './workers/jobs.ts';
 import { createWebhookDeliveryRepository, createWebhookEndpointRepository } from './infra/db/repositories/webhooks.repository.ts';
 import { createAddressPolicy, createSecretBox, createTargetGuard, mintWebhookSecret, signatureHeader, type Resolver } from './platform/webhooks/index.ts';
 
-export const webhookUserAgent = `Stoa-Webhooks/${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`;
 import { openSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
@@ -55,6 +54,9 @@ import {
   type AccessTokens,
   type Authenticator,
 } from './platform/auth/index.ts';
+
+/** The user-agent of outbound webhook and callback requests. */
+export const webhookUserAgent = `Stoa-Webhooks/${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`;
 
 /** Everything the transports need, wired once. */
 export interface Container {
