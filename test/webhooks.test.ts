@@ -359,6 +359,12 @@ describe('outbound webhooks', () => {
       assert.throws(() => new Webhook(third).verify(last!.body, last!.headers as Record<string, string>));
       const bad = await call(w.ada.auth, 'POST', `/v1/webhook-endpoints/${ep.id}/rotate-secret`, { expire_previous_after_seconds: -1 });
       assert.equal(bad.statusCode, 422);
+      assert.deepEqual(bad.json().errors.map((e: { field: string; code: string }) => [e.field, e.code]), [['expire_previous_after_seconds', 'out_of_range']]);
+      assert.equal((await call(w.ada.auth, 'POST', `/v1/webhook-endpoints/${ep.id}/rotate-secret`, { expire_previous_after_seconds: 'soon' })).statusCode, 422);
+      // The body may be left out (the default overlap, 24 h).
+      const bare = await call(w.ada.auth, 'POST', `/v1/webhook-endpoints/${ep.id}/rotate-secret`);
+      assert.equal(bare.statusCode, 200, bare.body);
+      assert.match(bare.json().data.secret, /^whsec_/);
     });
 
     it('retries follow the schedule (same webhook-id), then the delivery is failed; 3xx is a failure (not followed)', async () => {

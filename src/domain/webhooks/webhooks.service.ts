@@ -146,7 +146,7 @@ export class WebhooksService {
   /** A new secret; the previous one keeps signing for `expire_previous_after_seconds` (at most two secrets sign). */
   async rotateSecret(actor: Principal, id: string, input: RotateWebhookSecret | undefined): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
     const endpoint = await this.get(actor, id, 'webhooks:write');
-    const body = input ?? {};
+    const body = input === undefined || input === null ? {} : input;
     RotateWebhookSecretInput.parse(body);
     const overlap = body.expire_previous_after_seconds ?? ROTATE_OVERLAP_DEFAULT_SECONDS;
     const now = this.#d.clock.now();

@@ -5,7 +5,6 @@ import {
   NewWebhookEndpointInput,
   presentWebhookDelivery,
   presentWebhookEndpoint,
-  RotateWebhookSecretInput,
   WEBHOOK_DELIVERY_SORTS,
   WEBHOOK_DELIVERY_STATUSES,
   WEBHOOK_ENDPOINT_SORTS,
@@ -176,11 +175,10 @@ export function registerWebhookRoutes(fastify: FastifyInstance, { webhooks, list
       tags,
       summary: "Rotate an endpoint's signing secret",
       description:
-        'Answers the new secret (shown once). Until the previous one expires (expire_previous_after_seconds, default 86400, 0 = at once) every delivery carries both signatures; a second rotation retires the oldest at once.',
+        'Body (optional): {"expire_previous_after_seconds": 0–604800}. Answers the new secret (shown once). Until the previous one expires (default 86400, 0 = at once) every delivery carries both signatures; a second rotation retires the oldest at once. The body is checked by the domain (the same field codes), so it may be left out.',
       security,
       params: IdParams,
       querystring: NoQuery,
-      body: Type.Optional(RotateWebhookSecretInput.schema),
       response: { 200: Envelope(EndpointWithSecretSchema, 'The endpoint with its new secret'), ...problemResponses(400, 401, 403, 404, 415, 422) },
     },
     handler: async (request, reply) => {
