@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   pagination: () => import('./pagination.ts'),
   'rate-limit': () => import('./rate-limit.ts'),
   'rate-limit-instructions': () => import('./rate-limit-instructions.ts'),
+  webhooks: () => import('./webhooks.ts'),
 };
 
 const [name, ...argv] = process.argv.slice(2);
