@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   'rate-limit-instructions': () => import('./rate-limit-instructions.ts'),
   pipeline: () => import('./pipeline.ts'),
   startup: () => import('./startup.ts'),
+  webhooks: () => import('./webhooks.ts'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -26,6 +26,9 @@ import { registerProductRoutes } from './transports/rest/routes/products.routes.
 import { registerOrderRoutes } from './transports/rest/routes/orders.routes.ts';
 import { registerEventRoutes } from './transports/rest/routes/events.routes.ts';
 import { registerChargeRoutes } from './transports/rest/routes/charges.routes.ts';
+import { queueLag } from './workers/metrics.ts';
+import { registerWebhookRoutes } from './transports/rest/resources/webhooks.routes.ts';
+import { registerJobRoutes } from './transports/rest/resources/jobs.routes.ts';
 import { RestLists } from './transports/rest/lists.ts';
 import { registerRealtimeRoutes } from './transports/rest/routes/realtime.routes.ts';
 import { EVENT_STREAM, EventStreams, wantsEventStream } from './transports/sse/events.sse.ts';
@@ -59,6 +62,8 @@ export function createLogger(level: string): Logger {
 
 export interface BuildAppOptions {
   logger?: Logger;
+  /** `ops`: only /healthz, /readyz and /metrics (a `worker` process). Default `all`. */
+  routes?: 'all' | 'ops';
 }
 
 /** Builds the HTTP application over a container. Never listens: server.ts does, tests inject. */
@@ -110,9 +115,13 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     publicUrl: config.publicUrl,
     bodyLimit: config.bodyLimit,
   });
-  await registerOpenApi(app, { publicUrl: config.publicUrl, version: VERSION });
+  if (options.routes !== 'ops') await registerOpenApi(app, { publicUrl: config.publicUrl, version: VERSION });
 
-  registerOpsRoutes(app, { readiness: container.readiness, metrics: container.metrics });
+  registerOpsRoutes(app, { readiness: container.readiness, metrics: container.metrics, queueLag: () => queueLag(container.queue, container.clock) });
+  if (options.routes === 'ops') {
+    await app.ready();
+    return app;
+  }
   registerJwksRoute(app, container.accessTokens);
   app.decorate('requireIfMatch', config.requireIfMatch);
   const lists = new RestLists(container.pagination);
@@ -142,6 +151,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerEventRoutes(scope, { events: container.events, lists, stream });
     registerRealtimeRoutes(scope, { tickets: container.realtime.tickets });
     registerChargeRoutes(scope, { charges: container.charges, lists });
+    registerWebhookRoutes(scope, { webhooks: container.webhooks, lists });
+    registerJobRoutes(scope, { jobs: container.jobs });
   };
   await app.register(
     async (scope) => {

@@ -11,7 +11,8 @@ import { startServer } from './server.ts';
 const USAGE = `Usage: stoa <command> [options]
 
 Commands:
-  serve                                   start the API (default)
+  serve [--role api|worker|all]           start Stoa (default); --role (or STOA_ROLE, default all) picks the
+                                          API, the background workers, or both
   migrate                                 apply pending database migrations
   seed [--scale N]                        demo data; with --scale, a marketplace of N posts (with users,
                                           follows, products and orders) in batches, with a progress bar
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<void> {
       name: { type: 'string' },
       id: { type: 'string' },
       'expires-at': { type: 'string' },
+      role: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
 
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(values.role !== undefined ? { ...process.env, STOA_ROLE: values.role } : process.env);
   } catch (error) {
     if (error instanceof ConfigError) fail(`configuration: ${error.message}`);
     throw error;

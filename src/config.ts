@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseCidrList } from './platform/webhooks/address-policy.ts';
 import { trustedProxyList } from './platform/rate-limit/client-ip.ts';
 import { parsePolicySpec, type PolicySlot, type PolicySpec } from './platform/rate-limit/rate-limit.policy.ts';
 import { ALGORITHMS, type AlgorithmName, type FailMode } from './platform/rate-limit/rate-limit.store.ts';
@@ -52,6 +53,39 @@ export interface Config {
   readonly processor: ProcessorConfig;
   /** SSE and WebSocket (PRODUCT.md §10). */
   readonly realtime: RealtimeConfig;
+  /** What this process runs (STOA_ROLE or `serve --role`): the API, the background workers, or both. */
+  readonly role: Role;
+  /** Background workers (src/workers/). */
+  readonly worker: WorkerConfig;
+  /** Outbound webhooks (docs/webhooks.md). */
+  readonly webhooks: WebhooksConfig;
+  /** Orders a report job reads per step; each step commits (STOA_REPORT_STEP_ORDERS). */
+  readonly reportStepOrders: number;
+}
+
+export interface WebhooksConfig {
+  /** An attempt succeeds only with a 2xx within this (STOA_WEBHOOK_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+  /** Delays before each retry after the first attempt (STOA_WEBHOOK_RETRY_SCHEDULE), each jittered by ±20 %. */
+  readonly retryScheduleMs: readonly number[];
+  /** Attempts in flight per endpoint at most, across workers (STOA_WEBHOOK_ENDPOINT_CONCURRENCY). */
+  readonly endpointConcurrency: number;
+  /** An endpoint whose attempts have all failed this long is disabled (STOA_WEBHOOK_DISABLE_AFTER). */
+  readonly disableAfterMs: number;
+  /** Non-public ranges webhooks may reach anyway (STOA_WEBHOOK_ALLOWED_CIDRS). */
+  readonly allowedCidrs: readonly string[];
+}
+
+export const ROLES = ['api', 'worker', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface WorkerConfig {
+  /** Work items one worker process runs at once (STOA_WORKER_CONCURRENCY). */
+  readonly concurrency: number;
+  /** How long a claim holds without renewal; a dead worker's items are taken over after it (STOA_WORKER_LEASE_MS). */
+  readonly leaseMs: number;
+  /** How often an idle worker looks for due work (STOA_WORKER_POLL_MS). */
+  readonly pollMs: number;
 }
 
 export interface IdempotencyConfig {
@@ -382,6 +416,20 @@ export function loadConfig(env: Env = process.env): Config {
       lockTimeoutSeconds: duration(env, 'STOA_IDEMPOTENCY_LOCK_TIMEOUT', 30, 1, 3_600),
     }),
     processor: processorConfig(env),
+    role: oneOf(env, 'STOA_ROLE', 'all', ROLES),
+    worker: Object.freeze({
+      concurrency: integer(env, 'STOA_WORKER_CONCURRENCY', 16, 1, 1_000),
+      leaseMs: integer(env, 'STOA_WORKER_LEASE_MS', 30_000, 500, 3_600_000),
+      pollMs: integer(env, 'STOA_WORKER_POLL_MS', 1_000, 10, 60_000),
+    }),
+    webhooks: Object.freeze({
+      timeoutMs: integer(env, 'STOA_WEBHOOK_TIMEOUT_MS', 10_000, 1, 300_000),
+      retryScheduleMs: Object.freeze(durationList(env, 'STOA_WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h,10h')),
+      endpointConcurrency: integer(env, 'STOA_WEBHOOK_ENDPOINT_CONCURRENCY', 4, 1, 1_000),
+      disableAfterMs: durationMs(env, 'STOA_WEBHOOK_DISABLE_AFTER', env.STOA_WEBHOOK_DISABLE_AFTER || '5d'),
+      allowedCidrs: Object.freeze(cidrList(env, 'STOA_WEBHOOK_ALLOWED_CIDRS')),
+    }),
+    reportStepOrders: integer(env, 'STOA_REPORT_STEP_ORDERS', 500, 1, 100_000),
     realtime: realtimeConfig(env),
   });
 }
@@ -397,4 +445,34 @@ function realtimeConfig(env: Env): RealtimeConfig {
     pollMs: integer(env, 'STOA_REALTIME_POLL_MS', 2_000, 50, 600_000),
     revalidateMs: integer(env, 'STOA_REALTIME_REVALIDATE_MS', 500, 50, 60_000),
   });
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** One duration in milliseconds: `250ms`, `5s`, `5m`, `2h`, `5d` (a bare number is seconds). */
+function parseDurationMs(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  return match ? Number(match[1]) * UNIT_MS[match[2] ?? 's']! : NaN;
+}
+
+function durationMs(env: Env, name: string, raw: string): number {
+  const value = parseDurationMs(raw);
+  if (!(value >= 0 && value <= 365 * 86_400_000)) fail(name, 'must be a duration like 250ms, 30s, 15m, 2h or 5d', raw);
+  return value;
+}
+
+function durationList(env: Env, name: string, fallback: string): number[] {
+  const raw = env[name] === undefined || env[name] === '' ? fallback : env[name]!;
+  const values = raw.split(',').map(parseDurationMs);
+  if (values.length > 50 || values.some((v) => !(v >= 0 && v <= 30 * 86_400_000))) fail(name, 'must be a comma-separated list of durations like 5s,5m,30m,2h', raw);
+  return values;
+}
+
+function cidrList(env: Env, name: string): string[] {
+  const raw = env[name] ?? '';
+  try {
+    return parseCidrList(raw);
+  } catch (error) {
+    return fail(name, `must be a comma-separated list of CIDR ranges like 127.0.0.1/32: ${(error as Error).message}`, raw);
+  }
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { LogEvent } from 'kysely';
 import type { Redis } from 'ioredis';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -32,6 +33,17 @@ import { migrate } from './infra/db/migrate.ts';
 import { createApiKeyRepository } from './infra/db/repositories/api-keys.repository.ts';
 import { createRefreshTokenRepository } from './infra/db/repositories/refresh-tokens.repository.ts';
 import { createEmailVerificationRepository, createUserRepository } from './infra/db/repositories/users.repository.ts';
+import { createWorkQueue } from './infra/db/repositories/work-queue.repository.ts';
+import type { WorkQueue } from './platform/jobs/index.ts';
+import { registerQueueGauges } from './workers/metrics.ts';
+import { createTargetChecker, createWebhookDispatcher, createWebhookSender, systemResolver } from './workers/webhooks.ts';
+import { WebhooksService, type WebhookSender } from './domain/webhooks/index.ts';
+import { JobsService, type JobRepository } from './domain/jobs/index.ts';
+import { createJobRepository } from './infra/db/repositories/jobs.repository.ts';
+import { createJobScheduler } from './workers/jobs.ts';
+import { createWebhookDeliveryRepository, createWebhookEndpointRepository } from './infra/db/repositories/webhooks.repository.ts';
+import { createAddressPolicy, createSecretBox, createTargetGuard, mintWebhookSecret, signatureHeader, type Resolver } from './platform/webhooks/index.ts';
+
 import { openSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
@@ -48,6 +60,9 @@ import {
   type AccessTokens,
   type Authenticator,
 } from './platform/auth/index.ts';
+
+/** The user-agent of outbound webhook and callback requests. */
+export const webhookUserAgent = `Stoa-Webhooks/${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`;
 
 /** Everything the transports need, wired once. */
 export interface Container {
@@ -81,11 +96,25 @@ export interface Container {
   transactor: Transactor;
   /** The live event feed, its fan-out hub, chat, tickets and limits for SSE and WebSocket. */
   realtime: Realtime;
+  /** The durable work queue shared by every worker process (src/workers/). */
+  queue: WorkQueue;
+  /** Called when this process queued work due now; a worker in this process registers to look at once. */
+  workListeners: Set<() => void>;
+  webhooks: WebhooksService;
+  jobs: JobsService;
+  /** Reads jobs without a principal (the workers). */
+  jobRepository: JobRepository;
+  /** Sends signed outbound requests (webhooks, job callbacks) through the SSRF guard. */
+  webhookSender: WebhookSender;
+  /** How webhook targets are resolved (replaceable: tests answer names with chosen addresses; there is no DNS in CI). */
+  webhookResolver: { current: Resolver };
   close(): Promise<void>;
 }
 
 export interface ContainerOptions {
   clock?: Clock;
+  /** Resolves webhook and callback hosts (default: the system resolver). */
+  resolver?: Resolver;
   /** PostgreSQL schema to work in (test isolation on a shared server). */
   schema?: string;
   onQuery?: (event: LogEvent) => void;
@@ -173,11 +202,17 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const orderRepository = createOrderRepository(connection);
   const processorGateway = createProcessorGateway();
   const idempotencyStore = createIdempotencyStore({ connection, transactor, ...(database.kind === 'postgres' ? { runWithPrelude } : {}) });
-  // Expired idempotency records go at start and then every ten minutes.
-  const sweepKeys = () => idempotencyStore.sweep(clock.now()).catch(() => 0);
-  await sweepKeys();
-  const sweeper = setInterval(() => void sweepKeys(), 10 * 60_000);
-  sweeper.unref();
+  // Expired idempotency records are swept by the workers (src/workers/), once per period across processes.
+  const queue = createWorkQueue(database.db, connection);
+  registerQueueGauges(metrics, queue, clock);
+  const workListeners = new Set<() => void>();
+  const webhookResolver = { current: options.resolver ?? systemResolver };
+  const targetGuard = createTargetGuard(createAddressPolicy(config.webhooks.allowedCidrs), () => webhookResolver.current);
+  const eventsService = new EventsService(eventLog);
+  const secretBox = createSecretBox(config.jwtKeysEncryptionKey);
+  const webhookSender = createWebhookSender(targetGuard, () => config.webhooks.timeoutMs);
+  const wakeWorkers = () => workListeners.forEach((wake) => wake());
+  const jobRepository = createJobRepository(connection, secretBox);
   const accessTokens = await createAccessTokens({
     keys: signingKeys.source,
     issuer: config.jwtIssuer,
@@ -207,6 +242,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     redis,
     metrics,
     readiness: createReadiness({ database: () => database.ping(), ...(redis ? { redis: () => redis.ping() } : {}) }),
+    queue,
     users,
     apiKeys: new ApiKeysService({ keys: apiKeyRepository, minter: apiKeyMinter, clock }),
     sessions: new SessionsService({
@@ -224,7 +260,40 @@ export async function createContainer(config: Config, options: ContainerOptions 
     follows: new FollowsService({ follows: createFollowRepository(connection), users: userRepository, events: eventLog, transactor, clock }),
     products: new ProductsService({ products: productRepository, events: eventLog, transactor, clock }),
     orders: new OrdersService({ orders: orderRepository, products: productRepository, users: userRepository, events: eventLog, transactor, clock }),
-    events: new EventsService(eventLog),
+    events: eventsService,
+    workListeners,
+    webhookResolver,
+    webhookSender,
+    jobRepository,
+    jobs: new JobsService({
+      jobs: jobRepository,
+      scheduler: createJobScheduler(queue, transactor, wakeWorkers),
+      targets: createTargetChecker(targetGuard),
+      mintSecret: mintWebhookSecret,
+      transactor,
+      clock,
+      stepSize: config.reportStepOrders,
+    }),
+    webhooks: new WebhooksService({
+      endpoints: createWebhookEndpointRepository(connection, secretBox),
+      deliveries: createWebhookDeliveryRepository(connection),
+      targets: createTargetChecker(targetGuard),
+      secrets: { mint: mintWebhookSecret },
+      dispatcher: createWebhookDispatcher(queue, transactor, wakeWorkers),
+      sender: webhookSender,
+      sign: signatureHeader,
+      events: eventLog,
+      eventsService,
+      users: userRepository,
+      transactor,
+      clock,
+      policy: {
+        retryScheduleMs: config.webhooks.retryScheduleMs,
+        jitter: 0.2,
+        disableAfterMs: config.webhooks.disableAfterMs,
+        userAgent: webhookUserAgent,
+      },
+    }),
     pagination,
     rateLimiting,
     charges: new ChargesService({
@@ -247,7 +316,6 @@ export async function createContainer(config: Config, options: ContainerOptions 
     transactor,
     realtime,
     async close() {
-      clearInterval(sweeper);
       await realtime.close();
       signingKeys.close();
       await credentialBus?.close();

@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { createContainer, type Container } from './container.ts';
 import { isEmpty, seedDemo } from './infra/db/seed.ts';
 import { attachPaymentProcessor } from './infra/payment-processor/index.ts';
+import { createWorker } from './workers/index.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -31,21 +32,31 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
   const demo = embedded && config.seedDemo && firstStart ? await seedDemo(container) : undefined;
 
-  const app = await buildApp(container, { logger });
+  const role = config.role;
+  const app = await buildApp(container, { logger, routes: role === 'worker' ? 'ops' : 'all' });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://localhost:${port}`;
-  const processor = await attachPaymentProcessor(
-    { charges: container.charges, gateway: container.processorGateway, clock: container.clock, log: (err) => logger.warn({ err }, 'resubmitting pending charges failed') },
-    { ...config.processor, processorUrl: config.processor.url, publicUrl: config.publicUrl },
-    `http://${['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
-  );
+  // A worker-only process serves no webhook route: it talks to the payment processor only when one is configured.
+  const processor =
+    role !== 'worker' || config.processor.url
+      ? await attachPaymentProcessor(
+          { gateway: container.processorGateway },
+          { ...config.processor, processorUrl: config.processor.url, publicUrl: config.publicUrl },
+          `http://${['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+        )
+      : undefined;
+  const worker =
+    role === 'api' ? undefined : createWorker(container, { charges: processor !== undefined, log: (err, kind) => logger.warn({ err, kind }, 'background work failed') });
+  await worker?.start();
 
   out('');
-  out(`Stoa is listening on ${url}  (${embedded ? `embedded PGlite: ${config.dataDir}` : 'PostgreSQL'}${container.redis ? ' + Redis' : ''})`);
-  out(`  API       ${url}/v1`);
-  out(`  Docs      ${url}/docs   (OpenAPI: ${url}/openapi.json)`);
+  out(`Stoa is listening on ${url}  (role ${role}; ${embedded ? `embedded PGlite: ${config.dataDir}` : 'PostgreSQL'}${container.redis ? ' + Redis' : ''})`);
+  if (role !== 'worker') {
+    out(`  API       ${url}/v1`);
+    out(`  Docs      ${url}/docs   (OpenAPI: ${url}/openapi.json)`);
+  }
   out(`  Metrics   ${url}/metrics   Health: ${url}/healthz   Ready: ${url}/readyz`);
   if (demo) {
     out('');
@@ -68,7 +79,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       }, SHUTDOWN_GRACE_MS);
       guard.unref();
       await app.close();
-      await processor.close();
+      await worker?.stop();
+      await processor?.close();
       await container.close();
       clearTimeout(guard);
       logger.info('stopped');

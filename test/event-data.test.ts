@@ -87,6 +87,19 @@ describe('event data', () => {
     assert.equal(await settle(declined.id, 'failed'), 'applied');
     await assertEventIsResource(ada, 'charge.failed', 'charges', declined.id);
 
+    // An endpoint whose attempts have failed for STOA_WEBHOOK_DISABLE_AFTER (5 days by default) is disabled, with an event.
+    t.container.webhookResolver.current = async () => {
+      throw new Error('no DNS in tests');
+    };
+    const endpoint = await send(ada, 'POST', '/v2/webhook-endpoints', { url: 'https://hooks.example.test/stoa', event_types: ['webhook.test'] });
+    const test = await t.app.inject({ method: 'POST', url: `/v2/webhook-endpoints/${endpoint.id}/test`, headers: ada.auth });
+    assert.equal(test.statusCode, 202, test.body);
+    await t.container.webhooks.attempt(test.json().data.id);
+    t.clock.advance(5 * 86_400_000 + 1_000);
+    await t.container.webhooks.attempt(test.json().data.id);
+    t.clock.advance(-(5 * 86_400_000 + 1_000)); // back, so that the access tokens are valid again
+    await assertEventIsResource(ada, 'webhook_endpoint.disabled', 'webhook-endpoints', endpoint.id);
+
     assert.deepEqual([...checked].sort(), EVENT_TYPES.filter((type) => !NOT_RESOURCES.has(type)).sort(), 'every event type that carries a resource is checked');
   });
 

@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   'charge.created',
   'charge.succeeded',
   'charge.failed',
+  'webhook_endpoint.disabled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -66,6 +67,7 @@ export const EVENT_FAMILY_SCOPES: Readonly<Record<string, Scope | null>> = {
   order: 'orders:read',
   charge: 'charges:read',
   webhook: null,
+  webhook_endpoint: 'webhooks:read',
   job: null,
 };
 

@@ -70,6 +70,7 @@ export const ERROR_CODES = {
   API_VERSION_SUNSET: { status: 410, grpc: 'UNIMPLEMENTED', title: 'API version retired' },
   OUT_OF_STOCK: { status: 409, grpc: 'FAILED_PRECONDITION', title: 'Out of stock' },
   INVALID_STATE_TRANSITION: { status: 409, grpc: 'FAILED_PRECONDITION', title: 'Invalid state transition' },
+  JOB_NOT_FINISHED: { status: 409, grpc: 'FAILED_PRECONDITION', title: 'Job not finished' },
   IDEMPOTENCY_KEY_IN_USE: { status: 409, grpc: 'ABORTED', title: 'Idempotency-Key in use' },
   PRECONDITION_FAILED: { status: 412, grpc: 'ABORTED', title: 'Precondition failed' },
   PRECONDITION_REQUIRED: { status: 428, grpc: 'FAILED_PRECONDITION', title: 'Precondition required' },

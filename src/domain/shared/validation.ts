@@ -29,6 +29,7 @@ export const FIELD_ERROR_CODES = [
   'out_of_stock',
   'currency_mismatch',
   'cannot_follow_self',
+  'forbidden_address',
   // Rules of list requests (query string, cursors, includes).
   'unknown_parameter',
   'invalid_cursor',

@@ -19,6 +19,11 @@ export interface Database {
   signing_keys: SigningKeysTable;
   email_verifications: EmailVerificationsTable;
   realtime_tickets: RealtimeTicketsTable;
+  work_items: WorkItemsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_fanout_cursor: WebhookFanoutCursorTable;
+  jobs: JobsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -210,4 +215,79 @@ export interface RealtimeTicketsTable {
   credential_expires_at: NullableTimestamp;
   expires_at: Timestamp;
   created_at: Timestamp;
+}
+
+/** The work queue (migration 0010, src/workers/). */
+export interface WorkItemsTable {
+  id: string;
+  kind: string;
+  unique_key: string | null;
+  group_key: string | null;
+  payload: ColumnType<Record<string, unknown>, string | undefined, string>;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'parked';
+  run_at: Timestamp;
+  attempts: Generated<number>;
+  locked_by: string | null;
+  locked_until: NullableTimestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Outbound webhooks (migration 0011). */
+export interface WebhookEndpointsTable {
+  id: string;
+  user_id: string;
+  url: string;
+  event_types: string[];
+  description: string | null;
+  status: 'enabled' | 'disabled';
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: NullableTimestamp;
+  failing_since: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  body: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  last_status_code: number | null;
+  last_latency_ms: number | null;
+  last_error: string | null;
+  next_attempt_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookFanoutCursorTable {
+  name: string;
+  sequence: ColumnType<number, number, number>;
+  event_id: string;
+}
+
+/** Jobs (migration 0012). */
+export interface JobsTable {
+  id: string;
+  user_id: string;
+  type: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  progress: number;
+  params: ColumnType<Record<string, unknown>, string, string>;
+  state: ColumnType<Record<string, unknown>, string | undefined, string>;
+  result: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  error: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  callback_url: string | null;
+  callback_secret: string | null;
+  created_at: Timestamp;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  updated_at: Timestamp;
 }

@@ -25,10 +25,6 @@ export function createProcessorWebhookVerifier(secret: string, clock: { now(): D
   };
 }
 
-/** How often pending charges are looked at, and how long one may wait for its outcome before it is submitted again. */
-const RECOVERY_INTERVAL_MS = 5_000;
-const RESUBMIT_AFTER_MS = 20_000;
-
 export interface ProcessorSettings {
   processorUrl: string | undefined;
   latencyMs: number;
@@ -47,11 +43,12 @@ export interface AttachedProcessor {
  * Connects Stoa to its payment processor once Stoa listens at `stoaUrl`:
  * the configured STOA_PROCESSOR_URL (outcomes to STOA_PUBLIC_URL), or a
  * processor started in this process on an ephemeral port (outcomes to
- * `stoaUrl`). Charges left pending by an earlier process are submitted again
- * now, and stale ones periodically.
+ * `stoaUrl`). Charges left pending are submitted again by the workers
+ * (`charges.resubmit` in src/workers/), not here.
  */
 export async function attachPaymentProcessor(
-  deps: { charges: ChargesService; gateway: ProcessorGateway; clock: { now(): Date }; log?: (error: unknown) => void },
+  // charges and clock are no longer used here (resubmission is the workers' work); still accepted for existing callers.
+  deps: { gateway: ProcessorGateway; charges?: ChargesService; clock?: { now(): Date } },
   settings: ProcessorSettings,
   stoaUrl: string,
 ): Promise<AttachedProcessor> {
@@ -62,16 +59,9 @@ export async function attachPaymentProcessor(
     processorUrl: settings.processorUrl ?? processor!.url,
     callbackUrl: `${settings.processorUrl ? settings.publicUrl : stoaUrl}${WEBHOOK_PATH}`,
   });
-  const log = deps.log ?? (() => {});
-  await deps.charges.resubmitPending(deps.clock.now()).catch(log);
-  const timer = setInterval(() => {
-    deps.charges.resubmitPending(new Date(deps.clock.now().getTime() - RESUBMIT_AFTER_MS)).catch(log);
-  }, RECOVERY_INTERVAL_MS);
-  timer.unref();
   return {
     processor,
     async close() {
-      clearInterval(timer);
       await processor?.close();
     },
   };

@@ -13,7 +13,8 @@ export const API_TAGS = [
   { name: 'orders', description: 'Orders and order items.' },
   { name: 'events', description: 'The event log: every state change clients may hear about.' },
   { name: 'charges', description: 'Payments: charges confirmed asynchronously by the payment processor.' },
-  { name: 'webhooks', description: 'Inbound webhooks (the payment processor), signed with Standard Webhooks.' },
+  { name: 'webhooks', description: 'Webhooks signed with Standard Webhooks: outbound endpoints, their secrets and delivery log (docs/webhooks.md), and the inbound payment-processor webhook.' },
+  { name: 'jobs', description: 'Long-running jobs and the reports they compute: 202, a job to poll, a signed callback.' },
   { name: 'operations', description: 'Health, readiness and metrics.' },
 ];
 

@@ -34,6 +34,8 @@ function loadErrorDocs(): Map<string, string> {
 export interface OpsDeps {
   readiness: Readiness;
   metrics: Registry;
+  /** The work queue's lag (age of the oldest due item) and depth, reported by /readyz. */
+  queueLag?: () => Promise<{ lag_seconds: number; depth: number }>;
 }
 
 /** Health, readiness, metrics and the problem-type pages. None of them needs or reads credentials. */
@@ -69,7 +71,22 @@ export function registerOpsRoutes(fastify: FastifyInstance, deps: OpsDeps): void
       security: SECURITY.none,
       querystring: NoQuery,
       response: {
-        200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }, { description: 'Ready' }),
+        200: Type.Object(
+          {
+            status: Type.Literal('ready'),
+            checks: Type.Record(Type.String(), Type.String()),
+            queue: Type.Optional(
+              Type.Object(
+                {
+                  lag_seconds: Type.Number({ description: 'Age of the oldest due background work item, in seconds (0 when none waits).' }),
+                  depth: Type.Integer({ description: 'Background work items queued or running.' }),
+                },
+                { description: 'The background work queue shared by the workers.' },
+              ),
+            ),
+          },
+          { description: 'Ready' },
+        ),
         ...problemResponses(400, 406, 503),
       },
     },
@@ -82,7 +99,8 @@ export function registerOpsRoutes(fastify: FastifyInstance, deps: OpsDeps): void
           retryAfterSeconds: 5,
         });
       }
-      return { status: 'ready' as const, checks };
+      const queue = deps.queueLag ? await deps.queueLag().catch(() => undefined) : undefined;
+      return { status: 'ready' as const, checks, ...(queue ? { queue } : {}) };
     },
   });
 

@@ -1,0 +1,3 @@
+export * from './address-policy.ts';
+export * from './target-guard.ts';
+export * from './secrets.ts';
