@@ -163,10 +163,12 @@ describe('API keys', () => {
   });
 
   it('records last use without a write on every request', async () => {
-    const { id, secret } = (await createKey(ada, { name: 'touch', scopes: ['users:read'] })).json().data;
+    // A user of its own: one that an earlier test changed within the last seconds is read afresh, not from the cache.
+    const carol = await signUp(t.app);
+    const { id, secret } = (await createKey(carol, { name: 'touch', scopes: ['users:read'] })).json().data;
     await t.app.inject({ method: 'GET', url: '/v1/me', headers: { 'x-api-key': secret } });
     await new Promise((r) => setTimeout(r, 50));
-    const first = (await t.app.inject({ method: 'GET', url: `/v1/api-keys/${id}`, headers: ada.auth })).json().data.last_used_at;
+    const first = (await t.app.inject({ method: 'GET', url: `/v1/api-keys/${id}`, headers: carol.auth })).json().data.last_used_at;
     assert.ok(first);
     const before = t.queries();
     await t.app.inject({ method: 'GET', url: '/v1/me', headers: { 'x-api-key': secret } });
