@@ -134,7 +134,7 @@ export function signingKeyGraceSeconds(config: Config): number {
  * PostgreSQL with Redis uses Redis pub/sub with acknowledgements; PostgreSQL alone has no bus that can confirm
  * delivery, so credentials are not cached there (undefined).
  */
-async function createCredentialBus(config: Config, kind: DatabaseHandle['kind'], schema: string | undefined): Promise<InvalidationBus | undefined> {
+function createCredentialBus(config: Config, kind: DatabaseHandle['kind'], schema: string | undefined): InvalidationBus | undefined {
   if (kind === 'pglite') return createLocalInvalidationBus();
   if (!config.redisUrl) return undefined;
   return createRedisInvalidationBus({ url: config.redisUrl, channel: `stoa:credentials:${schema ?? 'public'}` });
@@ -163,7 +163,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
   const { connection, transactor, runWithPrelude } = createTransactions(database.db);
   // Authentication reads credentials from memory; a write that changes one reaches every process before it returns.
-  const credentialBus = await createCredentialBus(config, database.kind, options.schema);
+  const credentialBus = createCredentialBus(config, database.kind, options.schema);
   const credentials = createCredentialCache({
     users: createUserRepository(connection),
     // Ambient: a request wrapped in an idempotency transaction must see (and on PGlite, not wait for) its own transaction.

@@ -199,6 +199,6 @@ describe('unexpected failures', () => {
     const problem = problemOf(res);
     assert.equal(problem.code, 'INTERNAL_ERROR');
     assert.doesNotMatch(res.body, /select|pglite|kysely|pool|stack|at .*\.ts/i);
-    await t.app.close();
+    await t.close();
   });
 });

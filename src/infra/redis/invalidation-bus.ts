@@ -10,6 +10,7 @@ export interface RedisInvalidationBusOptions {
   /** How long `publish` waits for every listener's acknowledgement. */
   ackTimeoutMs?: number;
   onTimeout?: (missing: number) => void;
+  onUnreachable?: (error: unknown) => void;
 }
 
 interface Message {
@@ -24,7 +25,7 @@ interface Message {
  * acknowledgements as receivers have come back (the publisher itself included). A process whose subscriber
  * connection is down is unhealthy, and its cache serves nothing until it is subscribed again.
  */
-export async function createRedisInvalidationBus(options: RedisInvalidationBusOptions): Promise<InvalidationBus> {
+export function createRedisInvalidationBus(options: RedisInvalidationBusOptions): InvalidationBus {
   const ackTimeoutMs = options.ackTimeoutMs ?? 1_000;
   const self = randomUUID();
   const ackChannel = `${options.channel}:ack:${self}`;
@@ -64,9 +65,10 @@ export async function createRedisInvalidationBus(options: RedisInvalidationBusOp
       () => {},
     );
   });
-  await Promise.all([subscriber.connect(), publisher.connect()]);
-  await subscriber.subscribe(options.channel, ackChannel);
-  subscribed = true;
+  // Redis being down must not stop a process from starting: the cache stays unhealthy (serves nothing) until the
+  // subscription is in place, and ioredis keeps reconnecting.
+  subscriber.connect().catch(() => {});
+  publisher.connect().catch(() => {});
 
   return {
     get healthy() {
@@ -79,7 +81,13 @@ export async function createRedisInvalidationBus(options: RedisInvalidationBusOp
       const wait: { acks: number; expected: number | undefined; done: () => void } = { acks: 0, expected: undefined, done: resolve };
       waiting.set(id, wait);
       try {
-        wait.expected = await publisher.publish(options.channel, JSON.stringify({ id, from: self, tags: [...tags] } satisfies Message));
+        try {
+          wait.expected = await publisher.publish(options.channel, JSON.stringify({ id, from: self, tags: [...tags] } satisfies Message));
+        } catch (error) {
+          // Redis is unreachable: processes that cannot reach it serve nothing from memory either. The write stands.
+          options.onUnreachable?.(error);
+          return;
+        }
         // Acknowledgements may have arrived before the count did.
         if (wait.acks >= wait.expected) return;
         let timer: NodeJS.Timeout | undefined;
