@@ -283,7 +283,6 @@ export async function createContainer(config: Config, options: ContainerOptions 
       sender: webhookSender,
       sign: signatureHeader,
       events: eventLog,
-      eventsService,
       users: userRepository,
       transactor,
       clock,

@@ -1,4 +1,4 @@
-import type { EventLog, EventsService, StoredEvent } from '../events/index.ts';
+import { canSee, type EventLog, type StoredEvent } from '../events/index.ts';
 import { AppError, notFound, type FieldError } from '../shared/errors.ts';
 import type { Clock } from '../shared/clock.ts';
 import { newId } from '../shared/ids.ts';
@@ -57,8 +57,6 @@ export interface WebhooksServiceDeps {
   sender: WebhookSender;
   sign(secrets: readonly string[], id: string, timestamp: number, body: string): string;
   events: EventLog;
-  /** The visibility rule of every channel (the events service's), reused: an endpoint receives what its owner may see. */
-  eventsService: EventsService;
   users: UserRepository;
   transactor: Transactor;
   clock: Clock;
@@ -248,15 +246,15 @@ export class WebhooksService {
       if (batch.length === 0) break;
       const last = batch[batch.length - 1]!;
       const endpoints = (await this.#d.endpoints.listEnabled()).filter((e) => batch.some((ev) => subscribes(e.eventTypes, ev.type) && ev.createdAt >= e.createdAt));
+      // One visibility rule for every channel: the batch already read is filtered in memory per owner.
+      const owners = new Map((await this.#d.users.findByIds([...new Set(endpoints.map((e) => e.userId))])).map((u) => [u.id, u]));
       const planned: Array<{ endpoint: WebhookEndpoint; event: StoredEvent }> = [];
       for (const endpoint of endpoints) {
-        const owner = await this.#d.users.findById(endpoint.userId);
+        const owner = owners.get(endpoint.userId);
         if (!owner) continue;
         const principal: Principal = { userId: owner.id, role: owner.role, plan: owner.plan, via: 'session', apiKeyId: null, scopes: null, apiVersion: null };
-        const visible = await this.#d.eventsService.list(principal, { types: endpoint.eventTypes.includes('*') ? undefined : endpoint.eventTypes }, { ...after, limit: FANOUT_BATCH });
-        for (const event of visible.items) {
-          if (event.sequence > last.sequence || event.createdAt < endpoint.createdAt) continue;
-          planned.push({ endpoint, event });
+        for (const event of batch) {
+          if (event.createdAt >= endpoint.createdAt && subscribes(endpoint.eventTypes, event.type) && canSee(principal, event)) planned.push({ endpoint, event });
         }
       }
       const now = this.#d.clock.now();
