@@ -34,6 +34,8 @@ import { registerRealtimeRoutes } from './transports/rest/routes/realtime.routes
 import { EVENT_STREAM, EventStreams, wantsEventStream } from './transports/sse/events.sse.ts';
 import { WebSocketGateway } from './transports/ws/channels.ws.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
+import { documentAnswers } from './transports/rest/schemas/route-contract.ts';
+import { clientErrorHandler, frameworkErrorHandler, MAX_PARAM_LENGTH } from './transports/rest/plugins/framework-errors.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -77,6 +79,10 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     // Fastify calls the factory's compiler with { schema, httpPart }; its published type says otherwise.
     schemaController: { compilersFactory: { buildValidator: buildValidatorFactory() as never, buildSerializer: buildSerializerFactory() as never } },
     forceCloseConnections: 'idle',
+    // The router's and the HTTP parser's own refusals are registry problems too.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorHandler(config.publicUrl),
+    clientErrorHandler: clientErrorHandler(config.publicUrl),
   });
 
   registerErrorHandling(app, { publicUrl: config.publicUrl, bodyLimit: config.bodyLimit });
@@ -139,6 +145,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     // Every API route is rate limited and may be shed under load: say so in OpenAPI.
     scope.addHook('onRoute', (route) => {
       if (route.schema?.response) route.schema = { ...route.schema, response: { ...problemResponses(429, 503), ...(route.schema.response as object) } };
+      documentAnswers(route);
     });
     registerAuthRoutes(scope, container.sessions);
     registerUserRoutes(scope, container.users, lists);

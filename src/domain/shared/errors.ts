@@ -39,7 +39,7 @@ export const ERROR_CODES = {
   INVALID_UTF8: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'Body is not valid UTF-8' },
   FORBIDDEN_JSON_KEY: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'Forbidden key in JSON body' },
   JSON_TOO_DEEP: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'JSON body nested too deeply' },
-  INVALID_PARAMETER: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'Invalid query parameter' },
+  INVALID_PARAMETER: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'Invalid parameter' },
   UNKNOWN_PARAMETER: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'Unknown query parameter' },
   INVALID_HEADER: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'Invalid header' },
   INVALID_CURSOR: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'Invalid cursor' },
@@ -83,6 +83,8 @@ export const ERROR_CODES = {
   INTERNAL_ERROR: { status: 500, grpc: 'INTERNAL', title: 'Internal server error' },
   SERVICE_UNAVAILABLE: { status: 503, grpc: 'UNAVAILABLE', title: 'Service unavailable' },
   OVERLOADED: { status: 503, grpc: 'UNAVAILABLE', title: 'Server overloaded' },
+  REQUEST_HEADER_TOO_LARGE: { status: 431, grpc: 'RESOURCE_EXHAUSTED', title: 'Request header fields too large' },
+  REQUEST_TIMEOUT: { status: 408, grpc: 'CANCELLED', title: 'Request timeout' },
 } as const satisfies Record<string, { status: number; grpc: GrpcStatusName; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -40,7 +40,7 @@ export function listQuerySchema(filters: Record<string, TSchema> = {}, options: 
       page: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Offset mode: page number from 1.' })),
       per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMIT_MAX, description: `Offset mode: page size (default ${LIMIT_DEFAULT}).` })),
       sort: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated fields, "-" for descending: -created_at,name.' })),
-      fields: Type.Optional(Type.String({ maxLength: 500, description: 'Comma-separated fields to return.' })),
+      fields: Type.Optional(Type.String({ maxLength: 500, description: 'Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user\'s email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here.' })),
       include: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated relations to embed (depth ≤ 2).' })),
       ...(options.search ? { q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Full-text search.' })) } : {}),
       ...filters,

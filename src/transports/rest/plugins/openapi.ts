@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { API_VERSIONS, LATEST_VERSION, type ApiVersion } from '../../../platform/versioning/index.ts';
+import { problemResponses } from '../schemas/common.ts';
 
 export const API_TAGS = [
   { name: 'auth', description: 'Sign-in, token refresh and logout, the caller, the JWKS.' },
@@ -41,7 +42,10 @@ export async function registerOpenApi(app: FastifyInstance, options: { publicUrl
       },
     },
     transformObject: (documents) => {
-      if ('openapiObject' in documents) optionalBodies(documents.openapiObject as unknown as OpenApiDocument);
+      if ('openapiObject' in documents) {
+        optionalBodies(documents.openapiObject as unknown as OpenApiDocument);
+        connectionProblems(documents.openapiObject as unknown as OpenApiDocument);
+      }
       return 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject;
     },
     refResolver: {
@@ -72,6 +76,24 @@ function optionalBodies(doc: OpenApiDocument): void {
       if (operation[OPTIONAL_BODY] !== true) continue;
       delete operation[OPTIONAL_BODY];
       if (operation.requestBody) (operation.requestBody as { required: boolean }).required = false;
+    }
+  }
+}
+
+/**
+ * Answers the HTTP parser gives before any route is known (a head over 16 KiB,
+ * a request not received in time), so every operation may receive them.
+ */
+function connectionProblems(doc: OpenApiDocument): void {
+  const answers: Record<string, unknown> = {};
+  for (const [status, answer] of Object.entries(problemResponses(408, 431))) {
+    if (status !== '500') answers[status] = { ...(answer as object), content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+  }
+  for (const item of Object.values(doc.paths)) {
+    for (const operation of Object.values(item)) {
+      const responses = operation.responses as Record<string, unknown> | undefined;
+      if (!responses) continue;
+      for (const [status, answer] of Object.entries(answers)) responses[status] ??= answer;
     }
   }
 }

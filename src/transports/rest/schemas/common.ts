@@ -53,6 +53,8 @@ const STATUS_DESCRIPTIONS: Record<number, string> = {
   422: 'Validation failed; every failing field is listed in errors',
   500: 'Unexpected error',
   503: 'Overloaded or a dependency is unavailable; Retry-After says when to try again',
+  408: 'The request was not received in time; the connection is closed',
+  431: 'The request line and headers exceed 16 KiB; the connection is closed',
 };
 
 /** Error responses for a route's schema, each an `application/problem+json` Problem. */

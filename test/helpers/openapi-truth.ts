@@ -1,0 +1,127 @@
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
+
+type Json = Record<string, unknown>;
+interface MediaObject {
+  schema?: Json;
+}
+interface ResponseObject {
+  content?: Record<string, MediaObject>;
+}
+export interface OperationObject {
+  operationId?: string;
+  security?: Array<Record<string, string[]>>;
+  parameters?: Array<{ in: string; name: string; required?: boolean }>;
+  requestBody?: { content?: Record<string, MediaObject & { example?: unknown; examples?: Record<string, { value?: unknown }> }> };
+  responses: Record<string, ResponseObject>;
+  tags?: string[];
+}
+export interface OpenApiDocument {
+  paths: Record<string, Record<string, OperationObject>>;
+  components?: Json;
+}
+
+/** One answer as a client saw it. */
+export interface Observed {
+  method: string;
+  url: string;
+  status: number;
+  contentType: string | undefined;
+  body: string;
+}
+
+export interface Operation {
+  method: string;
+  path: string;
+  operation: OperationObject;
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+const pointer = (segments: string[]) => '#/' + segments.map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+
+/**
+ * Checks observed answers against an OpenAPI 3.1 document: the operation
+ * exists, the status is one it documents, the media type is one documented for
+ * that status (no body where none is), and a JSON body validates against the
+ * documented schema (Ajv, JSON Schema 2020-12, the document's components).
+ */
+export class OpenApiTruth {
+  readonly doc: OpenApiDocument;
+  readonly #ajv: Ajv2020;
+  readonly #routes: Array<{ regex: RegExp; path: string; params: number }>;
+  readonly #validators = new Map<string, ValidateFunction>();
+
+  constructor(doc: OpenApiDocument) {
+    this.doc = doc;
+    this.#ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
+    addFormats(this.#ajv);
+    this.#ajv.addKeyword({ keyword: 'example' });
+    this.#ajv.addSchema({ ...doc, $id: 'openapi' } as Json);
+    this.#routes = Object.keys(doc.paths)
+      .map((path) => ({
+        path,
+        params: (path.match(/\{/g) ?? []).length,
+        regex: new RegExp('^' + path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+') + '$'),
+      }))
+      .sort((a, b) => a.params - b.params);
+  }
+
+  operations(): Operation[] {
+    const out: Operation[] = [];
+    for (const [path, item] of Object.entries(this.doc.paths)) {
+      for (const [method, operation] of Object.entries(item)) if (METHODS.includes(method)) out.push({ method: method.toUpperCase(), path, operation });
+    }
+    return out;
+  }
+
+  /** The documented path template a concrete path matches, if any. */
+  templateOf(method: string, url: string): string | undefined {
+    const path = url.split('?')[0]!;
+    return this.#routes.find((r) => r.regex.test(path) && this.doc.paths[r.path]?.[method.toLowerCase()])?.path;
+  }
+
+  /** Every way the answer departs from the document; empty when it is the truth. */
+  check(seen: Observed): string[] {
+    const method = seen.method.toLowerCase();
+    const template = this.templateOf(seen.method, seen.url);
+    const where = `${seen.method} ${template ?? seen.url} → ${seen.status}`;
+    if (!template) return [`${where}: no documented operation for ${seen.method} ${seen.url.split('?')[0]}`];
+    const operation = this.doc.paths[template]![method]!;
+    const status = String(seen.status);
+    const key = status in operation.responses ? status : `${status[0]}XX` in operation.responses ? `${status[0]}XX` : 'default' in operation.responses ? 'default' : undefined;
+    if (!key) return [`${where}: status ${status} is not documented (documented: ${Object.keys(operation.responses).join(', ')})`];
+    const response = operation.responses[key]!;
+    const content = response.content ?? {};
+    const mediaTypes = Object.keys(content);
+    if (seen.method === 'HEAD' || seen.status === 204 || seen.status === 304) {
+      return seen.body === '' ? [] : [`${where}: a ${status} must have no body`];
+    }
+    if (mediaTypes.length === 0) return seen.body === '' ? [] : [`${where}: the document declares no body, got ${seen.contentType ?? 'no content type'}`];
+    const mediaType = (seen.contentType ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!mediaTypes.includes(mediaType)) return [`${where}: media type ${mediaType || '(none)'} is not documented (documented: ${mediaTypes.join(', ')})`];
+    if (!/^application\/(.+\+)?json$/.test(mediaType)) return [];
+    let body: unknown;
+    try {
+      body = JSON.parse(seen.body);
+    } catch {
+      return [`${where}: the body is not JSON`];
+    }
+    const validate = this.#validator(template, method, key, mediaType);
+    if (!validate || validate(body)) return [];
+    const errors = (validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
+    return [`${where} (${mediaType}): the body breaks the documented schema: ${errors.join('; ')}`];
+  }
+
+  #validator(template: string, method: string, key: string, mediaType: string): ValidateFunction | undefined {
+    const id = `${template} ${method} ${key} ${mediaType}`;
+    let validate = this.#validators.get(id);
+    if (!validate) {
+      if (!this.doc.paths[template]?.[method]?.responses[key]?.content?.[mediaType]?.schema) return undefined;
+      validate = this.#ajv.compile({ $ref: `openapi${pointer(['paths', template, method, 'responses', key, 'content', mediaType, 'schema'])}` });
+      this.#validators.set(id, validate);
+    }
+    return validate;
+  }
+}
