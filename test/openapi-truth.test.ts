@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { InjectOptions } from 'fastify';
 import { OpenApiTruth, type OpenApiDocument } from './helpers/openapi-truth.ts';
-import { collectionOf, fill, makeFixtures, servedDocuments, type Fixtures, type Headers } from './helpers/api-walk.ts';
+import { bodyFor, collectionOf, fill, makeFixtures, servedDocuments, type Fixtures, type Headers } from './helpers/api-walk.ts';
 import { world, READ_SCOPES, type World } from './helpers/world.ts';
 
 const PROBLEM = { $ref: '#/components/schemas/Problem' };
@@ -70,33 +70,6 @@ describe('the OpenAPI truth checker', () => {
     assert.match(truth.check(seen({ url: '/v2/other' })).join(), /no documented operation/);
   });
 });
-
-/** Bodies that pass validation, by method and unversioned template (the rest get `{}`). */
-function bodyFor(method: string, template: string, ids: Fixtures): unknown {
-  const path = template.replace(/^\/v\d+/, '');
-  const nameField = template.startsWith('/v1/') ? 'name' : 'display_name';
-  const bodies: Record<string, unknown> = {
-    'POST /posts': { title: 'Walked', content: 'A post from the walk' },
-    'PATCH /posts/{id}': { title: 'Walked again' },
-    'POST /posts/{id}/comments': { content: 'A comment from the walk' },
-    'PATCH /comments/{id}': { content: 'Edited' },
-    'POST /orders': { items: [{ product_id: ids.products, quantity: 1 }] },
-    'PATCH /orders/{id}': { status: 'cancelled' },
-    'POST /api-keys': { name: 'walk', scopes: ['posts:read'] },
-    'PATCH /api-keys/{id}': { name: 'renamed' },
-    'PATCH /users/{id}': { [nameField]: 'Walker' },
-    'PUT /users/{id}': { [nameField]: 'Walker' },
-    'POST /charges': { amount: 100, currency: 'EUR', source: 'tok_visa' },
-    'POST /webhook-endpoints': { url: 'http://127.0.0.1:9/other', event_types: ['order.*'] },
-    'PATCH /webhook-endpoints/{id}': { description: 'walked' },
-    'POST /reports': { type: 'sales', from: '2026-01-01', to: '2026-01-02' },
-    'PATCH /products/{id}': { price: 700 },
-    'POST /products': { name: 'Walked', category: 'walk', price: 100, currency: 'EUR', stock: 5 },
-    'POST /auth/login': { email: 'nobody@example.com', password: 'wrong password here' },
-    'POST /users': { email: `walk.${randomUUID()}@example.com`, password: 'correct horse battery staple', [nameField]: 'W' },
-  };
-  return bodies[`${method} ${path}`] ?? {};
-}
 
 describe('every operation answers as its OpenAPI document says (v1 and v2)', () => {
   let w: World;

@@ -54,6 +54,7 @@ export async function makeFixtures(w: World, who = w.ada): Promise<Fixtures> {
   const job = await ok(await post('/v2/reports', { type: 'sales', from: '2026-01-01', to: '2026-01-02' }), 'report');
   return {
     users: who.id,
+    email: who.email,
     'api-keys': key.id,
     posts: postId,
     comments: comment,
@@ -77,4 +78,31 @@ export async function keyWithout(w: World, who: World['ada'], exclude: readonly 
 export function isPublic(op: Operation): boolean {
   const security = op.operation.security;
   return security === undefined || security.length === 0 || security.some((r) => Object.keys(r).length === 0);
+}
+
+/** Bodies that pass validation, by method and unversioned template (the rest get `{}`). */
+export function bodyFor(method: string, template: string, ids: Fixtures): unknown {
+  const path = template.replace(/^\/v\d+/, '');
+  const nameField = template.startsWith('/v1/') ? 'name' : 'display_name';
+  const bodies: Record<string, unknown> = {
+    'POST /posts': { title: 'Walked', content: 'A post from the walk' },
+    'PATCH /posts/{id}': { title: 'Walked again' },
+    'POST /posts/{id}/comments': { content: 'A comment from the walk' },
+    'PATCH /comments/{id}': { content: 'Edited' },
+    'POST /orders': { items: [{ product_id: ids.products, quantity: 1 }] },
+    'PATCH /orders/{id}': { status: 'cancelled' },
+    'POST /api-keys': { name: 'walk', scopes: ['posts:read'] },
+    'PATCH /api-keys/{id}': { name: 'renamed' },
+    'PATCH /users/{id}': { [nameField]: 'Walker' },
+    'PUT /users/{id}': { email: ids.email, [nameField]: 'Walker' },
+    'POST /charges': { amount: 100, currency: 'EUR', source: 'tok_visa' },
+    'POST /webhook-endpoints': { url: 'http://127.0.0.1:9/other', event_types: ['order.*'] },
+    'PATCH /webhook-endpoints/{id}': { description: 'walked' },
+    'POST /reports': { type: 'sales', from: '2026-01-01', to: '2026-01-02' },
+    'PATCH /products/{id}': { price: 700 },
+    'POST /products': { name: 'Walked', category: 'walk', price: 100, currency: 'EUR', stock: 5 },
+    'POST /auth/login': { email: 'nobody@example.com', password: 'wrong password here' },
+    'POST /users': { email: `walk.${randomUUID()}@example.com`, password: 'correct horse battery staple', [nameField]: 'W' },
+  };
+  return bodies[`${method} ${path}`] ?? {};
 }

@@ -3,7 +3,10 @@ import { AppError, notFound, type FieldError } from '../shared/errors.ts';
 import type { Clock } from '../shared/clock.ts';
 import { newId } from '../shared/ids.ts';
 import { defineOperation } from '../shared/operation.ts';
-import { isAdmin, type Principal } from '../shared/principal.ts';
+import { isAdmin, requireScope, type Principal, type Scope } from '../shared/principal.ts';
+
+/** Every job is a sales report, computed from orders: an API key needs the scope that reads them. */
+const JOB_SCOPE: Scope = 'orders:read';
 import type { Transactor } from '../shared/transactor.ts';
 import { defineInput } from '../shared/validation.ts';
 import type { WebhookTargetChecker } from '../webhooks/webhooks.port.ts';
@@ -102,6 +105,7 @@ export class JobsService {
   }
 
   async createReport(actor: Principal, input: NewReport): Promise<{ job: Job; callbackSecret: string | null }> {
+    requireScope(actor, JOB_SCOPE);
     const extra: FieldError[] = [];
     if (typeof input?.from === 'string' && typeof input?.to === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(input.from) && /^\d{4}-\d{2}-\d{2}$/.test(input.to)) {
       const from = Date.parse(`${input.from}T00:00:00Z`);
@@ -141,6 +145,7 @@ export class JobsService {
   }
 
   async get(actor: Principal, id: string): Promise<Job> {
+    requireScope(actor, JOB_SCOPE);
     const job = await this.#d.jobs.findById(id);
     if (!job || (job.userId !== actor.userId && !isAdmin(actor))) throw notFound('Job');
     return job;

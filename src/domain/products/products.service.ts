@@ -5,7 +5,7 @@ import { AppError, notFound, validationError, type FieldError, preconditionFaile
 import { isId, newId } from '../shared/ids.ts';
 import { isCurrencyCode } from '../shared/money.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
-import { isAdmin, type Principal } from '../shared/principal.ts';
+import { isAdmin, requireScope, type Principal } from '../shared/principal.ts';
 import type { Transactor } from '../shared/transactor.ts';
 import type { ProductRepository } from './products.port.ts';
 import { blankFields } from '../shared/validation.ts';
@@ -38,7 +38,9 @@ function domainRules(value: ProductChanges): FieldError[] {
   return errors;
 }
 
+/** Changing the catalogue: an administrator, and for an API key the `products:write` scope. */
 function requireAdmin(actor: Principal): void {
+  requireScope(actor, 'products:write');
   if (!isAdmin(actor)) throw new AppError('FORBIDDEN', 'Only administrators may change the catalogue');
 }
 

@@ -18,6 +18,7 @@ export const SCOPES = [
   'charges:write',
   'webhooks:read',
   'webhooks:write',
+  'products:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -66,7 +66,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { jobs }: { jobs: Jo
       tags,
       summary: 'Start a report',
       description:
-        "Answers 202 with the job, Location (the job) and Retry-After. A user's sales report covers its own orders, an administrator's the whole shop. With callback_url (same address rules as webhook endpoints), a POST signed with data.callback_secret (shown once) is sent when the job ends. Idempotency-Key is honoured.",
+        "Answers 202 with the job, Location (the job) and Retry-After. A user's sales report covers its own orders, an administrator's the whole shop. With callback_url (same address rules as webhook endpoints), a POST signed with data.callback_secret (shown once) is sent when the job ends. Idempotency-Key is honoured. An API key needs orders:read, for this and every job and report route.",
       security,
       querystring: NoQuery,
       headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ description: 'A retry with the same key answers the first result.' })) }),
