@@ -51,6 +51,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   let count = 0;
   const container = await createContainer(config, { clock, ...(schema ? { schema } : {}), onQuery: () => void count++ });
   const app = await buildApp(container);
+  const truth = process.env.STOA_OPENAPI_TRUTH === '1' ? await recordAgainstOpenApi(app) : undefined;
   return {
     app,
     container,
@@ -58,11 +59,42 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     clock,
     queries: () => count,
     async close() {
+      const departures = truth?.();
       await app.close();
       await container.close();
       if (schema) await dropSchema(schema);
+      if (departures && departures.length > 0) throw new Error(`answers the OpenAPI document does not describe:\n${departures.join('\n')}`);
     },
   };
+}
+
+/**
+ * STOA_OPENAPI_TRUTH=1: every answer a test receives through `app.inject` on
+ * a documented operation is checked against the served OpenAPI document of its
+ * version, and `close()` fails with whatever departs from it.
+ */
+async function recordAgainstOpenApi(app: FastifyInstance): Promise<() => string[]> {
+  const { OpenApiTruth } = await import('./openapi-truth.ts');
+  const documents = new Map<string, InstanceType<typeof OpenApiTruth>>();
+  for (const version of ['1', '2']) {
+    const served = await app.inject({ method: 'GET', url: `/v${version}/openapi.json` });
+    // A retired version serves no document (410): its answers are not checked.
+    if (served.statusCode === 200) documents.set(version, new OpenApiTruth(served.json()));
+  }
+  const found = new Set<string>();
+  const inject = app.inject.bind(app) as (options: unknown) => Promise<LightMyRequestResponse>;
+  const recording = async (options: unknown) => {
+    const res = await inject(options);
+    const request = (typeof options === 'string' ? { url: options, method: 'GET' } : options) as { url?: string; method?: string; path?: string };
+    const url = request.url ?? request.path ?? '';
+    const truth = documents.get(/^\/v(\d+)\//.exec(url)?.[1] ?? '');
+    if (truth && truth.templateOf(request.method ?? 'GET', url)) {
+      for (const departure of truth.check({ method: request.method ?? 'GET', url, status: res.statusCode, contentType: res.headers['content-type'] as string | undefined, body: res.body })) found.add(departure);
+    }
+    return res;
+  };
+  (app as unknown as { inject: unknown }).inject = (options?: unknown) => (options === undefined ? inject(options) : recording(options));
+  return () => [...found];
 }
 
 /** Drops a test schema over a connection of its own: the container's may already be closed. */

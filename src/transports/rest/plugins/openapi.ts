@@ -45,6 +45,7 @@ export async function registerOpenApi(app: FastifyInstance, options: { publicUrl
       if ('openapiObject' in documents) {
         optionalBodies(documents.openapiObject as unknown as OpenApiDocument);
         connectionProblems(documents.openapiObject as unknown as OpenApiDocument);
+        vendorMediaTypes(documents.openapiObject as unknown as OpenApiDocument);
       }
       return 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject;
     },
@@ -94,6 +95,24 @@ function connectionProblems(doc: OpenApiDocument): void {
       const responses = operation.responses as Record<string, unknown> | undefined;
       if (!responses) continue;
       for (const [status, answer] of Object.entries(answers)) responses[status] ??= answer;
+    }
+  }
+}
+
+/**
+ * A client that asks for `application/vnd.stoa.vN+json` (one way of choosing
+ * the version) gets its JSON under that media type: each versioned JSON
+ * answer says so beside `application/json`.
+ */
+function vendorMediaTypes(doc: OpenApiDocument): void {
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const version = /^\/v(\d+)\//.exec(path)?.[1];
+    if (!version) continue;
+    for (const operation of Object.values(item)) {
+      for (const response of Object.values((operation.responses ?? {}) as Record<string, { content?: Record<string, unknown> }>)) {
+        const json = response.content?.['application/json'];
+        if (json) response.content![`application/vnd.stoa.v${version}+json`] ??= json;
+      }
     }
   }
 }

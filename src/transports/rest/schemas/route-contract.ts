@@ -12,6 +12,7 @@ import { problemResponses } from './common.ts';
  * - a query string schema: 400 (unknown or invalid parameter); a range
  *   (`created_after`/`created_before`, `total_min`/`total_max`): 422 when reversed;
  * - a request body: 413, 415, 422;
+ * - an `If-Match` header: 412, and 428 where a deployment requires it;
  * - POST/PATCH through the idempotency wrapper: the `Idempotency-Key` header
  *   (required where the operation says so) and its 400/409/422;
  * - lists (`produces` text/csv): the CSV representation of the 200;
@@ -31,6 +32,9 @@ export function documentAnswers(route: RouteOptions): void {
   if (schema.body) statuses.push(422);
   const query = schema.querystring as { properties?: Record<string, unknown> } | undefined;
   if (hasRange(query?.properties)) statuses.push(422);
+
+  const headers = schema.headers as { properties?: Record<string, unknown> } | undefined;
+  if (headers?.properties?.['if-match']) statuses.push(412, 428);
 
   const idempotent = config.idempotency !== false && methods.some((m) => m === 'POST' || m === 'PATCH');
   if (idempotent) {
