@@ -260,9 +260,9 @@ describe('login timing does not tell an unknown email from a wrong password', ()
     const [u, p, n] = [median(unknown), median(wrong), median(noHash)];
     const ratio = Math.max(u, p) / Math.min(u, p);
     t.diagnostic(`login medians: unknown email ${u.toFixed(2)} ms, wrong password ${p.toFixed(2)} ms, no hash ${n.toFixed(2)} ms`);
-    assert.ok(ratio < 1.5, `unknown email ${u.toFixed(1)} ms vs wrong password ${p.toFixed(1)} ms (ratio ${ratio.toFixed(2)})`);
+    assert.ok(ratio < 2, `unknown email ${u.toFixed(1)} ms vs wrong password ${p.toFixed(1)} ms (ratio ${ratio.toFixed(2)})`);
     // The measurement can tell a request that hashes from one that does not: without the dummy verify, an unknown email would look like this.
-    assert.ok(Math.min(u, p) > 2 * n, `hashing ${Math.min(u, p).toFixed(1)} ms vs no hashing ${n.toFixed(1)} ms`);
+    assert.ok(Math.min(u, p) > 5 * n, `hashing ${Math.min(u, p).toFixed(1)} ms vs no hashing ${n.toFixed(1)} ms`);
   });
 });
 
