@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
@@ -6,6 +8,7 @@ import helmet from '@fastify/helmet';
 import { pino, type Logger } from 'pino';
 import type { Container } from './container.ts';
 import { registerGraphql } from './transports/graphql/http.ts';
+import type { GraphqlSubscriptions } from './transports/graphql/subscriptions.ts';
 import { registerErrorHandling } from './transports/rest/plugins/errors.ts';
 import { registerJsonBodyParser } from './transports/rest/plugins/json-body.ts';
 import { registerHttpMetrics } from './transports/rest/plugins/metrics.ts';
@@ -67,6 +70,13 @@ export interface BuildAppOptions {
 }
 
 /** Builds the HTTP application over a container. Never listens: server.ts does, tests inject. */
+/** The path of an upgrade request, without its query. */
+function pathOf(url: string | undefined): string {
+  const path = url ?? '/';
+  const query = path.indexOf('?');
+  return query === -1 ? path : path.slice(0, query);
+}
+
 export async function buildApp(container: Container, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = container;
   const app = Fastify({
@@ -129,10 +139,15 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   const eventStreams = new EventStreams(container.realtime);
   const stream = { mediaType: EVENT_STREAM, wants: wantsEventStream, serve: eventStreams.serve.bind(eventStreams) };
   const sockets = new WebSocketGateway({ realtime: container.realtime, authenticator: container.authenticator, posts: container.posts, clock: container.clock, publicUrl: config.publicUrl, log: app.log });
-  app.server.on('upgrade', sockets.handleUpgrade);
+  // One upgrade listener, routed by path: /graphql to GraphQL's WebSocket (registered below), everything else to /v1/ws's adapter.
+  const upgrades: { graphql?: GraphqlSubscriptions } = {};
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+    (upgrades.graphql && pathOf(request.url) === '/graphql' ? upgrades.graphql.handleUpgrade : sockets.handleUpgrade)(request, socket, head),
+  );
   app.addHook('preClose', async () => {
     eventStreams.endAll();
     sockets.closeAll();
+    upgrades.graphql?.closeAll();
   });
   // One set of routes, registered under each version; v1 is a transformer at the edge of its scope.
   const api = async (scope: FastifyInstance) => {
@@ -163,7 +178,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   );
   await app.register(api, { prefix: '/v2' });
   // GraphQL over the same services (docs/graphql.md): /graphql, /graphql/schema.graphql outside production, /graphiql.
-  registerGraphql(app, container);
+  upgrades.graphql = registerGraphql(app, container);
 
   app.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({
     data: { name: 'Stoa', version: VERSION, links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', metrics: '/metrics' } },

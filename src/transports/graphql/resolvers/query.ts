@@ -24,6 +24,7 @@ export const NODE_TYPES: Record<string, string> = {
   itm: 'OrderItem',
   ch: 'Charge',
   key: 'ApiKey',
+  evt: 'Event',
 };
 
 export function nodeTypeOf(value: { id?: unknown }): string | undefined {
@@ -52,6 +53,8 @@ async function lookup(context: Ctx, id: string): Promise<unknown> {
       return deps.charges.get(actor, id);
     case 'ApiKey':
       return deps.apiKeys.get(actor, id);
+    case 'Event':
+      return deps.events.get(actor, id);
     default:
       throw notFound('Node');
   }

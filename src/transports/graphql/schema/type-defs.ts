@@ -190,7 +190,7 @@ type ApiKey implements Node {
 ${connection('ApiKey', 'A page of API keys.')}
 
 """One entry of the event log, as REST's /events shows it."""
-type Event {
+type Event implements Node {
   id: ID!
   sequence: Long!
   type: String!
@@ -330,6 +330,24 @@ type FollowPayload {
 type CreatedApiKey {
   apiKey: ApiKey!
   secret: String!
+}
+
+"""
+Live changes over graphql-transport-ws on /graphql (the graphql-ws library),
+fed by the event log: each delivers only what the caller may see.
+"""
+type Subscription {
+  """Posts as they are created (by one author when \`authorId\` is given)."""
+  postCreated(authorId: ID): Post!
+  """Comments as they are added to one post."""
+  commentAdded(postId: ID!): Comment!
+  """The caller's orders (administrators: every order) when their status changes: confirmed, cancelled, shipped, delivered."""
+  orderStatusChanged(orderId: ID): Order!
+  """
+  The events the caller may see, live; \`types\` takes types or families (\`order.*\`).
+  With \`after\` (the \`sequence\` of the last event received) the events since then come first, with no gap and no duplicate.
+  """
+  events(types: [String!], after: String): Event!
 }
 
 type Mutation {
