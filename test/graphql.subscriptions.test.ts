@@ -265,6 +265,18 @@ describe('GraphQL subscriptions over graphql-transport-ws (/graphql)', () => {
     assert.equal(bystander.closed, null);
   });
 
+  it('GraphiQL at /graphiql subscribes over the same path: graphql-ws client on ws(s)://<host>/graphql, allowed by its CSP', async () => {
+    const res = await w.app.inject({ method: 'GET', url: '/graphiql', headers: { accept: 'text/html', host: 'stoa.example:8443' } });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.body, /from 'https:\/\/esm\.sh\/graphql-ws@6'/);
+    assert.match(res.body, /createGraphiQLFetcher\(\{ url: url\.toString\(\), subscriptionUrl, wsClient \}\)/);
+    assert.match(res.body, /replace\(\/\^http\/, 'ws'\)/);
+    const connect = /connect-src ([^;]+)/.exec(String(res.headers['content-security-policy']))![1]!;
+    assert.deepEqual(connect.split(' ').filter((s) => s.startsWith('ws')), ['ws://stoa.example:8443', 'wss://stoa.example:8443']);
+    const odd = await w.app.inject({ method: 'GET', url: '/graphiql', headers: { accept: 'text/html', host: 'evil.example; script-src *' } });
+    assert.ok(!/evil/.test(String(odd.headers['content-security-policy'])), 'a strange Host is not written into the policy');
+  });
+
   it('node(id:) resolves an event id, as NOT_FOUND with null for an event the caller may not see', async () => {
     const product = await w.product();
     const order = await w.order(w.bob, [{ product_id: product, quantity: 1 }]);

@@ -170,12 +170,17 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
     );
   }
 
-  app.get('/graphiql', { config: { auth: 'none', produces: ['text/html'] }, schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      // GraphiQL loads from a CDN and runs inline module code: this page alone gets a policy that allows both.
-      .header('content-security-policy', "default-src 'self'; script-src 'self' 'unsafe-inline' https://esm.sh; style-src 'self' 'unsafe-inline' https://esm.sh; connect-src 'self' https://esm.sh; img-src 'self' data: https:; font-src 'self' data: https://esm.sh")
-      .send(GRAPHIQL_HTML),
-  );
+  app.get('/graphiql', { config: { auth: 'none', produces: ['text/html'] }, schema: { hide: true } }, async (request, reply) => {
+    // Subscriptions connect to ws(s)://<this host>/graphql: named in connect-src, as not every browser counts it as 'self'.
+    const host = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(request.headers.host ?? '') ? request.headers.host! : null;
+    const sockets = host ? ` ws://${host} wss://${host}` : '';
+    return (
+      reply
+        .type('text/html; charset=utf-8')
+        // GraphiQL loads from a CDN and runs inline module code: this page alone gets a policy that allows both.
+        .header('content-security-policy', `default-src 'self'; script-src 'self' 'unsafe-inline' https://esm.sh; style-src 'self' 'unsafe-inline' https://esm.sh; connect-src 'self'${sockets} https://esm.sh; img-src 'self' data: https:; font-src 'self' data: https://esm.sh`)
+        .send(GRAPHIQL_HTML)
+    );
+  });
   return new GraphqlSubscriptions(engine, container, app.log);
 }
