@@ -11,8 +11,7 @@ import { asAppError } from '../../../platform/errors/index.ts';
 import { keyError, operationFingerprint, runIdempotent, type IdempotentRenderer, type Json, type RecordedOutcome } from '../../../platform/idempotency/index.ts';
 // The neutral outcome under a key is the resource as REST v2 shows it (the domain presenter plus links), which every
 // transport reads back: REST replays it as its own answer, GraphQL applies the selection to it.
-import { presentCharge } from '../../rest/schemas/charges.ts';
-import { presentOrder } from '../../rest/schemas/orders.ts';
+import { presentCharge, presentOrder } from '../../../platform/representations/index.ts';
 import { actorOf, type GraphqlContext } from '../context.ts';
 import { renamingFields } from '../errors.ts';
 import { camelKeys, canonicalInput } from '../naming.ts';
