@@ -201,6 +201,23 @@ type Event implements Node {
 }
 ${connection('Event', 'A page of events.')}
 
+"""
+An endpoint that receives the caller's events as signed webhooks (Standard
+Webhooks). Its signing secret is shown only when created and when rotated.
+"""
+type WebhookEndpoint implements Node {
+  id: ID!
+  url: String!
+  """Event types (\`charge.succeeded\`), families (\`order.*\`) or \`*\`."""
+  eventTypes: [String!]!
+  description: String
+  """enabled or disabled (by the caller, or automatically after failing deliveries)."""
+  status: String!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+}
+${connection('WebhookEndpoint', 'A page of webhook endpoints.')}
+
 type Query {
   """Any object by its id."""
   node(id: ID!): Node
@@ -230,6 +247,10 @@ type Query {
   apiKeys(${CONNECTION_ARGS}): ApiKeyConnection!
   """The events the caller may see, oldest first; \`types\` takes types or families (\`order.*\`)."""
   events(${CONNECTION_ARGS}, types: [String!]): EventConnection!
+  """One of the caller's webhook endpoints (scope webhooks:read)."""
+  webhookEndpoint(id: ID!): WebhookEndpoint
+  """The caller's webhook endpoints, newest first (scope webhooks:read)."""
+  webhookEndpoints(${CONNECTION_ARGS}): WebhookEndpointConnection!
 }
 
 input SignUpInput {
@@ -316,6 +337,34 @@ input CreateApiKeyInput {
   apiVersion: String
 }
 
+input CreateWebhookEndpointInput {
+  """http or https, to a public address."""
+  url: String!
+  """Event types (\`charge.succeeded\`), families (\`order.*\`) or \`*\`."""
+  eventTypes: [String!]!
+  description: String
+}
+
+input UpdateWebhookEndpointInput {
+  url: String
+  eventTypes: [String!]
+  """null clears it."""
+  description: String
+  """enabled or disabled."""
+  status: String
+}
+
+input RotateWebhookEndpointSecretInput {
+  """How long the previous secret keeps signing, in seconds (default 86400; 0 retires it at once)."""
+  expirePreviousAfterSeconds: Int
+}
+
+"""A webhook endpoint and its signing secret (whsec_…), shown this once."""
+type WebhookEndpointWithSecret {
+  webhookEndpoint: WebhookEndpoint!
+  secret: String!
+}
+
 """What a deletion removed."""
 type DeletePayload {
   deletedId: ID!
@@ -376,5 +425,13 @@ type Mutation {
   createCharge(input: CreateChargeInput!, idempotencyKey: String): Charge!
   createApiKey(input: CreateApiKeyInput!): CreatedApiKey!
   revokeApiKey(id: ID!): DeletePayload!
+  """Scope webhooks:write. The secret is in this answer only."""
+  createWebhookEndpoint(input: CreateWebhookEndpointInput!): WebhookEndpointWithSecret!
+  """Scope webhooks:write."""
+  updateWebhookEndpoint(id: ID!, input: UpdateWebhookEndpointInput!): WebhookEndpoint!
+  """Scope webhooks:write."""
+  deleteWebhookEndpoint(id: ID!): DeletePayload!
+  """Scope webhooks:write. A new secret; the previous one keeps signing for a while (at most two sign)."""
+  rotateWebhookEndpointSecret(id: ID!, input: RotateWebhookEndpointSecretInput): WebhookEndpointWithSecret!
 }
 `;
