@@ -59,6 +59,7 @@ export class GraphqlEngine {
   readonly #parsed = new Map<string, DocumentNode>();
   readonly #validated = new WeakMap<DocumentNode, readonly GraphQLError[]>();
   readonly #compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+  readonly #costs = new WeakMap<OperationDefinitionNode, number>();
 
   constructor(container: Container) {
     const limits = container.config.graphql;
@@ -128,10 +129,16 @@ export class GraphqlEngine {
 
   /** The operation's cost with its variables (connections multiply), refused over the budget; variable errors as VALIDATION_FAILED. */
   costOf(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | null | undefined, coercion: (errors: readonly GraphQLError[]) => GraphQLError): number | GraphQLError {
-    const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], variables ?? {}, { maxErrors: 50 });
-    if (coerced.errors) return coercion(coerced.errors);
-    const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
-    const cost = operationCost(this.schema, operation, fragments, coerced.coerced);
+    const definitions = operation.variableDefinitions ?? [];
+    let cost = definitions.length === 0 ? this.#costs.get(operation) : undefined;
+    if (cost === undefined) {
+      const coerced = getVariableValues(this.schema, definitions, variables ?? {}, { maxErrors: 50 });
+      if (coerced.errors) return coercion(coerced.errors);
+      const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
+      cost = operationCost(this.schema, operation, fragments, coerced.coerced);
+      // Without variables the cost depends on the (cached) document alone: walk it once.
+      if (definitions.length === 0) this.#costs.set(operation, cost);
+    }
     const max = this.limits.maxCost;
     if (cost > max) return refusal('QUERY_TOO_COMPLEX', `The query costs ${cost}; the budget is ${max}. Ask for smaller pages (first/last) or fewer nested lists`, { cost, max_cost: max });
     return cost;
