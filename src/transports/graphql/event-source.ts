@@ -12,7 +12,9 @@ export const PENDING_MAX = 1_000;
  * `deliver` in sequence order with `canSee` already applied; `accepts` is the
  * field's own rule (a channel's, an argument's). `return()` ends it at once,
  * even while a `next()` waits, so a `complete` from the client frees the hub
- * subscription without waiting for another event.
+ * subscription without waiting for another event. Past PENDING_MAX unread
+ * events the events already queued are still handed out, then the stream
+ * fails with OVERLOADED: the client resumes with `after` and loses nothing.
  */
 export function hubEvents(hub: EventHub, principal: Principal, accepts: (event: StoredEvent) => boolean, after?: number): AsyncIterableIterator<StoredEvent> & { ready: Promise<void> } {
   const pending: StoredEvent[] = [];
@@ -60,13 +62,12 @@ export function hubEvents(hub: EventHub, principal: Principal, accepts: (event: 
       },
       after,
     )
-    .then(
-      (sub) => {
-        subscription = sub;
-        if (done) sub.close();
-      },
-      (error: unknown) => fail(error),
-    );
+    .then((sub) => {
+      subscription = sub;
+      if (done) sub.close();
+    });
+  // A failed subscribe (the log unreachable during a replay) rejects `ready` and ends the stream with that error.
+  ready.catch((error: unknown) => fail(error));
 
   const iterator = {
     ready,
