@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { createTestApp, signUp, type TestApp } from './helpers/app.ts';
 import { openWs } from './helpers/realtime.ts';
 import { gqlData, openGraphqlWs, type GraphqlWsClient, type WsMessage } from './helpers/graphql.ts';
 import { world, type World } from './helpers/world.ts';
@@ -293,5 +297,70 @@ describe('GraphQL subscriptions over graphql-transport-ws (/graphql)', () => {
     const noScope = await w.apiKey(w.bob, ['posts:read']);
     const hidden = await gql(w.app, `{ node(id: "${event.id}") { id } }`, { headers: noScope });
     assert.equal(hidden.body.errors?.[0]?.extensions.code, 'NOT_FOUND', 'an API key without orders:read does not see order events');
+  });
+});
+
+describe('GraphQL subscriptions: rate limit by cost and strict persisted mode apply over the WebSocket too', () => {
+  const listening = async (t: TestApp) => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = t.app.server.address();
+    return `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`;
+  };
+  const answer = (client: GraphqlWsClient, id: string) => client.next((m) => (m.type === 'error' || m.type === 'next' || m.type === 'complete') && m.id === id, 5_000, id);
+
+  it('each subscribe consumes points by its cost; past the quota it is an error RATE_LIMITED, and the connection stays', async () => {
+    const t = await createTestApp({ STOA_RATE_LIMIT: 'on', STOA_RATE_LIMIT_PREFIX: `test:gqlws:${randomBytes(4).toString('hex')}:`, STOA_RATE_LIMIT_FREE: '20/1m', STOA_RATE_LIMIT_WRITES: 'off', STOA_RATE_LIMIT_SEARCH: 'off' });
+    const client = await openGraphqlWs(await listening(t)).catch(async (error: unknown) => {
+      await t.close();
+      throw error;
+    });
+    try {
+      const user = await signUp(t.app);
+      await client.init({ authorization: `Bearer ${user.accessToken}` });
+      // cost 1 + 1 + 100 × 1 = 102 → 11 points of 20: the first runs, the second does not.
+      const costly = 'subscription { postCreated { comments(first: 100) { nodes { author { id } } } } }';
+      client.subscribe('one', costly);
+      client.subscribe('two', costly);
+      const two = await answer(client, 'two');
+      assert.equal(two.type, 'error');
+      const error = (two.payload as Array<{ extensions: { code: string; retry_after?: number } }>)[0]!;
+      assert.equal(error.extensions.code, 'RATE_LIMITED');
+      assert.ok(Number(error.extensions.retry_after) >= 1);
+      assert.ok(!client.messages.some((m) => m.id === 'one' && m.type === 'error'), 'the first, within the quota, runs');
+      assert.equal(client.closed, null);
+    } finally {
+      client.socket.terminate();
+      await t.close();
+    }
+  });
+
+  it('in strict persisted mode only allow-listed documents subscribe (by hash or by text)', async () => {
+    const allowed = 'subscription { postCreated { id } }';
+    const hash = createHash('sha256').update(allowed).digest('hex');
+    const dir = mkdtempSync(path.join(tmpdir(), 'stoa-gqlws-'));
+    const file = path.join(dir, 'allowlist.json');
+    writeFileSync(file, JSON.stringify({ [hash]: allowed }));
+    const t = await createTestApp({ STOA_GRAPHQL_PERSISTED_ONLY: 'true', STOA_GRAPHQL_ALLOWLIST: file });
+    const client = await openGraphqlWs(await listening(t)).catch(async (error: unknown) => {
+      await t.close();
+      throw error;
+    });
+    try {
+      const user = await signUp(t.app);
+      await client.init({ authorization: `Bearer ${user.accessToken}` });
+      client.subscribe('other', 'subscription { events { id } }');
+      client.send({ id: 'unknown', type: 'subscribe', payload: { query: '', extensions: { persistedQuery: { version: 1, sha256Hash: 'c'.repeat(64) } } } });
+      client.send({ id: 'by-hash', type: 'subscribe', payload: { query: '', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } } });
+      client.subscribe('by-text', allowed);
+      const codeOf = async (id: string) => ((await answer(client, id)).payload as Array<{ extensions: { code: string } }>)[0]!.extensions.code;
+      assert.equal(await codeOf('other'), 'PERSISTED_QUERY_REQUIRED');
+      assert.equal(await codeOf('unknown'), 'PERSISTED_QUERY_NOT_FOUND');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(!client.messages.some((m) => (m.id === 'by-hash' || m.id === 'by-text') && m.type === 'error'), JSON.stringify(client.messages));
+      assert.equal(client.closed, null);
+    } finally {
+      client.socket.terminate();
+      await t.close();
+    }
   });
 });
