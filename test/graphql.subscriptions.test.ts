@@ -85,13 +85,28 @@ describe('GraphQL subscriptions over graphql-transport-ws (/graphql)', () => {
     }
   });
 
-  it('speaks only graphql-transport-ws (4406 otherwise), and leaves /v1/ws to the channels protocol on the same server', async () => {
+  it('speaks only graphql-transport-ws (4406 otherwise; 4400, 4401, 4409, 4429 for misuse), and leaves /v1/ws to the channels protocol on the same server', async () => {
     const none = await connect('', { protocol: null });
     assert.equal((await none.waitForClose()).code, 4406);
     // The legacy subprotocol is not chosen: the client gives up on the handshake.
     const legacy = await connect('', { protocol: 'graphql-ws' });
     assert.notEqual((await legacy.waitForClose()).code, 1000);
     assert.ok(!legacy.messages.length);
+    // graphql-ws's own codes for protocol misuse, as docs/graphql.md lists them.
+    const early = await connect();
+    early.subscribe('x', '{ me { id } }');
+    assert.equal((await early.waitForClose()).code, 4401, 'subscribe before connection_ack');
+    const garbage = await connect();
+    garbage.send('{not json');
+    assert.equal((await garbage.waitForClose()).code, 4400);
+    const twice = await ready({ authorization: w.ada.auth.authorization! });
+    twice.send({ type: 'connection_init', payload: { authorization: w.ada.auth.authorization } });
+    assert.equal((await twice.waitForClose()).code, 4429);
+    const duplicate = await ready({ authorization: w.ada.auth.authorization! });
+    duplicate.subscribe('same', 'subscription { postCreated { id } }');
+    await new Promise((r) => setTimeout(r, 100));
+    duplicate.subscribe('same', 'subscription { postCreated { id } }');
+    assert.equal((await duplicate.waitForClose()).code, 4409);
     const channels = await openWs(url.replace('/graphql', '/v1/ws'), w.ada.auth);
     channels.send({ type: 'ping' });
     await channels.next((m) => m.type === 'pong');
