@@ -34,6 +34,8 @@ import { registerRealtimeRoutes } from './transports/rest/routes/realtime.routes
 import { EVENT_STREAM, EventStreams, wantsEventStream } from './transports/sse/events.sse.ts';
 import { WebSocketGateway } from './transports/ws/channels.ws.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
+import { registerUsageRecording } from './transports/rest/plugins/usage.ts';
+import { registerUsageRoutes } from './transports/rest/routes/usage.routes.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -109,6 +111,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     now: () => container.clock.now(),
   });
   registerRequestContext(app, container.authenticator);
+  registerUsageRecording(app, container.usageRecorder, () => container.clock.now().getTime());
   // Wraps the POST/PATCH handlers registered below (hence before them); routes declare their operation (`config.idempotency`).
   registerIdempotency(app, {
     ...container.idempotency,
@@ -153,6 +156,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerChargeRoutes(scope, { charges: container.charges, lists });
     registerWebhookRoutes(scope, { webhooks: container.webhooks, lists });
     registerJobRoutes(scope, { jobs: container.jobs });
+    registerUsageRoutes(scope, { usage: container.usage });
   };
   await app.register(
     async (scope) => {
