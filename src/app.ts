@@ -36,6 +36,7 @@ import { WebSocketGateway } from './transports/ws/channels.ws.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 import { registerUsageRecording } from './transports/rest/plugins/usage.ts';
 import { registerUsageRoutes } from './transports/rest/routes/usage.routes.ts';
+import { registerCookieAuthRoutes } from './transports/rest/routes/auth-cookie.routes.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -157,6 +158,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerWebhookRoutes(scope, { webhooks: container.webhooks, lists });
     registerJobRoutes(scope, { jobs: container.jobs });
     registerUsageRoutes(scope, { usage: container.usage });
+    registerCookieAuthRoutes(scope, { sessions: container.sessions, publicUrl: config.publicUrl, refreshTtlSeconds: config.refreshTokenTtlSeconds });
   };
   await app.register(
     async (scope) => {
