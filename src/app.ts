@@ -37,6 +37,7 @@ import { problemResponses, ProblemSchema } from './transports/rest/schemas/commo
 import { registerUsageRecording } from './transports/rest/plugins/usage.ts';
 import { registerUsageRoutes } from './transports/rest/routes/usage.routes.ts';
 import { registerCookieAuthRoutes } from './transports/rest/routes/auth-cookie.routes.ts';
+import { registerDashboard } from './transports/dashboard/dashboard.routes.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -170,6 +171,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   await app.register(api, { prefix: '/v2' });
   // GraphQL over the same services (docs/graphql.md): /graphql, /graphql/schema.graphql outside production, /graphiql.
   registerGraphql(app, container);
+  // The developer dashboard (docs/dashboard.md): a page and its bundle, over the public API.
+  await registerDashboard(app);
 
   app.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({
     data: { name: 'Stoa', version: VERSION, links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', metrics: '/metrics' } },
