@@ -259,6 +259,9 @@ describe('the dashboard in Chromium', { skip }, () => {
     })()`);
     assert.ok(painted > 500, `painted pixels: ${painted}`);
     await page.locator('#chart-versions canvas').waitFor();
+    // Per client and version: the key made one v1 call before it was revoked; the session called v2.
+    await page.locator('tr[data-client^="key_"][data-client$="/1"]').waitFor();
+    await page.locator('tr[data-client="session/2"]').waitFor();
     await page.getByRole('radio', { name: 'Last day' }).click();
     await page.getByRole('radio', { name: 'Last day', checked: true }).waitFor();
     await total.filter({ hasText: /2xx: [1-9]/ }).waitFor();

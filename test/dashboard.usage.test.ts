@@ -74,6 +74,14 @@ describe('GET /v1/usage', () => {
     assert.equal(total(keys, key.id), 3);
     assert.equal(total(keys, 'session'), 2); // the key creation and the api_version query
     assert.deepEqual(keys.series.map((s) => s.key).sort(), [key.id, 'session'].sort());
+    // Two dimensions: each client's API versions.
+    const both = await usage(bob, '?group_by=api_key,api_version');
+    assert.equal(both.group_by, 'api_key,api_version');
+    assert.equal(total(both, `${key.id}/1`), 2);
+    assert.equal(total(both, `${key.id}/2`), 1);
+    assert.equal(total(both, 'session/2'), 3); // the key's creation and the two usage queries before this one
+    const reversed = await usage(bob, '?group_by=api_version,api_key');
+    assert.equal(total(reversed, `1/${key.id}`), 2);
   });
 
   it("shows nobody else's traffic; administrators may ask for anyone's, or all", async () => {
@@ -87,7 +95,10 @@ describe('GET /v1/usage', () => {
     assert.equal(total(alices, '4xx'), 1);
     const everyone = await usage(admin, '?user_id=all&group_by=api_key');
     const keyIds = everyone.series.map((s) => s.key);
-    assert.ok(keyIds.includes('session'));
+    // Everybody's sessions are told apart by user.
+    assert.ok(keyIds.includes(`session:${alice.id}`), keyIds.join());
+    assert.ok(keyIds.includes(`session:${bob.id}`));
+    assert.equal(keyIds.includes('session'), false);
     assert.ok(everyone.series.reduce((n, s) => n + s.total, 0) >= total(alices, '2xx') + total(alices, '4xx') + 3);
     // Asking about oneself by id is allowed to anyone; the two refusals were bob's own 403s.
     assert.equal(total(await usage(bob, `?user_id=${bob.id}`), '4xx'), 2);
@@ -124,7 +135,10 @@ describe('GET /v1/usage', () => {
       [`?from=${iso(now)}&to=${iso(now)}`, 400, 'INVALID_PARAMETER', 'invalid_range'],
       [`?from=${iso(now - 25 * 3_600_000)}&to=${iso(now)}`, 400, 'INVALID_PARAMETER', 'out_of_range'],
       [`?granularity=hour&from=${iso(now - 32 * 86_400_000)}&to=${iso(now)}`, 400, 'INVALID_PARAMETER', 'out_of_range'],
-      ['?group_by=country', 400, 'INVALID_PARAMETER', undefined],
+      ['?group_by=country', 400, 'INVALID_PARAMETER', 'invalid_value'],
+      ['?group_by=api_key,api_key', 400, 'INVALID_PARAMETER', 'invalid_value'],
+      ['?group_by=api_key,api_version,status_class', 400, 'INVALID_PARAMETER', 'invalid_value'],
+      ['?group_by=api_key,', 400, 'INVALID_PARAMETER', 'invalid_value'],
       ['?granularity=second', 400, 'INVALID_PARAMETER', undefined],
       ['?from=yesterday', 400, 'INVALID_PARAMETER', undefined],
       ['?to=2026-13-45T99:00:00Z', 400, 'INVALID_PARAMETER', undefined],

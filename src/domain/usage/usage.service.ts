@@ -53,6 +53,17 @@ function oneOf<T extends string>(field: string, value: string | undefined, allow
   return value as T;
 }
 
+/** `group_by`: one dimension, or two different ones separated by a comma. */
+function groups(value: string | undefined): UsageGroup[] {
+  if (value === undefined) return ['status_class'];
+  const parts = value.split(',').map((part) => part.trim());
+  const message = `must be one of ${USAGE_GROUPS.join(', ')}, or two of them separated by a comma (api_key,api_version)`;
+  if (parts.length > 2 || new Set(parts).size !== parts.length || !parts.every((p) => (USAGE_GROUPS as readonly string[]).includes(p))) {
+    throw invalid('group_by', 'invalid_value', message);
+  }
+  return parts as UsageGroup[];
+}
+
 /**
  * Request counts over time for the caller's API keys and sessions, grouped by
  * status class, API version or API key; administrators may ask about anyone.
@@ -66,7 +77,7 @@ export class UsageService {
 
   async report(principal: Principal, request: UsageRequest): Promise<UsageReport> {
     const granularity = oneOf('granularity', request.granularity, USAGE_GRANULARITIES, 'minute');
-    const groupBy = oneOf<UsageGroup>('group_by', request.group_by, USAGE_GROUPS, 'status_class');
+    const groupBy = groups(request.group_by);
     const step = USAGE_BUCKET_MS[granularity];
     const now = this.#deps.clock.now();
     const givenTo = instant('to', request.to);
@@ -94,16 +105,17 @@ export class UsageService {
       if (!series) byKey.set(key, (series = { key, total: 0, counts: buckets.map(() => 0) }));
       return series;
     };
-    if (groupBy === 'status_class') for (const key of STATUS_CLASSES) seriesOf(key);
+    if (groupBy.length === 1 && groupBy[0] === 'status_class') for (const key of STATUS_CLASSES) seriesOf(key);
     for (const point of points) {
       const index = Math.floor((point.bucket.getTime() - start) / step);
       if (index < 0 || index >= buckets.length) continue;
-      const series = seriesOf(groupBy === 'api_key' && point.key === '' ? SESSION_CLIENT : point.key);
+      const key = point.keys.map((part, i) => (groupBy[i] === 'api_key' && part === '' ? SESSION_CLIENT : part)).join('/');
+      const series = seriesOf(key);
       series.counts[index]! += point.count;
       series.total += point.count;
     }
     let series = [...byKey.values()];
-    if (groupBy !== 'status_class') series = series.sort((a, b) => b.total - a.total || a.key.localeCompare(b.key));
+    if (groupBy.length > 1 || groupBy[0] !== 'status_class') series = series.sort((a, b) => b.total - a.total || a.key.localeCompare(b.key));
     return { from: new Date(start), to: new Date(end), granularity, groupBy, buckets, series };
   }
 

@@ -14,7 +14,7 @@ export type UsageGroup = (typeof USAGE_GROUPS)[number];
 export const USAGE_MAX_RANGE_MS: Readonly<Record<UsageGranularity, number>> = { minute: 24 * 3_600_000, hour: 31 * 86_400_000 };
 export const USAGE_BUCKET_MS: Readonly<Record<UsageGranularity, number>> = { minute: 60_000, hour: 3_600_000 };
 
-/** What the API key column says for a signed-in session (no key). */
+/** What the API key column says for a signed-in session (no key); `session:<user id>` when everybody's usage is asked for. */
 export const SESSION_CLIENT = 'session';
 
 export function statusClassOf(status: number): StatusClass {
@@ -42,19 +42,21 @@ export interface UsageQuery {
   from: Date;
   to: Date;
   granularity: UsageGranularity;
-  groupBy: UsageGroup;
+  /** One dimension, or two (`api_key,api_version`: each client's versions). */
+  groupBy: readonly UsageGroup[];
   /** Only this caller's requests; null for everybody's (administrators). */
   userId: string | null;
 }
 
-/** One group's count in one bucket, as the store sums it. */
+/** One group's count in one bucket, as the store sums it: `keys` in the order of `groupBy`. */
 export interface UsagePoint {
   bucket: Date;
-  key: string;
+  keys: string[];
   count: number;
 }
 
 export interface UsageSeries {
+  /** The group's value; for two dimensions both, joined by `/` (`key_…/1`). */
   key: string;
   total: number;
   /** One count per bucket, zeros included. */
@@ -65,7 +67,7 @@ export interface UsageReport {
   from: Date;
   to: Date;
   granularity: UsageGranularity;
-  groupBy: UsageGroup;
+  groupBy: readonly UsageGroup[];
   /** The start of every bucket in [from, to). */
   buckets: Date[];
   series: UsageSeries[];

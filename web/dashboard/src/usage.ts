@@ -64,7 +64,7 @@ export class StoaUsage extends LightElement {
     const base = `/usage?granularity=minute&from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}${this.everyone ? '&user_id=all' : ''}`;
     try {
       const [classes, versions, clients] = await Promise.all(
-        ['status_class', 'api_version', 'api_key'].map((group) => session.request<{ data: Usage }>('GET', `${base}&group_by=${group}`).then((r) => r.data)),
+        ['status_class', 'api_version', 'api_key,api_version'].map((group) => session.request<{ data: Usage }>('GET', `${base}&group_by=${group}`).then((r) => r.data)),
       );
       this.classes = classes!;
       this.versions = versions!;
@@ -135,11 +135,14 @@ export class StoaUsage extends LightElement {
         <h3 id="clients-title">Clients and API versions</h3>
         <div class="table-wrap">
           <table aria-labelledby="clients-title">
-            <thead><tr><th scope="col">Client (API key or session)</th><th scope="col">Requests</th></tr></thead>
+            <thead><tr><th scope="col">Client (API key or session)</th><th scope="col">API version</th><th scope="col">Requests</th></tr></thead>
             <tbody>
               ${(this.clients?.series ?? []).length === 0
-                ? html`<tr><td colspan="2" class="muted">No requests in this range.</td></tr>`
-                : this.clients!.series.map((s) => html`<tr><td><code>${s.key}</code></td><td>${s.total}</td></tr>`)}
+                ? html`<tr><td colspan="3" class="muted">No requests in this range.</td></tr>`
+                : this.clients!.series.map((s) => {
+                    const cut = s.key.lastIndexOf('/');
+                    return html`<tr data-client=${s.key}><td><code>${s.key.slice(0, cut)}</code></td><td>v${s.key.slice(cut + 1)}</td><td>${s.total}</td></tr>`;
+                  })}
             </tbody>
           </table>
         </div>

@@ -35,14 +35,18 @@ export function createUsageRepository(connection: Connection): UsageRepository {
 
     async sum({ from, to, granularity, groupBy, userId }) {
       const bucket = granularity === 'minute' ? sql<Date>`bucket` : sql<Date>`date_bin('1 hour'::interval, bucket, '1970-01-01T00:00:00Z'::timestamptz)`;
+      // Everybody's sessions are told apart by their user.
+      const column = (group: UsageGroup) =>
+        group === 'api_key' && userId === null ? sql<string>`CASE WHEN api_key_id = '' THEN 'session:' || user_id ELSE api_key_id END` : sql.ref<string>(GROUP_COLUMNS[group]);
+      const [first, second] = groupBy;
       let query = connection()
         .selectFrom('usage_counts')
-        .select([bucket.as('b'), sql.ref<string>(GROUP_COLUMNS[groupBy]).as('k'), sql<string>`sum(count)`.as('n')])
+        .select([bucket.as('b'), column(first!).as('k1'), (second ? column(second) : sql<string>`''`).as('k2'), sql<string>`sum(count)`.as('n')])
         .where('bucket', '>=', from)
         .where('bucket', '<', to);
       if (userId !== null) query = query.where('user_id', '=', userId);
-      const rows = await query.groupBy([sql.raw('1'), sql.raw('2')]).execute();
-      return rows.map((r) => ({ bucket: new Date(r.b), key: r.k, count: Number(r.n) }));
+      const rows = await query.groupBy([sql.raw('1'), sql.raw('2'), sql.raw('3')]).execute();
+      return rows.map((r) => ({ bucket: new Date(r.b), keys: second ? [r.k1, r.k2] : [r.k1], count: Number(r.n) }));
     },
   };
 }

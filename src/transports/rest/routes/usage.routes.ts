@@ -10,7 +10,14 @@ const UsageQuery = Type.Object(
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Start (inclusive), rounded down to a bucket. Default: one hour (minute) or one day (hour) before `to`.' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'End (exclusive), rounded up to a bucket. Default: the end of the current bucket. At most 24 hours after `from` by minute, 31 days by hour.' })),
     granularity: Type.Optional(Type.String({ enum: [...USAGE_GRANULARITIES], default: 'minute' })),
-    group_by: Type.Optional(Type.String({ enum: [...USAGE_GROUPS], default: 'status_class' })),
+    group_by: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        default: 'status_class',
+        examples: ['status_class', 'api_key,api_version'],
+        description: `One of ${USAGE_GROUPS.join(', ')}, or two of them separated by a comma: \`api_key,api_version\` is each client's API versions.`,
+      }),
+    ),
     user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Administrators only: another caller's id, or `all` for every caller." })),
   },
   { additionalProperties: false },
@@ -21,11 +28,14 @@ const UsageSchema = Type.Object(
     from: Timestamp,
     to: Timestamp,
     granularity: Type.String({ enum: [...USAGE_GRANULARITIES] }),
-    group_by: Type.String({ enum: [...USAGE_GROUPS] }),
+    group_by: Type.String({ description: 'The dimensions, as asked.' }),
     buckets: Type.Array(Timestamp, { description: 'The start of every bucket in [from, to).' }),
     series: Type.Array(
       Type.Object({
-        key: Type.String({ description: 'The group: a status class (1xx, 2xx, 3xx, 4xx, 429, 5xx), an API version, or an API key id (`session` for a signed-in session).' }),
+        key: Type.String({
+          description:
+            'The group: a status class (1xx, 2xx, 3xx, 4xx, 429, 5xx), an API version, or an API key id (`session` for a signed-in session; `session:<user id>` with user_id=all); two dimensions are joined by `/`.',
+        }),
         total: Type.Integer({ minimum: 0 }),
         counts: Type.Array(Type.Integer({ minimum: 0 }), { description: 'Requests per bucket, aligned with buckets.' }),
       }),
@@ -54,7 +64,7 @@ function presentUsage(report: UsageReport) {
     from: report.from.toISOString(),
     to: report.to.toISOString(),
     granularity: report.granularity,
-    group_by: report.groupBy,
+    group_by: report.groupBy.join(','),
     buckets: report.buckets.map((b) => b.toISOString()),
     series: report.series,
   };
