@@ -1,4 +1,4 @@
-import { statusClassOf, type StatusClass, type UsageCount, type UsageFlusher, type UsageRepository } from '../../domain/usage/index.ts';
+import { STATUS_CLASSES, type UsageCount, type UsageFlusher, type UsageRepository } from '../../domain/usage/index.ts';
 
 export interface UsageSample {
   userId: string;
@@ -17,17 +17,26 @@ export interface UsageRecorderOptions {
   onError?: (error: unknown) => void;
 }
 
-const SEPARATOR = '\u0000';
+/** minute → caller → API key ('' for a session) → version → one count per status class (STATUS_CLASSES order). */
+type Counts = Map<number, Map<string, Map<string, Map<string, number[]>>>>;
 
-/**
- * Counts answered requests in memory — one Map increment per request — and
- * adds them to the shared store in one batch per interval and at close. A
- * failed write keeps its counts for the next one, so nothing is lost to a
- * passing database fault; writes never overlap.
- */
+function classIndex(status: number): number {
+  if (status === 429) return 4;
+  if (status >= 500) return 5;
+  if (status >= 400) return 3;
+  if (status >= 300) return 2;
+  return status >= 200 ? 1 : 0;
+}
+
+function child<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = make()));
+  return value;
+}
+
 export class UsageRecorder implements UsageFlusher {
   readonly #options: UsageRecorderOptions;
-  #counts = new Map<string, number>();
+  #counts: Counts = new Map();
   #writing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
 
@@ -43,15 +52,18 @@ export class UsageRecorder implements UsageFlusher {
   }
 
   record(sample: UsageSample): void {
-    const minute = sample.at - (sample.at % 60_000);
-    const key = `${minute}${SEPARATOR}${sample.userId}${SEPARATOR}${sample.apiKeyId ?? ''}${SEPARATOR}${sample.apiVersion}${SEPARATOR}${statusClassOf(sample.status)}`;
-    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    // Nested maps over the strings the request already holds: no key is built, so no string is hashed anew.
+    const byCaller = child(this.#counts, sample.at - (sample.at % 60_000), () => new Map());
+    const byKey = child(byCaller, sample.userId, () => new Map());
+    const byVersion = child(byKey, sample.apiKeyId ?? '', () => new Map());
+    const counts = child(byVersion, sample.apiVersion, () => [0, 0, 0, 0, 0, 0]);
+    counts[classIndex(sample.status)]! += 1;
   }
 
   /** Requests counted and not yet written. */
   get pending(): number {
     let total = 0;
-    for (const count of this.#counts.values()) total += count;
+    for (const row of rowsOf(this.#counts)) total += row.count;
     return total;
   }
 
@@ -73,18 +85,32 @@ export class UsageRecorder implements UsageFlusher {
     if (this.#counts.size === 0) return;
     const batch = this.#counts;
     this.#counts = new Map();
-    const rows: UsageCount[] = [];
-    for (const [key, count] of batch) {
-      const [minute, userId, apiKeyId, apiVersion, statusClass] = key.split(SEPARATOR) as [string, string, string, string, StatusClass];
-      rows.push({ bucket: new Date(Number(minute)), userId, apiKeyId, apiVersion, statusClass, count });
-    }
     try {
-      await this.#options.store.add(rows);
+      await this.#options.store.add(rowsOf(batch));
     } catch (error) {
       // Put the counts back (added to whatever arrived meanwhile) for the next write.
-      for (const [key, count] of batch) this.#counts.set(key, (this.#counts.get(key) ?? 0) + count);
+      for (const row of rowsOf(batch)) {
+        const counts = child(child(child(child(this.#counts, row.bucket.getTime(), () => new Map()), row.userId, () => new Map()), row.apiKeyId, () => new Map()), row.apiVersion, () => [0, 0, 0, 0, 0, 0]);
+        counts[STATUS_CLASSES.indexOf(row.statusClass)]! += row.count;
+      }
       this.#options.onError?.(error);
       throw error;
     }
   }
+}
+
+function rowsOf(counts: Counts): UsageCount[] {
+  const rows: UsageCount[] = [];
+  for (const [minute, byCaller] of counts) {
+    for (const [userId, byKey] of byCaller) {
+      for (const [apiKeyId, byVersion] of byKey) {
+        for (const [apiVersion, perClass] of byVersion) {
+          perClass.forEach((count, i) => {
+            if (count > 0) rows.push({ bucket: new Date(minute), userId, apiKeyId, apiVersion, statusClass: STATUS_CLASSES[i]!, count });
+          });
+        }
+      }
+    }
+  }
+  return rows;
 }
