@@ -197,6 +197,8 @@ describe('usage: the recorder', () => {
     assert.equal(errors.length, 1);
     assert.equal(recorder.pending, 3);
     recorder.record({ userId: 'usr_a', apiKeyId: null, apiVersion: '2', status: 204, at });
+    recorder.record({ userId: 'usr_a', apiKeyId: null, apiVersion: '2', status: 429, rateLimitPolicy: 'burst', at });
+    recorder.record({ userId: 'usr_a', apiKeyId: null, apiVersion: '2', status: 429, rateLimitPolicy: 'burst', at });
     failing = false;
     await recorder.close();
     assert.equal(recorder.pending, 0);
@@ -204,7 +206,10 @@ describe('usage: the recorder', () => {
     assert.equal(byClass.get('/2/2xx')?.count, 3);
     assert.equal(byClass.get('key_1/1/429')?.count, 1);
     assert.equal(byClass.get('/2/2xx')?.bucket.toISOString(), '2026-11-30T18:00:00.000Z');
-    assert.equal(written.length, 2);
+    const burst = written.find((c) => c.rateLimitPolicy === 'burst');
+    assert.equal(burst?.count, 2);
+    assert.equal(burst?.statusClass, '429');
+    assert.equal(written.length, 3);
   });
 });
 
@@ -228,5 +233,14 @@ describe('usage: rate-limit rejections', () => {
     );
     assert.equal(report.series.find((s) => s.key === '429')!.total, rejected);
     assert.equal(report.series.find((s) => s.key === '4xx')!.total, 0);
+    // By policy: only the rejections, named by the policy that refused them.
+    const byPolicy = await t.container.usage.report(
+      { userId: erin.id, role: 'user', plan: 'free', via: 'session', apiKeyId: null, scopes: null, apiVersion: null },
+      { group_by: 'rate_limit_policy' },
+    );
+    assert.deepEqual(
+      byPolicy.series.map((s) => [s.key, s.total]),
+      [['free', rejected]],
+    );
   });
 });

@@ -109,7 +109,7 @@ export class UsageService {
     for (const point of points) {
       const index = Math.floor((point.bucket.getTime() - start) / step);
       if (index < 0 || index >= buckets.length) continue;
-      const key = point.keys.map((part, i) => (groupBy[i] === 'api_key' && part === '' ? SESSION_CLIENT : part)).join('/');
+      const key = point.keys.map((part, i) => (part !== '' ? part : groupBy[i] === 'api_key' ? SESSION_CLIENT : groupBy[i] === 'rate_limit_policy' ? 'other' : part)).join('/');
       const series = seriesOf(key);
       series.counts[index]! += point.count;
       series.total += point.count;

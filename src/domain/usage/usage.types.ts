@@ -7,7 +7,8 @@ export type StatusClass = (typeof STATUS_CLASSES)[number];
 export const USAGE_GRANULARITIES = ['minute', 'hour'] as const;
 export type UsageGranularity = (typeof USAGE_GRANULARITIES)[number];
 
-export const USAGE_GROUPS = ['status_class', 'api_version', 'api_key'] as const;
+/** `rate_limit_policy` counts only rejected requests (429), by the policy that refused them. */
+export const USAGE_GROUPS = ['status_class', 'api_version', 'api_key', 'rate_limit_policy'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
 
 /** The longest range one query may cover, per granularity (at most 1,440 and 744 buckets). */
@@ -35,6 +36,8 @@ export interface UsageCount {
   apiKeyId: string;
   apiVersion: string;
   statusClass: StatusClass;
+  /** The policy that refused a 429; '' otherwise. */
+  rateLimitPolicy: string;
   count: number;
 }
 

@@ -300,5 +300,6 @@ export interface UsageCountsTable {
   api_key_id: string;
   api_version: string;
   status_class: string;
+  rate_limit_policy: string;
   count: ColumnType<string | number, number, number>;
 }

@@ -5,6 +5,8 @@ export interface UsageSample {
   apiKeyId: string | null;
   apiVersion: string;
   status: number;
+  /** The rate-limit policy that refused a 429. */
+  rateLimitPolicy?: string | undefined;
   /** Epoch milliseconds when the request was answered. */
   at: number;
 }
@@ -17,8 +19,17 @@ export interface UsageRecorderOptions {
   onError?: (error: unknown) => void;
 }
 
-/** minute → caller → API key ('' for a session) → version → one count per status class (STATUS_CLASSES order). */
-type Counts = Map<number, Map<string, Map<string, Map<string, number[]>>>>;
+/**
+ * minute → caller → API key ('' for a session) → version → one count per status class (STATUS_CLASSES order),
+ * and for 429s, how many each rate-limit policy refused.
+ */
+interface Cell {
+  perClass: number[];
+  rejectedBy: Map<string, number> | null;
+}
+type Counts = Map<number, Map<string, Map<string, Map<string, Cell>>>>;
+const newCell = (): Cell => ({ perClass: [0, 0, 0, 0, 0, 0], rejectedBy: null });
+const REJECTED = 4;
 
 function classIndex(status: number): number {
   if (status === 429) return 4;
@@ -56,8 +67,14 @@ export class UsageRecorder implements UsageFlusher {
     const byCaller = child(this.#counts, sample.at - (sample.at % 60_000), () => new Map());
     const byKey = child(byCaller, sample.userId, () => new Map());
     const byVersion = child(byKey, sample.apiKeyId ?? '', () => new Map());
-    const counts = child(byVersion, sample.apiVersion, () => [0, 0, 0, 0, 0, 0]);
-    counts[classIndex(sample.status)]! += 1;
+    const cell = child(byVersion, sample.apiVersion, newCell);
+    const index = classIndex(sample.status);
+    if (index === REJECTED && sample.rateLimitPolicy) {
+      cell.rejectedBy ??= new Map();
+      cell.rejectedBy.set(sample.rateLimitPolicy, (cell.rejectedBy.get(sample.rateLimitPolicy) ?? 0) + 1);
+    } else {
+      cell.perClass[index]! += 1;
+    }
   }
 
   /** Requests counted and not yet written. */
@@ -90,8 +107,13 @@ export class UsageRecorder implements UsageFlusher {
     } catch (error) {
       // Put the counts back (added to whatever arrived meanwhile) for the next write.
       for (const row of rowsOf(batch)) {
-        const counts = child(child(child(child(this.#counts, row.bucket.getTime(), () => new Map()), row.userId, () => new Map()), row.apiKeyId, () => new Map()), row.apiVersion, () => [0, 0, 0, 0, 0, 0]);
-        counts[STATUS_CLASSES.indexOf(row.statusClass)]! += row.count;
+        const cell = child(child(child(child(this.#counts, row.bucket.getTime(), () => new Map()), row.userId, () => new Map()), row.apiKeyId, () => new Map()), row.apiVersion, newCell);
+        if (row.rateLimitPolicy) {
+          cell.rejectedBy ??= new Map();
+          cell.rejectedBy.set(row.rateLimitPolicy, (cell.rejectedBy.get(row.rateLimitPolicy) ?? 0) + row.count);
+        } else {
+          cell.perClass[STATUS_CLASSES.indexOf(row.statusClass)]! += row.count;
+        }
       }
       this.#options.onError?.(error);
       throw error;
@@ -104,10 +126,12 @@ function rowsOf(counts: Counts): UsageCount[] {
   for (const [minute, byCaller] of counts) {
     for (const [userId, byKey] of byCaller) {
       for (const [apiKeyId, byVersion] of byKey) {
-        for (const [apiVersion, perClass] of byVersion) {
-          perClass.forEach((count, i) => {
-            if (count > 0) rows.push({ bucket: new Date(minute), userId, apiKeyId, apiVersion, statusClass: STATUS_CLASSES[i]!, count });
+        for (const [apiVersion, cell] of byVersion) {
+          const bucket = new Date(minute);
+          cell.perClass.forEach((count, i) => {
+            if (count > 0) rows.push({ bucket, userId, apiKeyId, apiVersion, statusClass: STATUS_CLASSES[i]!, rateLimitPolicy: '', count });
           });
+          for (const [rateLimitPolicy, count] of cell.rejectedBy ?? []) rows.push({ bucket, userId, apiKeyId, apiVersion, statusClass: '429', rateLimitPolicy, count });
         }
       }
     }

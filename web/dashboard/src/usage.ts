@@ -28,6 +28,7 @@ export class StoaUsage extends LightElement {
   declare classes: Usage | null;
   declare versions: Usage | null;
   declare clients: Usage | null;
+  declare rejections: Usage | null;
   #charts: uPlot[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #onResize = () => this.#draw();
@@ -41,6 +42,7 @@ export class StoaUsage extends LightElement {
     this.classes = null;
     this.versions = null;
     this.clients = null;
+    this.rejections = null;
   }
 
   override connectedCallback(): void {
@@ -63,12 +65,13 @@ export class StoaUsage extends LightElement {
     const from = new Date(to.getTime() - RANGES[this.range].ms);
     const base = `/usage?granularity=minute&from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}${this.everyone ? '&user_id=all' : ''}`;
     try {
-      const [classes, versions, clients] = await Promise.all(
-        ['status_class', 'api_version', 'api_key,api_version'].map((group) => session.request<{ data: Usage }>('GET', `${base}&group_by=${group}`).then((r) => r.data)),
+      const [classes, versions, clients, rejections] = await Promise.all(
+        ['status_class', 'api_version', 'api_key,api_version', 'rate_limit_policy'].map((group) => session.request<{ data: Usage }>('GET', `${base}&group_by=${group}`).then((r) => r.data)),
       );
       this.classes = classes!;
       this.versions = versions!;
       this.clients = clients!;
+      this.rejections = rejections!;
       this.error = '';
       await this.updateComplete;
       this.#draw();
@@ -102,6 +105,7 @@ export class StoaUsage extends LightElement {
     };
     plot(this.querySelector('#chart-classes'), this.classes, (key) => CLASS_COLOURS[key] ?? '#111827', 'Requests per minute by status class');
     plot(this.querySelector('#chart-versions'), this.versions, (_key, i) => PALETTE[i % PALETTE.length]!, 'Requests per minute by API version');
+    plot(this.querySelector('#chart-rejections'), this.rejections, (_key, i) => PALETTE[i % PALETTE.length]!, 'Rate-limit rejections (429) per minute by policy');
   }
 
   #setRange(range: Range): void {
@@ -131,6 +135,10 @@ export class StoaUsage extends LightElement {
       <p class="muted" data-testid="usage-total">${total(this.classes)} requests in this range${this.classes ? html` · ${this.classes.series.filter((s) => s.total > 0).map((s) => `${s.key}: ${s.total}`).join(', ')}` : nothing}</p>
       <figure class="card chart"><div id="chart-classes" role="img" aria-label="Requests per minute by status class"></div></figure>
       <figure class="card chart"><div id="chart-versions" role="img" aria-label="Requests per minute by API version"></div></figure>
+      <figure class="card chart">
+        <div id="chart-rejections" role="img" aria-label="Rate-limit rejections per minute by policy"></div>
+        <figcaption class="muted" data-testid="rejections">${(this.rejections?.series ?? []).length === 0 ? 'No rate-limit rejections in this range.' : this.rejections!.series.map((s) => `${s.key}: ${s.total}`).join(', ')}</figcaption>
+      </figure>
       <section class="card" aria-labelledby="clients-title">
         <h3 id="clients-title">Clients and API versions</h3>
         <div class="table-wrap">

@@ -2,10 +2,11 @@ import { sql } from 'kysely';
 import type { UsageCount, UsageGroup, UsageRepository } from '../../../domain/usage/index.ts';
 import type { Connection } from '../transactions.ts';
 
-const GROUP_COLUMNS: Readonly<Record<UsageGroup, 'status_class' | 'api_version' | 'api_key_id'>> = {
+const GROUP_COLUMNS: Readonly<Record<UsageGroup, 'status_class' | 'api_version' | 'api_key_id' | 'rate_limit_policy'>> = {
   status_class: 'status_class',
   api_version: 'api_version',
   api_key: 'api_key_id',
+  rate_limit_policy: 'rate_limit_policy',
 };
 /** Rows per INSERT: well under PostgreSQL's 65,535 parameters. */
 const CHUNK = 1_000;
@@ -21,13 +22,14 @@ export function createUsageRepository(connection: Connection): UsageRepository {
           api_key_id: c.apiKeyId,
           api_version: c.apiVersion,
           status_class: c.statusClass,
+          rate_limit_policy: c.rateLimitPolicy,
           count: c.count,
         }));
         await connection()
           .insertInto('usage_counts')
           .values(rows)
           .onConflict((oc) =>
-            oc.columns(['user_id', 'bucket', 'api_key_id', 'api_version', 'status_class']).doUpdateSet({ count: sql<number>`usage_counts.count + excluded.count` }),
+            oc.columns(['user_id', 'bucket', 'api_key_id', 'api_version', 'status_class', 'rate_limit_policy']).doUpdateSet({ count: sql<number>`usage_counts.count + excluded.count` }),
           )
           .execute();
       }
@@ -45,6 +47,7 @@ export function createUsageRepository(connection: Connection): UsageRepository {
         .where('bucket', '>=', from)
         .where('bucket', '<', to);
       if (userId !== null) query = query.where('user_id', '=', userId);
+      if (groupBy.includes('rate_limit_policy')) query = query.where('status_class', '=', '429');
       const rows = await query.groupBy([sql.raw('1'), sql.raw('2'), sql.raw('3')]).execute();
       return rows.map((r) => ({ bucket: new Date(r.b), keys: second ? [r.k1, r.k2] : [r.k1], count: Number(r.n) }));
     },

@@ -10,6 +10,13 @@ export function registerUsageRecording(app: FastifyInstance, recorder: UsageReco
   app.addHook('onResponse', async (request, reply) => {
     const principal = request.principal;
     if (!principal || !request.versioned) return;
-    recorder.record({ userId: principal.userId, apiKeyId: principal.apiKeyId, apiVersion: request.apiVersion, status: reply.statusCode, at: now() });
+    recorder.record({
+      userId: principal.userId,
+      apiKeyId: principal.apiKeyId,
+      apiVersion: request.apiVersion,
+      status: reply.statusCode,
+      rateLimitPolicy: reply.statusCode === 429 ? request.rateLimit?.violated[0]?.name : undefined,
+      at: now(),
+    });
   });
 }

@@ -15,7 +15,7 @@ const UsageQuery = Type.Object(
         maxLength: 64,
         default: 'status_class',
         examples: ['status_class', 'api_key,api_version'],
-        description: `One of ${USAGE_GROUPS.join(', ')}, or two of them separated by a comma: \`api_key,api_version\` is each client's API versions.`,
+        description: `One of ${USAGE_GROUPS.join(', ')}, or two of them separated by a comma: \`api_key,api_version\` is each client's API versions. \`rate_limit_policy\` counts only 429s, by the policy that refused them.`,
       }),
     ),
     user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Administrators only: another caller's id, or `all` for every caller." })),
@@ -34,7 +34,7 @@ const UsageSchema = Type.Object(
       Type.Object({
         key: Type.String({
           description:
-            'The group: a status class (1xx, 2xx, 3xx, 4xx, 429, 5xx), an API version, or an API key id (`session` for a signed-in session; `session:<user id>` with user_id=all); two dimensions are joined by `/`.',
+            'The group: a status class (1xx, 2xx, 3xx, 4xx, 429, 5xx), an API version, a rate-limit policy, or an API key id (`session` for a signed-in session; `session:<user id>` with user_id=all); two dimensions are joined by `/`.',
         }),
         total: Type.Integer({ minimum: 0 }),
         counts: Type.Array(Type.Integer({ minimum: 0 }), { description: 'Requests per bucket, aligned with buckets.' }),
