@@ -83,7 +83,7 @@ export class StoaUsage extends LightElement {
   #draw(): void {
     for (const chart of this.#charts) chart.destroy();
     this.#charts = [];
-    const plot = (target: HTMLElement | null, usage: Usage | null, colour: (key: string, i: number) => string, title: string) => {
+    const plot = (target: HTMLElement | null, usage: Usage | null, colour: (key: string, i: number) => string, title: string, label = (key: string) => key) => {
       if (!target || !usage) return;
       const shown = usage.series.filter((s) => s.total > 0 || CLASS_COLOURS[s.key] === undefined || ['2xx', '4xx', '429', '5xx'].includes(s.key));
       const xs = usage.buckets.map((b) => Date.parse(b) / 1000);
@@ -95,7 +95,7 @@ export class StoaUsage extends LightElement {
           height: 240,
           scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
           axes: [{}, { label: 'requests / minute', size: 60 }],
-          series: [{}, ...shown.map((s, i) => ({ label: s.key, stroke: colour(s.key, i), width: 2, points: { show: false } }))],
+          series: [{}, ...shown.map((s, i) => ({ label: label(s.key), stroke: colour(s.key, i), width: 2, points: { show: false } }))],
           legend: { live: false },
         },
         [xs, ...shown.map((s) => s.counts)],
@@ -104,7 +104,7 @@ export class StoaUsage extends LightElement {
       this.#charts.push(chart);
     };
     plot(this.querySelector('#chart-classes'), this.classes, (key) => CLASS_COLOURS[key] ?? '#111827', 'Requests per minute by status class');
-    plot(this.querySelector('#chart-versions'), this.versions, (_key, i) => PALETTE[i % PALETTE.length]!, 'Requests per minute by API version');
+    plot(this.querySelector('#chart-versions'), this.versions, (_key, i) => PALETTE[i % PALETTE.length]!, 'Requests per minute by API version', (key) => `v${key}`);
     plot(this.querySelector('#chart-rejections'), this.rejections, (_key, i) => PALETTE[i % PALETTE.length]!, 'Rate-limit rejections (429) per minute by policy');
   }
 
