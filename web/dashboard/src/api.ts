@@ -18,6 +18,17 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A hint, not a credential: "this browser signed in to the dashboard". With it
+ * absent the page does not ask to renew a session it does not have (which
+ * would only log a 401 in the console).
+ */
+const HINT = 'stoa_dashboard_session';
+const hasHint = () => document.cookie.split('; ').some((c) => c.startsWith(`${HINT}=`));
+const setHint = (on: boolean) => {
+  document.cookie = `${HINT}=${on ? '1' : ''}; path=/dashboard; SameSite=Strict${on ? '' : '; max-age=0'}${location.protocol === 'https:' ? '; secure' : ''}`;
+};
+
 interface AccessToken {
   access_token: string;
   expires_in: number;
@@ -53,6 +64,7 @@ export class Session extends EventTarget {
 
   /** Signs in again from the cookie; false when there is no valid cookie. */
   resume(): Promise<boolean> {
+    if (!hasHint()) return Promise.resolve(false);
     this.#renewing ??= (async () => {
       try {
         const res = await fetch(`${API}/auth/browser/refresh`, { method: 'POST' });
@@ -93,6 +105,7 @@ export class Session extends EventTarget {
 
   #accept(token: AccessToken): void {
     const wasSignedIn = this.signedIn;
+    setHint(true);
     this.#token = token.access_token;
     clearTimeout(this.#timer);
     // Renew a minute before expiry (or at 80 % of short lifetimes).
@@ -103,6 +116,7 @@ export class Session extends EventTarget {
 
   #drop(): void {
     const wasSignedIn = this.signedIn;
+    setHint(false);
     this.#token = null;
     clearTimeout(this.#timer);
     if (wasSignedIn) this.dispatchEvent(new Event('change'));
