@@ -147,6 +147,7 @@ describe('the dashboard in Chromium', { skip }, () => {
     await page.getByLabel('Name').fill('browser test key');
     await page.getByLabel('posts:read').check();
     await page.getByLabel('Pin to API version').selectOption('1');
+    await page.getByLabel('Expires (optional)').fill('2030-06-30T12:00');
     await page.getByRole('button', { name: 'Create key' }).click();
     const secretBox = page.getByTestId('new-secret');
     await secretBox.waitFor();
@@ -162,6 +163,8 @@ describe('the dashboard in Chromium', { skip }, () => {
     const row = page.locator('tr', { hasText: 'browser test key' });
     await row.filter({ hasText: secret.slice(0, 11) }).waitFor();
     await row.filter({ hasText: 'v1' }).waitFor();
+    await row.filter({ hasText: '2030' }).waitFor();
+    assert.match((await api('GET', '/v1/api-keys')).body.data.find((k: { name: string }) => k.name === 'browser test key').expires_at, /^2030-06-30T/);
     // Shown once: after a reload the secret is nowhere on the page.
     await page.reload();
     await page.getByRole('heading', { level: 2, name: 'API keys' }).waitFor();
