@@ -17,6 +17,10 @@ const skip = 'missing' in browserFound && !inCi ? `browser test skipped: ${brows
 const PASSWORD = 'correct horse battery staple';
 const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'dash-test' }]);
 
+if ('missing' in browserFound && inCi) {
+  it('has a browser to drive (CI=true)', () => assert.fail(`CI=true needs a browser for the dashboard test: ${browserFound.missing}`));
+}
+
 describe('the dashboard in Chromium', { skip }, () => {
   let stoa: StoaProcess;
   let browser: Browser;
