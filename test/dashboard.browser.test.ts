@@ -15,6 +15,7 @@ const browserFound = findChromium();
 const inCi = process.env.CI === 'true';
 const skip = 'missing' in browserFound && !inCi ? `browser test skipped: ${browserFound.missing}` : false;
 const PASSWORD = 'correct horse battery staple';
+const ADMIN_EMAIL = `dash.admin.${randomUUID()}@example.com`;
 const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'dash-test' }]);
 
 if ('missing' in browserFound && inCi) {
@@ -70,6 +71,8 @@ describe('the dashboard in Chromium', { skip }, () => {
       STOA_WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
       STOA_WORKER_POLL_MS: '200',
       STOA_USAGE_FLUSH_MS: '1000',
+      STOA_ADMIN_EMAIL: ADMIN_EMAIL,
+      STOA_ADMIN_PASSWORD: PASSWORD,
     });
     receiver = createServer((req, res) => {
       let body = '';
@@ -283,6 +286,31 @@ describe('the dashboard in Chromium', { skip }, () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await shot('08-usage-narrow');
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it("shows an administrator every caller's clients and versions", async () => {
+    const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const adminPage = await adminContext.newPage();
+      const errors: string[] = [];
+      adminPage.on('pageerror', (error) => errors.push(String(error)));
+      await adminPage.goto(`${stoa.url}/dashboard#usage`);
+      await adminPage.getByLabel('Email').fill(ADMIN_EMAIL);
+      await adminPage.getByLabel('Password').fill(PASSWORD);
+      await adminPage.getByRole('button', { name: 'Sign in' }).click();
+      await adminPage.getByTestId('who').filter({ hasText: 'admin' }).waitFor();
+      await adminPage.getByRole('heading', { level: 2, name: 'Usage' }).waitFor();
+      const me = (await api('GET', '/v1/me')).body.data.id as string;
+      // Its own usage first: the other user's sessions are not there.
+      assert.equal(await adminPage.locator(`tr[data-client^="session:"]`).count(), 0);
+      await adminPage.getByLabel('All callers (admin)').check();
+      await adminPage.locator(`tr[data-client="session:${me}/2"]`).waitFor({ timeout: 15_000 });
+      await adminPage.locator('tr[data-client^="key_"][data-client$="/1"]').waitFor();
+      await adminPage.screenshot({ path: `${shots}/10-admin-usage.png`, fullPage: true });
+      assert.deepEqual(errors, []);
+    } finally {
+      await adminContext.close();
+    }
   });
 
   it('signs out: the session is gone, also after a reload, and the console stayed clean', async () => {
