@@ -37,6 +37,10 @@ import { registerRealtimeRoutes } from './transports/rest/routes/realtime.routes
 import { EVENT_STREAM, EventStreams, wantsEventStream } from './transports/sse/events.sse.ts';
 import { WebSocketGateway } from './transports/ws/channels.ws.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
+import { registerUsageRecording } from './transports/rest/plugins/usage.ts';
+import { registerUsageRoutes } from './transports/rest/routes/usage.routes.ts';
+import { registerCookieAuthRoutes } from './transports/rest/routes/auth-cookie.routes.ts';
+import { registerDashboard } from './transports/dashboard/dashboard.routes.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -119,6 +123,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     now: () => container.clock.now(),
   });
   registerRequestContext(app, container.authenticator);
+  registerUsageRecording(app, container.usageRecorder, () => container.clock.now().getTime());
   // Wraps the POST/PATCH handlers registered below (hence before them); routes declare their operation (`config.idempotency`).
   registerIdempotency(app, {
     ...container.idempotency,
@@ -168,6 +173,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerChargeRoutes(scope, { charges: container.charges, lists });
     registerWebhookRoutes(scope, { webhooks: container.webhooks, lists });
     registerJobRoutes(scope, { jobs: container.jobs });
+    registerUsageRoutes(scope, { usage: container.usage });
+    registerCookieAuthRoutes(scope, { sessions: container.sessions, publicUrl: config.publicUrl, refreshTtlSeconds: config.refreshTokenTtlSeconds });
   };
   await app.register(
     async (scope) => {
@@ -179,6 +186,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   await app.register(api, { prefix: '/v2' });
   // GraphQL over the same services (docs/graphql.md): /graphql, /graphql/schema.graphql outside production, /graphiql.
   upgrades.graphql = registerGraphql(app, container);
+  // The developer dashboard (docs/dashboard.md): a page and its bundle, over the public API.
+  await registerDashboard(app);
 
   app.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({
     data: { name: 'Stoa', version: VERSION, links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', metrics: '/metrics' } },
