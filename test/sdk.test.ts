@@ -269,3 +269,38 @@ async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * Compile-time checks, run by `npm run typecheck`: the generated types pin
+ * what each call accepts and returns. Never called; a line whose
+ * `@ts-expect-error` stops being an error fails the typecheck.
+ */
+export function typeChecks(v2: Stoa, v1: Stoa<'1'>): void {
+  // @ts-expect-error: a post needs content
+  void v2.posts.create({ title: 'no content' });
+  // @ts-expect-error: unknown field
+  void v2.products.update('id', { colour: 'red' });
+  // @ts-expect-error: an order status outside the enum
+  void v2.orders.update('id', { status: 'lost' });
+  // @ts-expect-error: not a query parameter of the products list
+  void v2.products.list({ colour: 'red' });
+  void v2.users.me().then((me) => {
+    const name: string = me.data.display_name;
+    // @ts-expect-error: v2 has no `name` on a user
+    void me.data.name;
+    return name;
+  });
+  void v1.users.me().then((me) => {
+    const name: string = me.data.name;
+    // @ts-expect-error: v1 has no `display_name`
+    void me.data.display_name;
+    return name;
+  });
+  // @ts-expect-error: the low-level request knows the document's paths
+  void v2.request('GET', '/v2/nowhere');
+  // @ts-expect-error: a path parameter is required
+  void v2.request('GET', '/v2/orders/{id}');
+  // @ts-expect-error: v1's paths on a v2 client
+  void v2.request('GET', '/v1/orders');
+  void v2.request('POST', '/v2/posts', { body: { title: 't', content: 'c' } }).then((r) => r.data.data.id satisfies string);
+}

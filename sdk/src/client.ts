@@ -33,6 +33,9 @@ type Op<V extends ApiVersion, M extends UpperMethod, P> = P extends PathsWith<V,
 /** The typed parts of a low-level call; which are required follows the operation. */
 export type RequestInit<O> = RequestOptions & ([PathParams<O>] extends [never] ? { params?: never } : { params: PathParams<O> }) & ([QueryOf<O>] extends [never] ? { query?: never } : { query?: QueryOf<O> }) & ([BodyOf<O>] extends [never] ? { body?: never } : { body: BodyOf<O> });
 
+/** `init` is required when the operation has path parameters or a body. */
+export type RequestArgs<O> = [PathParams<O>] extends [never] ? ([BodyOf<O>] extends [never] ? [init?: RequestInit<O>] : [init: RequestInit<O>]) : [init: RequestInit<O>];
+
 export interface Stoa<V extends ApiVersion = typeof LATEST_API_VERSION> extends Resources<V> {
   readonly apiVersion: V;
   readonly baseUrl: string;
@@ -42,7 +45,7 @@ export interface Stoa<V extends ApiVersion = typeof LATEST_API_VERSION> extends 
    * Same retries, keys, timeouts and errors as the namespaces; `data` is the
    * whole response body.
    */
-  request<M extends UpperMethod, P extends PathsWith<V, Lowercase<M>>>(method: M, path: P, init?: RequestInit<Op<V, M, P>>): Promise<StoaResponse<SuccessOf<Op<V, M, P>>>>;
+  request<M extends UpperMethod, P extends PathsWith<V, Lowercase<M>>>(method: M, path: P, ...init: RequestArgs<Op<V, M, P>>): Promise<StoaResponse<SuccessOf<Op<V, M, P>>>>;
   /** A client with some options changed (e.g. the access token after signing in); the rest is shared. */
   withOptions(overrides: Partial<StoaOptions<V>>): Stoa<V>;
 }
@@ -81,7 +84,7 @@ export function createStoa<V extends ApiVersion = typeof LATEST_API_VERSION>(opt
     ...createResources(transport, version),
     apiVersion: version,
     baseUrl: transport.baseUrl,
-    request(method, path, init) {
+    request(method, path, ...[init]) {
       const { params, query, body, ...rest } = (init ?? {}) as RequestOptions & { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
       return send(transport, { method, path: expandPath(path as string, params), query, body, options: rest });
     },

@@ -57,7 +57,7 @@ export interface TransportConfig {
 export interface ResponseMeta {
   status: number;
   headers: Headers;
-  /** X-Request-ID of the last attempt. */
+  /** The X-Request-ID of the last attempt (the SDK sends a fresh one per attempt unless you pass your own). */
   requestId: string | null;
   /** The ETag, for `ifMatch` on a later update (null when the answer has none). */
   etag: string | null;
@@ -210,7 +210,8 @@ function metaOf(response: Response, requestId: string, attempts: number, idempot
   return {
     status: response.status,
     headers: h,
-    requestId: h.get('x-request-id') ?? requestId,
+    // The id sent with the last attempt (Stoa keeps and logs it); a replayed answer's header names the first call instead.
+    requestId,
     etag: h.get('etag'),
     lastModified: h.get('last-modified'),
     attempts,
