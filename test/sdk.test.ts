@@ -200,10 +200,8 @@ describe('sdk: against a listening Stoa', () => {
 
   it('streams events: resumes after dropped connections with Last-Event-ID, each event exactly once', async () => {
     const proxy: FaultyProxy = await startFaultyProxy(baseUrl);
+    const stream = createStoa({ baseUrl: proxy.url, accessToken: w.ada.accessToken }).events.stream({ types: ['post.created'], reconnect: { baseDelayMs: 50, maxDelayMs: 200 } });
     try {
-      const viaProxy = createStoa({ baseUrl: proxy.url, accessToken: w.ada.accessToken });
-      const types = ['post.created'];
-      const stream = viaProxy.events.stream({ types, reconnect: { baseDelayMs: 50, maxDelayMs: 200 } });
       const received: number[] = [];
       const titles: string[] = [];
       const expected: string[] = [];
@@ -226,7 +224,7 @@ describe('sdk: against a listening Stoa', () => {
         await waitUntil(() => titles.length > round * 3);
         proxy.dropConnections();
       }
-      await reading;
+      await within(reading, 15_000, 'nine events');
       assert.deepEqual(titles, expected, 'no loss, no duplicate, in order');
       assert.deepEqual([...received].sort((a, b) => a - b), received);
       const connections = proxy.seen.filter((r) => r.url.startsWith('/v2/events'));
@@ -234,6 +232,36 @@ describe('sdk: against a listening Stoa', () => {
       assert.ok(connections.slice(1).every((c) => /^\d+$/.test(String(c.headers['last-event-id']))), 'every reconnection sends Last-Event-ID');
       assert.equal(stream.lastEventId, received.at(-1));
     } finally {
+      stream.close();
+      await proxy.close();
+    }
+  });
+
+  it('streams: a drop before the first event loses nothing (the stream starts from the newest visible event)', async () => {
+    const proxy = await startFaultyProxy(baseUrl);
+    let streams = 0;
+    proxy.plan = (request) => {
+      if (!String(request.headers.accept).includes('text/event-stream')) return { kind: 'pass' };
+      // The reconnection reaches the server late: whatever happens meanwhile must come from the resume, not the live feed.
+      return streams++ === 0 ? { kind: 'pass' } : { kind: 'delay', ms: 400 };
+    };
+    const stream = createStoa({ baseUrl: proxy.url, accessToken: w.ada.accessToken }).events.stream({ types: ['post.created'], reconnect: { baseDelayMs: 10, maxDelayMs: 20 } });
+    try {
+      const iterator = stream[Symbol.asyncIterator]();
+      const first = iterator.next();
+      await waitUntil(() => streams === 1);
+      await new Promise((r) => setTimeout(r, 150));
+      proxy.dropConnections();
+      const post = await ada.posts.create({ title: 'during the gap', content: 'x' });
+      const event = await within(first, 10_000, 'the event written during the gap');
+      assert.equal(event.done, false);
+      assert.equal(event.value!.resource_id, post.data.id);
+      assert.equal(streams, 2);
+      const resumed = proxy.seen.filter((r) => String(r.headers.accept).includes('text/event-stream'));
+      assert.match(String(resumed[0]!.headers['last-event-id']), /^\d+$/, 'even the first connection names its starting point');
+      await iterator.return?.();
+    } finally {
+      stream.close();
       await proxy.close();
     }
   });
@@ -261,6 +289,13 @@ describe('sdk: against a listening Stoa', () => {
     assert.equal(error.status, 401);
   });
 });
+
+/** `promise`, or a rejection naming `what` after `ms`: a lost event fails the test instead of hanging it. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -6,7 +6,11 @@ import { SseParser } from './sse.ts';
 export interface EventStreamOptions {
   /** Event types or families to receive (`order.created`, `order.*`); all visible events when absent. */
   types?: string[];
-  /** Start after this event sequence (resume from a sequence you stored); live events only when absent. */
+  /**
+   * Start after this event sequence (resume from a sequence you stored).
+   * When absent the stream starts at the newest event visible now (one
+   * list call), so that even a drop before the first event loses nothing.
+   */
   after?: number;
   /** Ends the stream (the iterator finishes) when it aborts. */
   signal?: AbortSignal;
@@ -36,6 +40,8 @@ interface StreamSetup {
   path: string;
   /** Gets a ticket (POST /realtime/tickets). */
   ticket: () => Promise<string>;
+  /** The sequence of the newest event the caller can see now (0 when none): where a live-only stream starts. */
+  head: () => Promise<number>;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 45_000;
@@ -76,6 +82,7 @@ export function openEventStream<E extends { sequence: number }>(setup: StreamSet
           idle = setTimeout(() => attempt.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
         };
         try {
+          lastEventId ??= await setup.head();
           const headers = new Headers(transport.headers);
           headers.set('accept', 'text/event-stream');
           headers.set('cache-control', 'no-cache');
@@ -126,7 +133,10 @@ export function openEventStream<E extends { sequence: number }>(setup: StreamSet
           }
         } catch (error) {
           if (stop.signal.aborted) return;
-          if (error instanceof StoaError) throw error;
+          if (error instanceof StoaError) {
+            if (!retryableAnswer(error.status, error.code)) throw error;
+            if (error.retryAfter !== null) waitMs = error.retryAfter * 1000;
+          }
           reason = error;
         } finally {
           clearTimeout(idle);

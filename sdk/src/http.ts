@@ -114,12 +114,12 @@ export async function send<T>(config: TransportConfig, call: Call): Promise<Stoa
   const method = call.method.toUpperCase();
   const options = call.options ?? {};
   const url = buildUrl(config.baseUrl, call.path, call.query);
-  const idempotencyKey = keyFor(method, options.idempotencyKey);
+  const idempotencyKey = keyFor(method, options.idempotencyKey ?? headerOf(options.headers, 'idempotency-key'));
   const maxRetries = options.maxRetries ?? config.retry.maxRetries;
   const timeoutMs = options.timeoutMs ?? config.timeoutMs;
   const repeatable = mayRepeat(method, idempotencyKey);
   const body = call.body === undefined ? undefined : JSON.stringify(call.body);
-  const callerRequestId = options.headers?.['x-request-id'] ?? options.headers?.['X-Request-ID'];
+  const callerRequestId = headerOf(options.headers, 'x-request-id');
 
   for (let attempt = 1; ; attempt++) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -129,10 +129,10 @@ export async function send<T>(config: TransportConfig, call: Call): Promise<Stoa
     const authorization = await config.authorization();
     if (authorization) headers.set('authorization', authorization);
     if (body !== undefined) headers.set('content-type', 'application/json');
-    if (idempotencyKey !== undefined) headers.set('idempotency-key', idempotencyKey);
     if (options.ifMatch !== undefined) headers.set('if-match', options.ifMatch);
     if (options.ifNoneMatch !== undefined) headers.set('if-none-match', options.ifNoneMatch);
     for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
+    if (idempotencyKey !== undefined) headers.set('idempotency-key', idempotencyKey);
     headers.set('x-request-id', requestId);
 
     const canRetry = repeatable && attempt <= maxRetries;
@@ -175,6 +175,12 @@ export async function send<T>(config: TransportConfig, call: Call): Promise<Stoa
     if (!canRetry || waitTooLong || !retryableAnswer(response.status, problem?.code)) throw error;
     await retryAfter(response.status, error, retryAfterMs);
   }
+}
+
+/** A header of the caller's, whatever its case. */
+function headerOf(headers: Record<string, string> | undefined, name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers ?? {})) if (key.toLowerCase() === name) return value;
+  return undefined;
 }
 
 function keyFor(method: string, given: string | false | undefined): string | undefined {

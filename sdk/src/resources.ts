@@ -212,7 +212,19 @@ export function createResources<V extends ApiVersion>(transport: TransportConfig
     charges: (({ list: l, create, get }) => ({ list: l, create, get }))(crud('/charges')),
     events: {
       list: (query, options) => list('/events', undefined, query, options),
-      stream: (options) => openEventStream<StoaEvent<V> & { sequence: number }>({ transport, path: path('/events'), ticket: async () => (await one('POST', '/realtime/tickets')).data.ticket as string }, options),
+      stream: (options) =>
+        openEventStream<StoaEvent<V> & { sequence: number }>(
+          {
+            transport,
+            path: path('/events'),
+            ticket: async () => (await one('POST', '/realtime/tickets', undefined, undefined, { maxRetries: 0 })).data.ticket as string,
+            head: async () => {
+              const newest = await send<{ data: Array<{ sequence: number }> }>(transport, { method: 'GET', path: path('/events'), query: { sort: '-sequence', limit: 1 }, options: { maxRetries: 0 } });
+              return newest.data.data[0]?.sequence ?? 0;
+            },
+          },
+          options,
+        ),
     },
     realtime: { createTicket: (options) => one('POST', '/realtime/tickets', undefined, undefined, options) },
     webhookEndpoints: {
