@@ -136,7 +136,7 @@ export async function send<T>(config: TransportConfig, call: Call): Promise<Stoa
     headers.set('x-request-id', requestId);
 
     const canRetry = repeatable && attempt <= maxRetries;
-    const retryAfter = async (status: number | null, error: unknown, serverDelayMs: number | null) => {
+    const waitBeforeRetry = async (status: number | null, error: unknown, serverDelayMs: number | null) => {
       const fromRetryAfter = serverDelayMs !== null;
       const delayMs = serverDelayMs ?? backoffDelayMs(attempt - 1, config.retry, config.random);
       config.onRetry?.({ method, url, retry: attempt, delayMs, fromRetryAfter, status, error, idempotencyKey, requestId });
@@ -151,7 +151,7 @@ export async function send<T>(config: TransportConfig, call: Call): Promise<Stoa
       const meta = { requestId, attempts: attempt, cause: caught === TIMED_OUT ? undefined : caught };
       const error = caught === TIMED_OUT ? new StoaTimeoutError(timeoutMs, meta) : new StoaConnectionError(`Request failed: ${method} ${url}: ${describe(caught)}`, meta);
       if (!canRetry) throw error;
-      await retryAfter(null, error, null);
+      await waitBeforeRetry(null, error, null);
       continue;
     }
 
@@ -173,7 +173,7 @@ export async function send<T>(config: TransportConfig, call: Call): Promise<Stoa
     });
     const waitTooLong = retryAfterMs !== null && retryAfterMs > config.retry.maxRetryAfterMs;
     if (!canRetry || waitTooLong || !retryableAnswer(response.status, problem?.code)) throw error;
-    await retryAfter(response.status, error, retryAfterMs);
+    await waitBeforeRetry(response.status, error, retryAfterMs);
   }
 }
 
