@@ -20,7 +20,9 @@ const check = process.argv.includes('--check');
 const work = mkdtempSync(path.join(tmpdir(), 'stoa-sdk-'));
 let files: Map<string, string>;
 try {
-  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/export-openapi.ts'), path.join(work, 'openapi.json')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  // The documents must not depend on who runs this: no deployment settings (STOA_PUBLIC_URL shows in `servers`, …).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('STOA_') && !['PORT', 'HOST', 'NODE_ENV', 'DATABASE_URL', 'REDIS_URL'].includes(name)));
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/export-openapi.ts'), path.join(work, 'openapi.json')], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
   files = new Map();
   for (const version of API_VERSIONS) {
     const document = JSON.parse(readFileSync(path.join(work, `openapi.v${version}.json`), 'utf8'));
