@@ -273,9 +273,19 @@ describe('sdk: against a listening Stoa', () => {
     const later = await ada.posts.create({ title: 'after the mark', content: 'x' });
     const stream = ada.events.stream({ types: ['post.created'], after: mark - 1, useTicket: true });
     const seen: string[] = [];
-    for await (const event of stream) {
-      seen.push(event.resource_id);
-      if (event.resource_id === later.data.id) break;
+    try {
+      await within(
+        (async () => {
+          for await (const event of stream) {
+            seen.push(event.resource_id);
+            if (event.resource_id === later.data.id) break;
+          }
+        })(),
+        10_000,
+        'the stream from a stored point',
+      );
+    } finally {
+      stream.close();
     }
     assert.equal(seen[0], before.data.id, 'starts right after the stored sequence');
     assert.ok(seen.includes(later.data.id));
