@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   'rate-limit': () => import('./rate-limit.ts'),
   'rate-limit-instructions': () => import('./rate-limit-instructions.ts'),
   pipeline: () => import('./pipeline.ts'),
+  sdk: () => import('./sdk.ts'),
   startup: () => import('./startup.ts'),
   webhooks: () => import('./webhooks.ts'),
   usage: () => import('./usage.ts'),
