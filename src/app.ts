@@ -34,6 +34,15 @@ import { registerRealtimeRoutes } from './transports/rest/routes/realtime.routes
 import { EVENT_STREAM, EventStreams, wantsEventStream } from './transports/sse/events.sse.ts';
 import { WebSocketGateway } from './transports/ws/channels.ws.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
+import { createRpc, type Rpc } from './transports/grpc/rpc.ts';
+import { registerRpcRoutes } from './transports/grpc/listener.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The gRPC services (src/transports/grpc), served under /rpc and, by server.ts, on GRPC_PORT. */
+    rpc: Rpc;
+  }
+}
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -164,6 +173,9 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   await app.register(api, { prefix: '/v2' });
   // GraphQL over the same services (docs/graphql.md): /graphql, /graphql/schema.graphql outside production, /graphiql.
   registerGraphql(app, container);
+  // gRPC's services for browsers (docs/grpc.md): Connect and gRPC-Web under /rpc; server.ts opens GRPC_PORT with the same ones.
+  app.decorate('rpc', createRpc(container, app.log as Logger));
+  registerRpcRoutes(app, app.rpc);
 
   app.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({
     data: { name: 'Stoa', version: VERSION, links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', metrics: '/metrics' } },

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import type { Logger } from 'pino';
+import type { Clock } from '../../domain/shared/clock.ts';
+import { AppError } from '../../domain/shared/errors.ts';
+import type { Authenticator } from '../../platform/auth/index.ts';
+import { asAppError } from '../../platform/errors/index.ts';
+import { rateLimitHeaders, seconds } from '../../platform/rate-limit/rate-limit.headers.ts';
+import type { RateLimiting } from '../../infra/redis/rate-limiting.ts';
+import { kCall, kPeer, type CallState } from './context.ts';
+import { toConnectError } from './errors.ts';
+import type { GrpcMetrics } from './metrics.ts';
+
+/** How a method is called: whether it needs a caller, and whether it counts as a write for rate limiting. */
+export interface MethodPolicy {
+  auth: 'required' | 'optional' | 'none';
+  write?: boolean;
+  /** Not rate limited (health and reflection, like REST's ops routes). */
+  unlimited?: boolean;
+  /** The method's own names for canonical field paths in errors (`limit` → `page_size`). */
+  fields?: Readonly<Record<string, string>>;
+}
+
+export interface InterceptorDeps {
+  authenticator: Authenticator;
+  rateLimiting: RateLimiting;
+  clock: Clock;
+  logger: Logger;
+  metrics: GrpcMetrics;
+  /** `service/method` → policy; methods not listed need a caller. */
+  policies: Readonly<Record<string, MethodPolicy>>;
+  /** Aborted when the server shuts down: open server streams end with UNAVAILABLE. */
+  shutdown: AbortSignal;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const DEFAULT_POLICY: MethodPolicy = { auth: 'required' };
+
+function kindOf(stream: { methodKind: string }): string {
+  return { unary: 'unary', server_streaming: 'server_stream', client_streaming: 'client_stream', bidi_streaming: 'bidi_stream' }[stream.methodKind] ?? stream.methodKind;
+}
+
+/**
+ * Stoa's one gRPC interceptor, run around every method on every protocol (the
+ * gRPC port and Connect/gRPC-Web under /rpc): request id (from `x-request-id`
+ * or new; echoed in the response metadata and in every log line), the caller
+ * from `authorization: Bearer …` or `x-api-key` through the platform
+ * authenticator, rate limiting through the same limiter and policies as REST,
+ * a log line and metrics per call, and every error as a registry status with details.
+ */
+export function stoaInterceptor(deps: InterceptorDeps): Interceptor {
+  const { limiter, policies, clientIp } = deps.rateLimiting;
+  return (next) => async (req) => {
+    const started = performance.now();
+    const given = req.header.get('x-request-id');
+    const requestId = given !== null && REQUEST_ID.test(given) ? given : (req.contextValues.get(kPeer).requestId ?? randomUUID());
+    const service = req.service.typeName;
+    const method = req.method.name;
+    const policy = deps.policies[`${service}/${method}`] ?? DEFAULT_POLICY;
+    const labels = { grpc_type: kindOf(req.method), grpc_service: service, grpc_method: method };
+    const log = deps.logger.child({ request_id: requestId, rpc: `${service}/${method}` });
+    const call: CallState = { requestId, principal: null, log };
+    req.contextValues.set(kCall, call);
+    deps.metrics.started.inc(labels);
+    const meta: Record<string, string> = { 'x-request-id': requestId };
+
+    let finished = false;
+    const finish = (code: Code | 0, error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      const elapsed = (performance.now() - started) / 1000;
+      const codeName = code === 0 ? 'OK' : Code[code]!.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+      deps.metrics.handled.inc({ ...labels, grpc_code: codeName });
+      deps.metrics.seconds.observe(labels, elapsed);
+      const line = { grpc_code: codeName, duration_ms: Math.round(elapsed * 10_000) / 10, principal: call.principal?.userId };
+      if (code === Code.Internal || code === Code.Unknown) log.error({ ...line, err: error }, 'rpc failed');
+      else log.info(line, 'rpc completed');
+    };
+    const fail = (error: unknown): ConnectError => {
+      const failure = asFailure(error, meta, policy);
+      finish(failure.code, error instanceof AppError || error instanceof ConnectError ? undefined : error);
+      return failure;
+    };
+
+    try {
+      if (policy.auth !== 'none') {
+        call.principal = await deps.authenticator.authenticate({
+          authorization: req.header.get('authorization') ?? undefined,
+          apiKey: req.header.get('x-api-key') ?? undefined,
+        });
+        if (call.principal === null && policy.auth === 'required') {
+          throw new AppError('UNAUTHENTICATED', 'Authentication required: send "authorization: Bearer <access token or API key>" or "x-api-key" metadata');
+        }
+      }
+      if (limiter && !policy.unlimited) {
+        const peer = req.contextValues.get(kPeer);
+        const ip = clientIp.resolve(peer.address, peer.forwardedFor);
+        const principal = call.principal;
+        const checks = policies.checksFor(
+          { subject: principal ? (principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`) : `ip:${ip}`, ip, plan: principal?.plan ?? 'free' },
+          { write: policy.write === true },
+        );
+        if (checks.length > 0) {
+          const decision = await limiter.decide(checks);
+          Object.assign(meta, rateLimitHeaders(decision, deps.clock.now().getTime()));
+          if (!decision.allowed) {
+            const retry = Math.max(1, seconds(decision.retryAfterMs));
+            const first = decision.violated[0]!;
+            throw new AppError('RATE_LIMITED', `Rate limit "${first.name}" (${first.limit} requests per ${first.windowMs / 1000} s) exceeded; retry in ${retry} s`, {
+              retryAfterSeconds: retry,
+              extensions: { retry_after: retry, 'violated-policies': decision.violated.map((p) => p.name) },
+            });
+          }
+        }
+      }
+      const res = await next(req);
+      for (const [name, value] of Object.entries(meta)) res.header.set(name, value);
+      if (!res.stream) {
+        finish(0);
+        return res;
+      }
+      return { ...res, message: guarded(res.message, deps.shutdown, () => finish(0), fail) };
+    } catch (error) {
+      throw fail(error);
+    }
+  };
+}
+
+/** Anything thrown in a call, as the status the caller gets (with the request id in its metadata). */
+function asFailure(error: unknown, meta: Record<string, string>, policy: MethodPolicy): ConnectError {
+  if (error instanceof ConnectError && !(error.cause instanceof AppError)) {
+    for (const [name, value] of Object.entries(meta)) error.metadata.set(name, value);
+    return error;
+  }
+  const appError = error instanceof ConnectError ? (error.cause as AppError) : asAppError(error);
+  return toConnectError(appError, meta, (field) => policy.fields?.[field] ?? field);
+}
+
+/**
+ * A server stream as the caller reads it: errors become statuses, the
+ * server's shutdown ends it with UNAVAILABLE (clients reconnect elsewhere),
+ * and its end — however it ends, the client cancelling included — closes the
+ * handler's generator, which frees what it holds.
+ */
+async function* guarded<T>(source: AsyncIterable<T>, shutdown: AbortSignal, done: () => void, fail: (error: unknown) => ConnectError): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let onShutdown: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    onShutdown = () => reject(new ConnectError('The server is shutting down; reconnect', Code.Unavailable));
+    if (shutdown.aborted) onShutdown();
+    else shutdown.addEventListener('abort', onShutdown, { once: true });
+  });
+  stopped.catch(() => {});
+  try {
+    for (;;) {
+      const step = await Promise.race([iterator.next(), stopped]);
+      if (step.done) break;
+      yield step.value;
+    }
+    done();
+  } catch (error) {
+    throw fail(error);
+  } finally {
+    shutdown.removeEventListener('abort', onShutdown!);
+    // Not awaited: a handler waiting for its next item settles once its signal (aborted with the call) wakes it.
+    void iterator.return?.()?.catch(() => {});
+    // A client that cancelled never reaches done(): count it as CANCELLED.
+    fail(new ConnectError('cancelled by the client', Code.Canceled));
+  }
+}
