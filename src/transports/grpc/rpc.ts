@@ -2,6 +2,7 @@ import type { DescFile, DescService } from '@bufbuild/protobuf';
 import type { ConnectRouter, Interceptor } from '@connectrpc/connect';
 import type { Logger } from 'pino';
 import type { Container } from '../../container.ts';
+import { file_google_rpc_error_details } from './gen/google/rpc/error_details_pb.ts';
 import { file_grpc_health_v1_health, Health } from './gen/grpc/health/v1/health_pb.ts';
 import { file_grpc_reflection_v1_reflection, ServerReflection } from './gen/grpc/reflection/v1/reflection_pb.ts';
 import { file_grpc_reflection_v1alpha_reflection, ServerReflection as ServerReflectionAlpha } from './gen/grpc/reflection/v1alpha/reflection_pb.ts';
@@ -18,7 +19,8 @@ import { userService } from './services/users.ts';
 /** Stoa's own services: what health reports on by name and reflection lists. */
 export const STOA_SERVICES: readonly DescService[] = [UserService, OrderService, ChatService];
 const TOOLING: readonly DescService[] = [Health, ServerReflection, ServerReflectionAlpha];
-const FILES: readonly DescFile[] = [file_stoa_v1_users, file_stoa_v1_orders, file_stoa_v1_chat, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection, file_grpc_reflection_v1alpha_reflection];
+// error_details.proto too: a reflecting client can then decode the details of every status.
+const FILES: readonly DescFile[] = [file_google_rpc_error_details, file_stoa_v1_users, file_stoa_v1_orders, file_stoa_v1_chat, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection, file_grpc_reflection_v1alpha_reflection];
 
 const TOOL: MethodPolicy = { auth: 'none', unlimited: true };
 const PAGED: MethodPolicy = { auth: 'required', fields: { limit: 'page_size', cursor: 'page_token' } };
