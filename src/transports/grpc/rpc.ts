@@ -11,6 +11,7 @@ import { file_stoa_v1_orders, OrderService } from './gen/stoa/v1/orders_pb.ts';
 import { file_stoa_v1_users, UserService } from './gen/stoa/v1/users_pb.ts';
 import { stoaInterceptor, type MethodPolicy } from './interceptors.ts';
 import { grpcMetrics } from './metrics.ts';
+import { chatService } from './services/chat.ts';
 import { healthService } from './services/health.ts';
 import { orderService } from './services/orders.ts';
 import { reflectionServices } from './services/reflection.ts';
@@ -32,6 +33,7 @@ const POLICIES: Record<string, MethodPolicy> = {
   'stoa.v1.UserService/UploadAvatar': { auth: 'required', write: true },
   'stoa.v1.UserService/ListUsers': PAGED,
   'stoa.v1.OrderService/ListOrders': PAGED,
+  'stoa.v1.ChatService/Chat': { auth: 'required', fields: { channel: 'room' } },
   'grpc.health.v1.Health/Check': TOOL,
   'grpc.health.v1.Health/Watch': TOOL,
   'grpc.reflection.v1.ServerReflection/ServerReflectionInfo': TOOL,
@@ -54,6 +56,7 @@ export function createRpc(container: Container, logger: Logger): Rpc {
     routes(router) {
       router.service(UserService, userService(container));
       router.service(OrderService, orderService(container));
+      router.service(ChatService, chatService(container));
       router.service(Health, healthService(container.readiness, [...names, Health.typeName]));
       router.service(ServerReflection, reflection.v1);
       router.service(ServerReflectionAlpha, reflection.v1alpha);

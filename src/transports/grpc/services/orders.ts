@@ -5,8 +5,9 @@ import { checkPageSize } from '../../../platform/pagination/index.ts';
 import { principalOf } from '../context.ts';
 import { orderMessage } from '../convert.ts';
 import type { OrderService } from '../gen/stoa/v1/orders_pb.ts';
+import { watchOrder } from './watch-order.ts';
 
-type Deps = Pick<Container, 'orders' | 'pagination'>;
+type Deps = Pick<Container, 'orders' | 'pagination' | 'realtime'>;
 
 /** OrderService: one domain call per method; ListOrders pages through the pagination core, so its tokens are REST's cursors. */
 export function orderService(deps: Deps): Partial<ServiceImpl<typeof OrderService>> {
@@ -22,5 +23,6 @@ export function orderService(deps: Deps): Partial<ServiceImpl<typeof OrderServic
       const page = await deps.orders.list(actor, {}, request.page);
       return { orders: page.items.map(orderMessage), nextPageToken: deps.pagination.pageCursors(page, request, spec).next ?? '' };
     },
+    watchOrder: watchOrder(deps),
   };
 }
