@@ -36,6 +36,7 @@ import { WebSocketGateway } from './transports/ws/channels.ws.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
 import { createRpc, type Rpc } from './transports/grpc/rpc.ts';
 import { registerRpcRoutes } from './transports/grpc/listener.ts';
+import { registerAvatarRoutes } from './transports/rest/routes/avatars.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -162,6 +163,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerChargeRoutes(scope, { charges: container.charges, lists });
     registerWebhookRoutes(scope, { webhooks: container.webhooks, lists });
     registerJobRoutes(scope, { jobs: container.jobs });
+    registerAvatarRoutes(scope, container.avatars);
   };
   await app.register(
     async (scope) => {

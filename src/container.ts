@@ -5,7 +5,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config.ts';
 import { ApiKeysService } from './domain/api-keys/index.ts';
 import { systemClock, type Clock } from './domain/shared/clock.ts';
-import { EmailVerificationService, UsersService } from './domain/users/index.ts';
+import { AvatarsService, EmailVerificationService, UsersService } from './domain/users/index.ts';
+import { createAvatarRepository } from './infra/db/repositories/avatars.repository.ts';
 import { EventsService } from './domain/events/index.ts';
 import { PostsService } from './domain/posts/index.ts';
 import { FollowsService } from './domain/follows/index.ts';
@@ -102,6 +103,8 @@ export interface Container {
   workListeners: Set<() => void>;
   webhooks: WebhooksService;
   jobs: JobsService;
+  /** User avatars (gRPC UploadAvatar, REST GET /users/{id}/avatar). */
+  avatars: AvatarsService;
   /** Reads jobs without a principal (the workers). */
   jobRepository: JobRepository;
   /** Sends signed outbound requests (webhooks, job callbacks) through the SSRF guard. */
@@ -295,6 +298,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
     pagination,
     rateLimiting,
+    avatars: new AvatarsService({ avatars: createAvatarRepository(connection), users: userRepository, clock }),
     charges: new ChargesService({
       charges: createChargeRepository(connection),
       processorEvents: createProcessorEventStore(connection),

@@ -24,6 +24,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_fanout_cursor: WebhookFanoutCursorTable;
   jobs: JobsTable;
+  user_avatars: UserAvatarsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -289,5 +290,13 @@ export interface JobsTable {
   created_at: Timestamp;
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
+export interface UserAvatarsTable {
+  user_id: string;
+  content_type: string;
+  bytes: Uint8Array;
+  sha256: string;
   updated_at: Timestamp;
 }

@@ -8,8 +8,8 @@ import type { GrpcConfig } from '../../config.ts';
 import { kPeer } from './context.ts';
 import type { Rpc } from './rpc.ts';
 
-/** The largest message a call may send (an avatar chunk is 64 KiB; requests are small otherwise). */
-const READ_MAX_BYTES = 4 * 1024 * 1024;
+/** The largest message a call may send (an avatar chunk is 64 KiB; requests are small otherwise): larger ones are refused from their length prefix, unread. */
+const READ_MAX_BYTES = 256 * 1024;
 
 export interface GrpcListener {
   port: number;

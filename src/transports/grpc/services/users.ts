@@ -1,14 +1,14 @@
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { Container } from '../../../container.ts';
-import { USER_DEFAULT_SORT, USER_SORTS } from '../../../domain/users/index.ts';
+import { AvatarUpload, USER_DEFAULT_SORT, USER_SORTS } from '../../../domain/users/index.ts';
 import { checkPageSize } from '../../../platform/pagination/index.ts';
 import { principalOf } from '../context.ts';
 import { userMessage } from '../convert.ts';
-import type { UserService } from '../gen/stoa/v1/users_pb.ts';
+import type { UploadAvatarRequest, UserService } from '../gen/stoa/v1/users_pb.ts';
 import { canonicalInput } from '../input.ts';
 import { CreateUserRequestSchema } from '../gen/stoa/v1/users_pb.ts';
 
-type Deps = Pick<Container, 'users' | 'pagination'>;
+type Deps = Pick<Container, 'users' | 'pagination' | 'avatars'>;
 
 /** UserService: one domain call per method; the service validates and authorizes. */
 export function userService(deps: Deps): Partial<ServiceImpl<typeof UserService>> {
@@ -39,6 +39,15 @@ export function userService(deps: Deps): Partial<ServiceImpl<typeof UserService>
         }
         cursor = deps.pagination.pageCursors(page, request, spec).next ?? undefined;
       } while (cursor !== undefined && !ctx.signal.aborted);
+    },
+    async uploadAvatar(requests: AsyncIterable<UploadAvatarRequest>, ctx: HandlerContext) {
+      const actor = principalOf(ctx);
+      // Refused before a byte is read when the caller may not set it; each chunk is checked as it arrives.
+      await deps.avatars.authorizeUpload(actor, actor.userId);
+      const upload = new AvatarUpload();
+      for await (const request of requests) upload.add(request.chunk);
+      const avatar = await deps.avatars.set(actor, actor.userId, upload);
+      return { userId: avatar.userId, contentType: avatar.contentType, sizeBytes: BigInt(avatar.bytes.length), etag: `"${avatar.sha256}"` };
     },
   };
 }
