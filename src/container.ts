@@ -7,6 +7,7 @@ import { ApiKeysService } from './domain/api-keys/index.ts';
 import { systemClock, type Clock } from './domain/shared/clock.ts';
 import { AvatarsService, EmailVerificationService, UsersService } from './domain/users/index.ts';
 import { createAvatarRepository } from './infra/db/repositories/avatars.repository.ts';
+import { createStatementDeadline, type StatementDeadline } from './infra/db/statement-deadline.ts';
 import { EventsService } from './domain/events/index.ts';
 import { PostsService } from './domain/posts/index.ts';
 import { FollowsService } from './domain/follows/index.ts';
@@ -105,6 +106,8 @@ export interface Container {
   jobs: JobsService;
   /** User avatars (gRPC UploadAvatar, REST GET /users/{id}/avatar). */
   avatars: AvatarsService;
+  /** Runs a call's database work under its caller's deadline (gRPC deadlines → statement_timeout). */
+  statementDeadline: StatementDeadline;
   /** Reads jobs without a principal (the workers). */
   jobRepository: JobRepository;
   /** Sends signed outbound requests (webhooks, job callbacks) through the SSRF guard. */
@@ -299,6 +302,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     pagination,
     rateLimiting,
     avatars: new AvatarsService({ avatars: createAvatarRepository(connection), users: userRepository, clock }),
+    statementDeadline: createStatementDeadline(database.kind, runWithPrelude),
     charges: new ChargesService({
       charges: createChargeRepository(connection),
       processorEvents: createProcessorEventStore(connection),

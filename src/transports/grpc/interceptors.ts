@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import type { Logger } from 'pino';
 import type { Clock } from '../../domain/shared/clock.ts';
-import { AppError } from '../../domain/shared/errors.ts';
+import { AppError, GRPC_STATUS } from '../../domain/shared/errors.ts';
 import type { Authenticator } from '../../platform/auth/index.ts';
 import { asAppError } from '../../platform/errors/index.ts';
 import { rateLimitHeaders, seconds } from '../../platform/rate-limit/rate-limit.headers.ts';
 import type { RateLimiting } from '../../infra/redis/rate-limiting.ts';
+import type { StatementDeadline } from '../../infra/db/statement-deadline.ts';
 import { kCall, kPeer, type CallState } from './context.ts';
 import { toConnectError } from './errors.ts';
 import type { GrpcMetrics } from './metrics.ts';
@@ -31,8 +32,40 @@ export interface InterceptorDeps {
   policies: Readonly<Record<string, MethodPolicy>>;
   /** Aborted when the server shuts down: open server streams end with UNAVAILABLE. */
   shutdown: AbortSignal;
+  /** Runs a unary call's work whose deadline is shorter than `maxDeadlineMs` with its database statements bounded by it. */
+  statementDeadline: StatementDeadline;
+  maxDeadlineMs: number;
 }
 
+const TIMEOUT_UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000_001 };
+
+/** The caller's deadline in ms from `grpc-timeout` (gRPC, gRPC-Web) or `connect-timeout-ms` (Connect), if any. */
+export function requestTimeoutMs(header: Headers): number | undefined {
+  const grpc = /^(\d{1,8})([HMSmun])$/.exec(header.get('grpc-timeout') ?? '');
+  if (grpc) return Number(grpc[1]) * TIMEOUT_UNITS[grpc[2]!]!;
+  const connect = /^\d{1,10}$/.exec(header.get('connect-timeout-ms') ?? '');
+  return connect ? Number(connect[0]) : undefined;
+}
+
+/** `work`, or DEADLINE_EXCEEDED as soon as the call's signal says its deadline passed (the work is left to its statement timeout). */
+function beforeDeadline<T>(work: Promise<T>, signal: AbortSignal, deadlineAt: number): Promise<T> {
+  work.catch(() => {});
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      const reason: unknown = signal.reason;
+      // The client gives up at its deadline too: whichever side noticed first, the deadline is what passed.
+      const passed = (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) || Date.now() >= deadlineAt - 5;
+      if (passed) reject(new AppError('DEADLINE_EXCEEDED', 'The deadline passed before the call finished'));
+      else reject(reason instanceof Error ? reason : new ConnectError('cancelled', Code.Canceled));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** Canonical gRPC status names by number (google.rpc.Code), as the registry spells them. */
+const STATUS_NAMES: Record<number, string> = Object.fromEntries(Object.entries(GRPC_STATUS).map(([name, value]) => [value, name]));
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const DEFAULT_POLICY: MethodPolicy = { auth: 'required' };
 
@@ -52,6 +85,7 @@ export function stoaInterceptor(deps: InterceptorDeps): Interceptor {
   const { limiter, policies, clientIp } = deps.rateLimiting;
   return (next) => async (req) => {
     const started = performance.now();
+    const started0 = Date.now();
     const given = req.header.get('x-request-id');
     const requestId = given !== null && REQUEST_ID.test(given) ? given : (req.contextValues.get(kPeer).requestId ?? randomUUID());
     const service = req.service.typeName;
@@ -69,7 +103,7 @@ export function stoaInterceptor(deps: InterceptorDeps): Interceptor {
       if (finished) return;
       finished = true;
       const elapsed = (performance.now() - started) / 1000;
-      const codeName = code === 0 ? 'OK' : Code[code]!.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+      const codeName = STATUS_NAMES[code] ?? String(code);
       deps.metrics.handled.inc({ ...labels, grpc_code: codeName });
       deps.metrics.seconds.observe(labels, elapsed);
       const line = { grpc_code: codeName, duration_ms: Math.round(elapsed * 10_000) / 10, principal: call.principal?.userId };
@@ -113,7 +147,15 @@ export function stoaInterceptor(deps: InterceptorDeps): Interceptor {
           }
         }
       }
-      const res = await next(req);
+      const timeoutMs = req.stream ? undefined : requestTimeoutMs(req.header);
+      const res =
+        timeoutMs !== undefined && timeoutMs < deps.maxDeadlineMs
+          ? await beforeDeadline(
+              deps.statementDeadline(timeoutMs, () => next(req)),
+              req.signal,
+              started0 + timeoutMs,
+            )
+          : await next(req);
       for (const [name, value] of Object.entries(meta)) res.header.set(name, value);
       if (!res.stream) {
         finish(0);

@@ -31,7 +31,6 @@ export async function listenGrpc(rpc: Rpc, options: { port: number; host: string
     routes: (router) => rpc.routes(router),
     interceptors: rpc.interceptors,
     readMaxBytes: READ_MAX_BYTES,
-    maxTimeoutMs: options.config.maxDeadlineMs,
     contextValues: (req) => createContextValues().set(kPeer, { address: req.socket.remoteAddress, forwardedFor: undefined }),
   });
   const { tlsCert, tlsKey } = options.config;

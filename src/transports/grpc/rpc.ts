@@ -70,6 +70,8 @@ export function createRpc(container: Container, logger: Logger): Rpc {
         metrics: grpcMetrics(container.metrics),
         policies: POLICIES,
         shutdown: shutdown.signal,
+        statementDeadline: container.statementDeadline,
+        maxDeadlineMs: container.config.grpc.maxDeadlineMs,
       }),
     ],
     shutdownStreams: () => shutdown.abort(),
