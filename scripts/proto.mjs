@@ -12,7 +12,15 @@ const bin = path.join(root, 'node_modules', '.bin');
 const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` };
 const GEN = 'src/transports/grpc/gen';
 
-const buf = (...args) => execFileSync(path.join(bin, 'buf'), args, { cwd: root, env, stdio: 'inherit' });
+function buf(...args) {
+  try {
+    execFileSync(path.join(bin, 'buf'), args, { cwd: root, env, stdio: 'inherit' });
+  } catch {
+    // buf has printed its findings; one line more says which step failed.
+    console.error(`buf ${args[0]} failed`);
+    process.exit(1);
+  }
+}
 const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 
 function files(dir, base = dir) {
