@@ -12,6 +12,8 @@ import { GrpcClient } from './helpers/grpc.ts';
 import { world, type World } from './helpers/world.ts';
 import { loadConfig } from '../src/config.ts';
 import { listenGrpc } from '../src/transports/grpc/listener.ts';
+import { createRpc } from '../src/transports/grpc/rpc.ts';
+import pino from 'pino';
 import { OrderService } from '../src/transports/grpc/gen/stoa/v1/orders_pb.ts';
 import { UserService } from '../src/transports/grpc/gen/stoa/v1/users_pb.ts';
 
@@ -40,6 +42,25 @@ describe('the gRPC listener', () => {
     } finally {
       secure.close();
       plain.close();
+      await listener.close(500);
+    }
+  });
+
+  it('logs one line per call with its request id, method, status and caller', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const listener = await listenGrpc(createRpc(w.t.container, logger), { port: 0, host: '127.0.0.1', config: w.t.config.grpc });
+    const client = new GrpcClient(`127.0.0.1:${listener.port}`);
+    try {
+      await client.unary(UserService.method.getUser, { id: w.ada.id }, { ...w.ada.auth, 'x-request-id': 'log-1' });
+      await assert.rejects(client.unary(UserService.method.getUser, { id: 'usr_none' }, { ...w.ada.auth, 'x-request-id': 'log-2' }));
+      const ok = lines.find((l) => l.request_id === 'log-1');
+      assert.deepEqual([ok?.rpc, ok?.grpc_code, ok?.principal], ['stoa.v1.UserService/GetUser', 'OK', w.ada.id]);
+      assert.equal(lines.find((l) => l.request_id === 'log-2')?.grpc_code, 'NOT_FOUND');
+      assert.ok(lines.every((l) => typeof l.request_id === 'string'), 'every line names its request');
+      assert.ok(!JSON.stringify(lines).includes(w.ada.accessToken), 'no credential in the logs');
+    } finally {
+      client.close();
       await listener.close(500);
     }
   });

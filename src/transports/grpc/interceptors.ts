@@ -92,8 +92,16 @@ export function stoaInterceptor(deps: InterceptorDeps): Interceptor {
     const method = req.method.name;
     const policy = deps.policies[`${service}/${method}`] ?? DEFAULT_POLICY;
     const labels = { grpc_type: kindOf(req.method), grpc_service: service, grpc_method: method };
-    const log = deps.logger.child({ request_id: requestId, rpc: `${service}/${method}` });
-    const call: CallState = { requestId, principal: null, log };
+    const bindings = { request_id: requestId, rpc: `${service}/${method}` };
+    let child: Logger | undefined;
+    // The call's child logger is made only when a handler logs; the interceptor's own line carries the same fields.
+    const call: CallState = {
+      requestId,
+      principal: null,
+      get log() {
+        return (child ??= deps.logger.child(bindings));
+      },
+    };
     req.contextValues.set(kCall, call);
     deps.metrics.started.inc(labels);
     const meta: Record<string, string> = { 'x-request-id': requestId };
@@ -106,9 +114,9 @@ export function stoaInterceptor(deps: InterceptorDeps): Interceptor {
       const codeName = STATUS_NAMES[code] ?? String(code);
       deps.metrics.handled.inc({ ...labels, grpc_code: codeName });
       deps.metrics.seconds.observe(labels, elapsed);
-      const line = { grpc_code: codeName, duration_ms: Math.round(elapsed * 10_000) / 10, principal: call.principal?.userId };
-      if (code === Code.Internal || code === Code.Unknown) log.error({ ...line, err: error }, 'rpc failed');
-      else log.info(line, 'rpc completed');
+      const line = { ...bindings, grpc_code: codeName, duration_ms: Math.round(elapsed * 10_000) / 10, principal: call.principal?.userId };
+      if (code === Code.Internal || code === Code.Unknown) deps.logger.error({ ...line, err: error }, 'rpc failed');
+      else if (deps.logger.isLevelEnabled('info')) deps.logger.info(line, 'rpc completed');
     };
     const fail = (error: unknown): ConnectError => {
       const failure = asFailure(error, meta, policy);
