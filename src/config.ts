@@ -61,6 +61,8 @@ export interface Config {
   readonly webhooks: WebhooksConfig;
   /** Orders a report job reads per step; each step commits (STOA_REPORT_STEP_ORDERS). */
   readonly reportStepOrders: number;
+  /** How often each process writes its request counts for GET /v1/usage (STOA_USAGE_FLUSH_MS). */
+  readonly usageFlushMs: number;
   /** The gRPC listener on GRPC_PORT (docs/grpc.md). */
   readonly grpc: GrpcConfig;
 }
@@ -440,6 +442,7 @@ export function loadConfig(env: Env = process.env): Config {
       allowedCidrs: Object.freeze(cidrList(env, 'STOA_WEBHOOK_ALLOWED_CIDRS')),
     }),
     reportStepOrders: integer(env, 'STOA_REPORT_STEP_ORDERS', 500, 1, 100_000),
+    usageFlushMs: integer(env, 'STOA_USAGE_FLUSH_MS', 10_000, 50, 600_000),
     realtime: realtimeConfig(env),
     grpc: grpcConfig(env),
   });

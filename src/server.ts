@@ -62,6 +62,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     out(`  API       ${url}/v1`);
     out(`  Docs      ${url}/docs   (OpenAPI: ${url}/openapi.json)`);
     out(`  gRPC      ${config.grpc.tlsCert ? 'TLS' : 'h2c'} on port ${grpc!.port}; Connect and gRPC-Web at ${url}/rpc`);
+    out(`  Dashboard ${url}/dashboard`);
   }
   out(`  Metrics   ${url}/metrics   Health: ${url}/healthz   Ready: ${url}/readyz`);
   if (demo) {

@@ -25,6 +25,7 @@ export interface Database {
   webhook_fanout_cursor: WebhookFanoutCursorTable;
   jobs: JobsTable;
   user_avatars: UserAvatarsTable;
+  usage_counts: UsageCountsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -299,4 +300,15 @@ export interface UserAvatarsTable {
   bytes: Uint8Array;
   sha256: string;
   updated_at: Timestamp;
+}
+
+/** Per-minute usage counts (migration 0014), added to in batches by every process. */
+export interface UsageCountsTable {
+  bucket: Timestamp;
+  user_id: string;
+  api_key_id: string;
+  api_version: string;
+  status_class: string;
+  rate_limit_policy: string;
+  count: ColumnType<string | number, number, number>;
 }
