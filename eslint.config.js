@@ -7,7 +7,7 @@ const TRANSPORT_LIBRARIES = ['fastify', 'fastify-*', '@fastify/*', 'find-my-way'
 const STORE_LIBRARIES = ['pg', 'pg-*', 'ioredis', 'kysely', '@electric-sql/*'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'openapi.json', 'openapi.v*.json', 'sdk/dist/', 'sdk/src/generated/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'openapi.json', 'openapi.v*.json', 'sdk/dist/', 'sdk/src/generated/', 'src/transports/grpc/gen/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   graphql: () => import('./graphql.ts'),
+  grpc: () => import('./grpc.ts'),
   idempotency: () => import('./idempotency.ts'),
   pagination: () => import('./pagination.ts'),
   'rate-limit': () => import('./rate-limit.ts'),

@@ -37,6 +37,16 @@ import { registerRealtimeRoutes } from './transports/rest/routes/realtime.routes
 import { EVENT_STREAM, EventStreams, wantsEventStream } from './transports/sse/events.sse.ts';
 import { WebSocketGateway } from './transports/ws/channels.ws.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
+import { createRpc, type Rpc } from './transports/grpc/rpc.ts';
+import { registerRpcRoutes } from './transports/grpc/listener.ts';
+import { registerAvatarRoutes } from './transports/rest/routes/avatars.routes.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The gRPC services (src/transports/grpc), served under /rpc and, by server.ts, on GRPC_PORT. */
+    rpc: Rpc;
+  }
+}
 import { registerUsageRecording } from './transports/rest/plugins/usage.ts';
 import { registerUsageRoutes } from './transports/rest/routes/usage.routes.ts';
 import { registerCookieAuthRoutes } from './transports/rest/routes/auth-cookie.routes.ts';
@@ -173,6 +183,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerChargeRoutes(scope, { charges: container.charges, lists });
     registerWebhookRoutes(scope, { webhooks: container.webhooks, lists });
     registerJobRoutes(scope, { jobs: container.jobs });
+    registerAvatarRoutes(scope, container.avatars);
     registerUsageRoutes(scope, { usage: container.usage });
     registerCookieAuthRoutes(scope, { sessions: container.sessions, publicUrl: config.publicUrl, refreshTtlSeconds: config.refreshTokenTtlSeconds });
   };
@@ -188,6 +199,9 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   upgrades.graphql = registerGraphql(app, container);
   // The developer dashboard (docs/dashboard.md): a page and its bundle, over the public API.
   await registerDashboard(app);
+  // gRPC's services for browsers (docs/grpc.md): Connect and gRPC-Web under /rpc; server.ts opens GRPC_PORT with the same ones.
+  app.decorate('rpc', createRpc(container, app.log as Logger));
+  registerRpcRoutes(app, app.rpc);
 
   app.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({
     data: { name: 'Stoa', version: VERSION, links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', metrics: '/metrics' } },

@@ -5,7 +5,9 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config.ts';
 import { ApiKeysService } from './domain/api-keys/index.ts';
 import { systemClock, type Clock } from './domain/shared/clock.ts';
-import { EmailVerificationService, UsersService } from './domain/users/index.ts';
+import { AvatarsService, EmailVerificationService, UsersService } from './domain/users/index.ts';
+import { createAvatarRepository } from './infra/db/repositories/avatars.repository.ts';
+import { createStatementDeadline, type StatementDeadline } from './infra/db/statement-deadline.ts';
 import { EventsService } from './domain/events/index.ts';
 import { PostsService } from './domain/posts/index.ts';
 import { FollowsService } from './domain/follows/index.ts';
@@ -105,6 +107,10 @@ export interface Container {
   workListeners: Set<() => void>;
   webhooks: WebhooksService;
   jobs: JobsService;
+  /** User avatars (gRPC UploadAvatar, REST GET /users/{id}/avatar). */
+  avatars: AvatarsService;
+  /** Runs a call's database work under its caller's deadline (gRPC deadlines → statement_timeout). */
+  statementDeadline: StatementDeadline;
   /** Reads jobs without a principal (the workers). */
   jobRepository: JobRepository;
   /** Sends signed outbound requests (webhooks, job callbacks) through the SSRF guard. */
@@ -306,6 +312,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
     pagination,
     rateLimiting,
+    avatars: new AvatarsService({ avatars: createAvatarRepository(connection), users: userRepository, clock }),
+    statementDeadline: createStatementDeadline(database.kind, runWithPrelude),
     charges: new ChargesService({
       charges: createChargeRepository(connection),
       processorEvents: createProcessorEventStore(connection),

@@ -83,6 +83,7 @@ export const ERROR_CODES = {
   INTERNAL_ERROR: { status: 500, grpc: 'INTERNAL', title: 'Internal server error' },
   SERVICE_UNAVAILABLE: { status: 503, grpc: 'UNAVAILABLE', title: 'Service unavailable' },
   OVERLOADED: { status: 503, grpc: 'UNAVAILABLE', title: 'Server overloaded' },
+  DEADLINE_EXCEEDED: { status: 504, grpc: 'DEADLINE_EXCEEDED', title: 'Deadline exceeded' },
 } as const satisfies Record<string, { status: number; grpc: GrpcStatusName; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -24,6 +24,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_fanout_cursor: WebhookFanoutCursorTable;
   jobs: JobsTable;
+  user_avatars: UserAvatarsTable;
   usage_counts: UsageCountsTable;
 }
 
@@ -290,6 +291,14 @@ export interface JobsTable {
   created_at: Timestamp;
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
+export interface UserAvatarsTable {
+  user_id: string;
+  content_type: string;
+  bytes: Uint8Array;
+  sha256: string;
   updated_at: Timestamp;
 }
 
