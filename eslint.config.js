@@ -7,7 +7,7 @@ const TRANSPORT_LIBRARIES = ['fastify', 'fastify-*', '@fastify/*', 'find-my-way'
 const STORE_LIBRARIES = ['pg', 'pg-*', 'ioredis', 'kysely', '@electric-sql/*'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'openapi.json', 'openapi.v*.json'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', 'openapi.json', 'openapi.v*.json', 'sdk/dist/', 'sdk/src/generated/', 'src/transports/grpc/gen/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -30,6 +30,20 @@ export default tseslint.config(
     files: ['src/platform/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [...TRANSPORT_LIBRARIES, '**/transports/**'] }],
+    },
+  },
+  // Transports do not import each other: what two need lives below them (platform/representations, …).
+  {
+    files: ['src/transports/graphql/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/transports/rest/**', '**/rest/**', '**/transports/ws/**', '**/ws/**', '**/transports/sse/**', '**/sse/**', '**/transports/grpc/**', '**/grpc/**'] }],
+    },
+  },
+  // The SDK (sdk/) runs in browsers too: no Node built-ins, nothing from the server's sources, no runtime dependency.
+  {
+    files: ['sdk/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'http', 'https', 'net', 'crypto', 'stream', 'buffer', 'url', 'util', 'events', 'os', 'child_process', '**/src/domain/**', '**/src/platform/**', '**/src/infra/**', '**/src/transports/**'] }],
     },
   },
 );

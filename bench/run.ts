@@ -4,13 +4,16 @@
  */
 const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   graphql: () => import('./graphql.ts'),
+  grpc: () => import('./grpc.ts'),
   idempotency: () => import('./idempotency.ts'),
   pagination: () => import('./pagination.ts'),
   'rate-limit': () => import('./rate-limit.ts'),
   'rate-limit-instructions': () => import('./rate-limit-instructions.ts'),
   pipeline: () => import('./pipeline.ts'),
+  sdk: () => import('./sdk.ts'),
   startup: () => import('./startup.ts'),
   webhooks: () => import('./webhooks.ts'),
+  usage: () => import('./usage.ts'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

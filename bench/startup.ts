@@ -82,7 +82,7 @@ async function start(bin: string, dataDir: string): Promise<{ child: ChildProces
   const port = await freePort();
   const began = performance.now();
   const child = spawn(process.execPath, [bin, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', STOA_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', STOA_DATA_DIR: dataDir, PORT: String(port), GRPC_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${bin} exited with ${code} before it was healthy`))));

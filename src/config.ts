@@ -61,6 +61,18 @@ export interface Config {
   readonly webhooks: WebhooksConfig;
   /** Orders a report job reads per step; each step commits (STOA_REPORT_STEP_ORDERS). */
   readonly reportStepOrders: number;
+  /** How often each process writes its request counts for GET /v1/usage (STOA_USAGE_FLUSH_MS). */
+  readonly usageFlushMs: number;
+  /** The gRPC listener on GRPC_PORT (docs/grpc.md). */
+  readonly grpc: GrpcConfig;
+}
+
+export interface GrpcConfig {
+  /** PEM files (STOA_GRPC_TLS_CERT, STOA_GRPC_TLS_KEY): TLS when both are set, plaintext HTTP/2 otherwise. */
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  /** The longest a call may run (STOA_GRPC_MAX_DEADLINE_MS); a shorter client deadline bounds its database statements. */
+  readonly maxDeadlineMs: number;
 }
 
 export interface WebhooksConfig {
@@ -430,8 +442,19 @@ export function loadConfig(env: Env = process.env): Config {
       allowedCidrs: Object.freeze(cidrList(env, 'STOA_WEBHOOK_ALLOWED_CIDRS')),
     }),
     reportStepOrders: integer(env, 'STOA_REPORT_STEP_ORDERS', 500, 1, 100_000),
+    usageFlushMs: integer(env, 'STOA_USAGE_FLUSH_MS', 10_000, 50, 600_000),
     realtime: realtimeConfig(env),
+    grpc: grpcConfig(env),
   });
+}
+
+function grpcConfig(env: Env): GrpcConfig {
+  const tlsCert = env.STOA_GRPC_TLS_CERT || undefined;
+  const tlsKey = env.STOA_GRPC_TLS_KEY || undefined;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    fail(tlsCert === undefined ? 'STOA_GRPC_TLS_CERT' : 'STOA_GRPC_TLS_KEY', 'must be set together with ' + (tlsCert === undefined ? 'STOA_GRPC_TLS_KEY' : 'STOA_GRPC_TLS_CERT'), '');
+  }
+  return Object.freeze({ tlsCert, tlsKey, maxDeadlineMs: integer(env, 'STOA_GRPC_MAX_DEADLINE_MS', 30_000, 100, 3_600_000) });
 }
 
 function realtimeConfig(env: Env): RealtimeConfig {

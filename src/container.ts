@@ -5,7 +5,9 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config.ts';
 import { ApiKeysService } from './domain/api-keys/index.ts';
 import { systemClock, type Clock } from './domain/shared/clock.ts';
-import { EmailVerificationService, UsersService } from './domain/users/index.ts';
+import { AvatarsService, EmailVerificationService, UsersService } from './domain/users/index.ts';
+import { createAvatarRepository } from './infra/db/repositories/avatars.repository.ts';
+import { createStatementDeadline, type StatementDeadline } from './infra/db/statement-deadline.ts';
 import { EventsService } from './domain/events/index.ts';
 import { PostsService } from './domain/posts/index.ts';
 import { FollowsService } from './domain/follows/index.ts';
@@ -44,6 +46,9 @@ import { createJobScheduler } from './workers/jobs.ts';
 import { createWebhookDeliveryRepository, createWebhookEndpointRepository } from './infra/db/repositories/webhooks.repository.ts';
 import { createAddressPolicy, createSecretBox, createTargetGuard, mintWebhookSecret, signatureHeader, type Resolver } from './platform/webhooks/index.ts';
 
+import { UsageService } from './domain/usage/index.ts';
+import { createUsageRepository } from './infra/db/repositories/usage.repository.ts';
+import { UsageRecorder } from './platform/usage/index.ts';
 import { openSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
@@ -102,12 +107,19 @@ export interface Container {
   workListeners: Set<() => void>;
   webhooks: WebhooksService;
   jobs: JobsService;
+  /** User avatars (gRPC UploadAvatar, REST GET /users/{id}/avatar). */
+  avatars: AvatarsService;
+  /** Runs a call's database work under its caller's deadline (gRPC deadlines → statement_timeout). */
+  statementDeadline: StatementDeadline;
   /** Reads jobs without a principal (the workers). */
   jobRepository: JobRepository;
   /** Sends signed outbound requests (webhooks, job callbacks) through the SSRF guard. */
   webhookSender: WebhookSender;
   /** How webhook targets are resolved (replaceable: tests answer names with chosen addresses; there is no DNS in CI). */
   webhookResolver: { current: Resolver };
+  /** Counts answered requests in memory and writes them in batches (GET /v1/usage). */
+  usageRecorder: UsageRecorder;
+  usage: UsageService;
   close(): Promise<void>;
 }
 
@@ -221,6 +233,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
   });
 
+  // Never inside a caller's transaction: a batch holds many callers' counts.
+  const usageRepository = createUsageRepository(() => database.db);
+  const usageRecorder = new UsageRecorder({ store: usageRepository, flushIntervalMs: config.usageFlushMs });
+  usageRecorder.start();
+
   const users = new UsersService({
     users: userRepository,
     events: eventLog,
@@ -295,6 +312,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }),
     pagination,
     rateLimiting,
+    avatars: new AvatarsService({ avatars: createAvatarRepository(connection), users: userRepository, clock }),
+    statementDeadline: createStatementDeadline(database.kind, runWithPrelude),
     charges: new ChargesService({
       charges: createChargeRepository(connection),
       processorEvents: createProcessorEventStore(connection),
@@ -314,7 +333,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     },
     transactor,
     realtime,
+    usageRecorder,
+    usage: new UsageService({ usage: usageRepository, pending: usageRecorder, clock }),
     async close() {
+      // The counts not yet written go to the database before it closes.
+      await usageRecorder.close();
       await realtime.close();
       signingKeys.close();
       await credentialBus?.close();

@@ -5,11 +5,14 @@ import { createContainer, type Container } from './container.ts';
 import { isEmpty, seedDemo } from './infra/db/seed.ts';
 import { attachPaymentProcessor } from './infra/payment-processor/index.ts';
 import { createWorker } from './workers/index.ts';
+import { listenGrpc, type GrpcListener } from './transports/grpc/listener.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface RunningServer {
   app: FastifyInstance;
+  /** The gRPC port (undefined for a worker-only process). */
+  grpcPort: number | undefined;
   container: Container;
   url: string;
   stop(): Promise<void>;
@@ -38,6 +41,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://localhost:${port}`;
+  // The API roles serve gRPC on GRPC_PORT as well (docs/grpc.md).
+  const grpc: GrpcListener | undefined = role === 'worker' ? undefined : await listenGrpc(app.rpc, { port: config.grpcPort, host: config.host, config: config.grpc });
   // A worker-only process serves no webhook route: it talks to the payment processor only when one is configured.
   const processor =
     role !== 'worker' || config.processor.url
@@ -56,6 +61,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (role !== 'worker') {
     out(`  API       ${url}/v1`);
     out(`  Docs      ${url}/docs   (OpenAPI: ${url}/openapi.json)`);
+    out(`  gRPC      ${config.grpc.tlsCert ? 'TLS' : 'h2c'} on port ${grpc!.port}; Connect and gRPC-Web at ${url}/rpc`);
+    out(`  Dashboard ${url}/dashboard`);
   }
   out(`  Metrics   ${url}/metrics   Health: ${url}/healthz   Ready: ${url}/readyz`);
   if (demo) {
@@ -78,7 +85,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         process.exit(1);
       }, SHUTDOWN_GRACE_MS);
       guard.unref();
-      await app.close();
+      await Promise.all([grpc?.close(SHUTDOWN_GRACE_MS - 1_000), app.close()]);
       await worker?.stop();
       await processor?.close();
       await container.close();
@@ -97,5 +104,5 @@ export async function startServer(config: Config): Promise<RunningServer> {
       );
     });
   }
-  return { app, container, url, stop };
+  return { app, container, url, grpcPort: grpc?.port, stop };
 }

@@ -19,6 +19,8 @@ const SCOPE_FREE = new Set([
   'createRealtimeTicket',
   // The event log is filtered event by event by the key's scopes (canSee): a key sees only the families its scopes cover.
   'listEvents',
+  // The caller's own request counts (issue 19): account metadata like /me, no resource data.
+  'getUsage',
 ]);
 
 const requiresCredential = (op: Operation) => !isPublic(op);

@@ -35,7 +35,7 @@ function cleanEnv(): Record<string, string> {
 export function startStoa(env: Record<string, string>, timeoutMs = 60_000): Promise<StoaProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve'], {
-      env: { ...cleanEnv(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+      env: { ...cleanEnv(), PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

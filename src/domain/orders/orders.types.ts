@@ -99,3 +99,8 @@ export function presentOrder(order: Order & { items?: readonly OrderItem[] }) {
     ...(order.items !== undefined && { items: order.items.map(presentOrderItem) }),
   };
 }
+
+/** Whether an order can still change: a delivered or cancelled order never does (a watch of it ends there). */
+export function isFinalStatus(status: OrderStatus): boolean {
+  return NEXT_STATUS[status] === undefined && !canBeCancelled(status);
+}

@@ -83,6 +83,7 @@ export const ERROR_CODES = {
   INTERNAL_ERROR: { status: 500, grpc: 'INTERNAL', title: 'Internal server error' },
   SERVICE_UNAVAILABLE: { status: 503, grpc: 'UNAVAILABLE', title: 'Service unavailable' },
   OVERLOADED: { status: 503, grpc: 'UNAVAILABLE', title: 'Server overloaded' },
+  DEADLINE_EXCEEDED: { status: 504, grpc: 'DEADLINE_EXCEEDED', title: 'Deadline exceeded' },
   REQUEST_HEADER_TOO_LARGE: { status: 431, grpc: 'RESOURCE_EXHAUSTED', title: 'Request header fields too large' },
   REQUEST_TIMEOUT: { status: 408, grpc: 'CANCELLED', title: 'Request timeout' },
 } as const satisfies Record<string, { status: number; grpc: GrpcStatusName; title: string }>;

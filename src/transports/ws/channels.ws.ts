@@ -10,7 +10,7 @@ import type { Clock } from '../../domain/shared/clock.ts';
 import type { Authenticator } from '../../platform/auth/index.ts';
 import { accessTokenExpiry } from '../../platform/auth/tickets.ts';
 import { asAppError } from '../../platform/errors/index.ts';
-import { RealtimeSession, type Realtime, type ServerMessage } from '../../platform/realtime/index.ts';
+import { RealtimeSession, userPostsAuthorization, type Realtime, type ServerMessage } from '../../platform/realtime/index.ts';
 
 /** Close codes of /v1/ws. */
 export const WS_CLOSE = { goingAway: 1001, tooBig: 1009, tryAgainLater: 1013, unauthorized: 4401 } as const;
@@ -155,9 +155,7 @@ export class WebSocketGateway {
         clock,
         messagesPerSecond: realtime.config.wsMessagesPerSecond,
         present: presentEvent,
-        async authorizeUserPosts(actor, userId) {
-          await posts.listByAuthor(actor, userId, {}, { mode: 'cursor', sort: [{ field: 'created_at', descending: true }], limit: 1 });
-        },
+        ...userPostsAuthorization(posts),
       },
     );
     const peer: Peer = { socket, session, missedPongs: 0 };

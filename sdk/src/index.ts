@@ -1,0 +1,10 @@
+export { createStoa, type Stoa, type StoaOptions, type RequestInit } from './client.ts';
+export { StoaError, StoaSdkError, StoaConnectionError, StoaTimeoutError, type Problem, type FieldError } from './errors.ts';
+export type { RequestOptions, RetryInfo, ResponseMeta, StoaResponse } from './http.ts';
+export type { Page, PageRequest, Pagination } from './pagination.ts';
+export type { EventStream, EventStreamOptions } from './event-stream.ts';
+export type * from './resources.ts';
+export { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES, backoffCeilingMs, parseRetryAfterMs, type RetryPolicy } from './retry.ts';
+export { SseParser, type SseMessage } from './sse.ts';
+export { API_VERSIONS, LATEST_API_VERSION, type ApiVersion, type PathsByVersion, type ComponentsByVersion } from './generated/index.ts';
+export type { Input, Output, Item, Query, Paths } from './types.ts';
