@@ -530,7 +530,7 @@ export interface paths {
         /**
          * Create a product
          * @deprecated
-         * @description Administrators only.
+         * @description Administrators only (an API key needs products:write).
          */
         post: operations["createProduct"];
         delete?: never;
@@ -557,7 +557,7 @@ export interface paths {
         /**
          * Delete a product
          * @deprecated
-         * @description Administrators only. The product leaves the catalogue; existing orders keep their items.
+         * @description Administrators only (an API key needs products:write). The product leaves the catalogue; existing orders keep their items.
          */
         delete: operations["deleteProduct"];
         options?: never;
@@ -565,7 +565,7 @@ export interface paths {
         /**
          * Update a product (JSON Merge Patch)
          * @deprecated
-         * @description Administrators only. Records a product.updated event. Send If-Match to avoid lost updates (stock changes from orders move the ETag too).
+         * @description Administrators only (an API key needs products:write). Records a product.updated event. Send If-Match to avoid lost updates (stock changes from orders move the ETag too).
          */
         patch: operations["updateProduct"];
         trace?: never;
@@ -967,7 +967,7 @@ export interface paths {
         /**
          * Start a report
          * @deprecated
-         * @description Answers 202 with the job, Location (the job) and Retry-After. A user's sales report covers its own orders, an administrator's the whole shop. With callback_url (same address rules as webhook endpoints), a POST signed with data.callback_secret (shown once) is sent when the job ends. Idempotency-Key is honoured.
+         * @description Answers 202 with the job, Location (the job) and Retry-After. A user's sales report covers its own orders, an administrator's the whole shop. With callback_url (same address rules as webhook endpoints), a POST signed with data.callback_secret (shown once) is sent when the job ends. Idempotency-Key is honoured. An API key needs orders:read, for this and every job and report route.
          */
         post: operations["createReport"];
         delete?: never;
@@ -1242,6 +1242,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -1295,6 +1313,24 @@ export interface operations {
             };
             /** @description The Accept header asks for a representation Stoa cannot produce */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1358,6 +1394,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -1414,6 +1468,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -1428,7 +1500,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1454,6 +1529,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        data: {
+                            /** @description EdDSA-signed JWT, valid for expires_in seconds. */
+                            access_token: string;
+                            /** @description Opaque; single use — each refresh returns a new one. */
+                            refresh_token: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @example 900 */
+                            expires_in: number;
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
                         data: {
                             /** @description EdDSA-signed JWT, valid for expires_in seconds. */
                             access_token: string;
@@ -1494,6 +1581,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -1514,6 +1637,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1544,7 +1676,10 @@ export interface operations {
     refreshToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1579,6 +1714,18 @@ export interface operations {
                             expires_in: number;
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @description EdDSA-signed JWT, valid for expires_in seconds. */
+                            access_token: string;
+                            /** @description Opaque; single use — each refresh returns a new one. */
+                            refresh_token: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @example 900 */
+                            expires_in: number;
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -1592,6 +1739,42 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1626,6 +1809,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -1649,7 +1841,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1682,6 +1877,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -1702,6 +1933,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1742,7 +1982,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -1768,10 +2008,10 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
+                            id?: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            name: string;
+                            name?: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -1782,14 +2022,55 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links: {
-                                self: string;
+                            links?: {
+                                self?: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            name?: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -1850,8 +2131,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1882,7 +2181,10 @@ export interface operations {
     createUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1946,6 +2248,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -1959,6 +2292,33 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2004,6 +2364,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2079,6 +2448,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -2124,8 +2524,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2239,6 +2666,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -2277,6 +2735,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
                 headers: {
@@ -2288,6 +2764,15 @@ export interface operations {
             };
             /** @description If-Match did not match the current ETag */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2313,8 +2798,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This deployment requires If-Match on updates */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2363,6 +2866,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -2390,6 +2902,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match did not match the current ETag */
             412: {
                 headers: {
@@ -2399,8 +2929,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This deployment requires If-Match on updates */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2434,6 +2982,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the ETag still matches (412 otherwise). */
                 "if-match"?: string;
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -2513,6 +3063,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -2551,6 +3132,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
                 headers: {
@@ -2562,6 +3161,15 @@ export interface operations {
             };
             /** @description If-Match did not match the current ETag */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2587,8 +3195,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This deployment requires If-Match on updates */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2662,6 +3288,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -2670,6 +3327,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Missing or invalid credentials */
             401: {
@@ -2689,8 +3355,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2721,7 +3414,10 @@ export interface operations {
     verifyEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2776,6 +3472,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description A token was issued */
@@ -2785,6 +3512,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description A token was issued; it is delivered in a user.verification_requested event only this user can read. */
+                        data: {
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            expires_at: string;
+                            links: {
+                                /** @description Where the token is delivered: the user.verification_requested events. */
+                                events: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
                         /** @description A token was issued; it is delivered in a user.verification_requested event only this user can read. */
                         data: {
                             /**
@@ -2836,8 +3577,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2865,6 +3633,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2905,7 +3682,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -2927,10 +3704,10 @@ export interface operations {
                     "application/json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
+                            id?: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            name: string;
+                            name?: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -2941,14 +3718,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links: {
-                                self: string;
+                            links?: {
+                                self?: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -2957,7 +3734,54 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at: string;
+                            followed_at?: string;
+                        })[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: ({
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            name?: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        } & {
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            followed_at?: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -3024,8 +3848,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3066,7 +3908,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -3088,10 +3930,10 @@ export interface operations {
                     "application/json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
+                            id?: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            name: string;
+                            name?: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -3102,14 +3944,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links: {
-                                self: string;
+                            links?: {
+                                self?: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3118,7 +3960,54 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at: string;
+                            followed_at?: string;
+                        })[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: ({
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            name?: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        } & {
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            followed_at?: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -3185,8 +4074,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3232,6 +4139,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -3259,6 +4175,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; every failing field is listed in errors */
             422: {
                 headers: {
@@ -3270,6 +4222,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3315,6 +4276,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -3342,8 +4312,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3384,7 +4381,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -3404,24 +4401,61 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            name: string;
+                            id?: string;
+                            name?: string;
                             /**
                              * @description The first characters of the secret, to recognise the key.
                              * @example sk_4Fq9ZrT2
                              */
-                            prefix: string;
-                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write")[];
-                            api_version: string | null;
-                            last_used_at: string | null;
-                            expires_at: string | null;
+                            prefix?: string;
+                            scopes?: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version?: string | null;
+                            last_used_at?: string | null;
+                            expires_at?: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
-                            links: {
-                                self: string;
+                            created_at?: string;
+                            links?: {
+                                self?: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            name?: string;
+                            /**
+                             * @description The first characters of the secret, to recognise the key.
+                             * @example sk_4Fq9ZrT2
+                             */
+                            prefix?: string;
+                            scopes?: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version?: string | null;
+                            last_used_at?: string | null;
+                            expires_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            links?: {
+                                self?: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3482,8 +4516,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3514,7 +4566,10 @@ export interface operations {
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3532,7 +4587,7 @@ export interface operations {
                  */
                 "application/json": {
                     name: string;
-                    scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write")[];
+                    scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
                     /** Format: date-time */
                     expires_at?: string;
                     /**
@@ -3561,7 +4616,36 @@ export interface operations {
                              * @example sk_4Fq9ZrT2
                              */
                             prefix: string;
-                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write")[];
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version: string | null;
+                            last_used_at: string | null;
+                            expires_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                            /** @description Shown only in this response. Starts with prefix. */
+                            secret: string;
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description The new API key with its secret */
+                        data: {
+                            /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            name: string;
+                            /**
+                             * @description The first characters of the secret, to recognise the key.
+                             * @example sk_4Fq9ZrT2
+                             */
+                            prefix: string;
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
                             api_version: string | null;
                             last_used_at: string | null;
                             expires_at: string | null;
@@ -3608,6 +4692,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -3628,6 +4748,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3683,7 +4812,7 @@ export interface operations {
                              * @example sk_4Fq9ZrT2
                              */
                             prefix: string;
-                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write")[];
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
                             api_version: string | null;
                             last_used_at: string | null;
                             expires_at: string | null;
@@ -3699,168 +4828,7 @@ export interface operations {
                             };
                         };
                     };
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    revokeApiKey: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Revoked */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    updateApiKey: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "api_version": "1"
-                 *     }
-                 */
-                "application/json": {
-                    name?: string;
-                    api_version?: ("1" | "2") | null;
-                };
-            };
-        };
-        responses: {
-            /** @description The key */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
+                    "application/vnd.stoa.v1+json": {
                         /** @description An API key; its secret is never shown again after creation. */
                         data: {
                             /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -3871,7 +4839,7 @@ export interface operations {
                              * @example sk_4Fq9ZrT2
                              */
                             prefix: string;
-                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write")[];
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
                             api_version: string | null;
                             last_used_at: string | null;
                             expires_at: string | null;
@@ -3925,6 +4893,332 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "api_version": "1"
+                 *     }
+                 */
+                "application/json": {
+                    name?: string;
+                    api_version?: ("1" | "2") | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description An API key; its secret is never shown again after creation. */
+                        data: {
+                            /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            name: string;
+                            /**
+                             * @description The first characters of the secret, to recognise the key.
+                             * @example sk_4Fq9ZrT2
+                             */
+                            prefix: string;
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version: string | null;
+                            last_used_at: string | null;
+                            expires_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description An API key; its secret is never shown again after creation. */
+                        data: {
+                            /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            name: string;
+                            /**
+                             * @description The first characters of the secret, to recognise the key.
+                             * @example sk_4Fq9ZrT2
+                             */
+                            prefix: string;
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version: string | null;
+                            last_used_at: string | null;
+                            expires_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -3945,6 +5239,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3985,7 +5288,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -4013,31 +5316,73 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            author_id: string;
-                            title: string;
-                            content: string;
-                            likes: number;
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
+                            updated_at?: string;
                             author?: ({
-                                id: string;
-                                name: string;
+                                id?: string;
+                                name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links: {
-                                self: string;
-                                author: string;
-                                comments: string;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            author?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -4096,8 +5441,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4128,7 +5500,10 @@ export interface operations {
     createPost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4154,6 +5529,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description A post. */
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
                         /** @description A post. */
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -4214,6 +5621,33 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -4243,6 +5677,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4283,7 +5726,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -4311,31 +5754,73 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            author_id: string;
-                            title: string;
-                            content: string;
-                            likes: number;
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
+                            updated_at?: string;
                             author?: ({
-                                id: string;
-                                name: string;
+                                id?: string;
+                                name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links: {
-                                self: string;
-                                author: string;
-                                comments: string;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            author?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -4385,6 +5870,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The Accept header asks for a representation Stoa cannot produce */
             406: {
                 headers: {
@@ -4394,8 +5888,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4436,7 +5957,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -4456,31 +5977,73 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            author_id: string;
-                            title: string;
-                            content: string;
-                            likes: number;
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
+                            updated_at?: string;
                             author?: ({
-                                id: string;
-                                name: string;
+                                id?: string;
+                                name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links: {
-                                self: string;
-                                author: string;
-                                comments: string;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            author?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -4539,8 +6102,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4617,6 +6198,38 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A post. */
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -4662,8 +6275,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4712,6 +6352,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -4732,6 +6381,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4766,6 +6433,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -4792,6 +6468,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the ETag still matches (412 otherwise). */
                 "if-match"?: string;
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -4819,6 +6497,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description A post. */
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
                         /** @description A post. */
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -4888,8 +6598,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match did not match the current ETag */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4933,6 +6679,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -4966,7 +6721,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -4988,30 +6743,71 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            post_id: string;
-                            author_id: string;
-                            content: string;
+                            id?: string;
+                            post_id?: string;
+                            author_id?: string;
+                            content?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
+                            updated_at?: string;
                             author?: ({
-                                id: string;
-                                name: string;
+                                id?: string;
+                                name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links: {
-                                self: string;
-                                post: string;
-                                author: string;
+                            links?: {
+                                self?: string;
+                                post?: string;
+                                author?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            post_id?: string;
+                            author_id?: string;
+                            content?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            author?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links?: {
+                                self?: string;
+                                post?: string;
+                                author?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5079,8 +6875,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5111,7 +6925,10 @@ export interface operations {
     createComment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -5137,6 +6954,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description A comment on a post. */
+                        data: {
+                            /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            post_id: string;
+                            author_id: string;
+                            content: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                post: string;
+                                author: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
                         /** @description A comment on a post. */
                         data: {
                             /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -5205,6 +7053,33 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -5234,6 +7109,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5309,6 +7193,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A comment on a post. */
+                        data: {
+                            /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            post_id: string;
+                            author_id: string;
+                            content: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                post: string;
+                                author: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -5354,8 +7269,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5404,6 +7346,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -5424,6 +7375,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5458,6 +7427,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -5484,6 +7462,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the ETag still matches (412 otherwise). */
                 "if-match"?: string;
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -5510,6 +7490,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description A comment on a post. */
+                        data: {
+                            /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            post_id: string;
+                            author_id: string;
+                            content: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                post: string;
+                                author: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
                         /** @description A comment on a post. */
                         data: {
                             /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -5578,8 +7589,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match did not match the current ETag */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5623,6 +7670,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -5656,7 +7712,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -5686,37 +7742,85 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
+                            id?: string;
                             /** @example Ceramic mug */
-                            name: string;
-                            description: string;
+                            name?: string;
+                            description?: string;
                             /** @example kitchen */
-                            category: string;
+                            category?: string;
                             /**
                              * @description Minor units of currency (cents for EUR).
                              * @example 1250
                              */
-                            price: number;
+                            price?: number;
                             /**
                              * @description ISO 4217 code.
                              * @example EUR
                              */
-                            currency: string;
-                            stock: number;
+                            currency?: string;
+                            stock?: number;
                             /** @description stock > 0 */
-                            in_stock: boolean;
+                            in_stock?: boolean;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
-                            links: {
-                                self: string;
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            /** @example Ceramic mug */
+                            name?: string;
+                            description?: string;
+                            /** @example kitchen */
+                            category?: string;
+                            /**
+                             * @description Minor units of currency (cents for EUR).
+                             * @example 1250
+                             */
+                            price?: number;
+                            /**
+                             * @description ISO 4217 code.
+                             * @example EUR
+                             */
+                            currency?: string;
+                            stock?: number;
+                            /** @description stock > 0 */
+                            in_stock?: boolean;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5757,8 +7861,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The Accept header asks for a representation Stoa cannot produce */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5777,6 +7899,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5807,7 +7938,10 @@ export interface operations {
     createProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5885,6 +8019,44 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A product of the public catalogue. */
+                        data: {
+                            /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example Ceramic mug */
+                            name: string;
+                            description: string;
+                            /** @example kitchen */
+                            category: string;
+                            /**
+                             * @description Minor units of currency (cents for EUR).
+                             * @example 1250
+                             */
+                            price: number;
+                            /**
+                             * @description ISO 4217 code.
+                             * @example EUR
+                             */
+                            currency: string;
+                            stock: number;
+                            /** @description stock > 0 */
+                            in_stock: boolean;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -5907,6 +8079,33 @@ export interface operations {
             };
             /** @description Authenticated but not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5943,6 +8142,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6025,6 +8233,44 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A product of the public catalogue. */
+                        data: {
+                            /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example Ceramic mug */
+                            name: string;
+                            description: string;
+                            /** @example kitchen */
+                            category: string;
+                            /**
+                             * @description Minor units of currency (cents for EUR).
+                             * @example 1250
+                             */
+                            price: number;
+                            /**
+                             * @description ISO 4217 code.
+                             * @example EUR
+                             */
+                            currency: string;
+                            stock: number;
+                            /** @description stock > 0 */
+                            in_stock: boolean;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -6052,6 +8298,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -6061,8 +8316,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6111,6 +8393,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -6131,6 +8422,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6165,6 +8474,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -6191,6 +8509,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the ETag still matches (412 otherwise). */
                 "if-match"?: string;
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -6266,6 +8586,44 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A product of the public catalogue. */
+                        data: {
+                            /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example Ceramic mug */
+                            name: string;
+                            description: string;
+                            /** @example kitchen */
+                            category: string;
+                            /**
+                             * @description Minor units of currency (cents for EUR).
+                             * @example 1250
+                             */
+                            price: number;
+                            /**
+                             * @description ISO 4217 code.
+                             * @example EUR
+                             */
+                            currency: string;
+                            stock: number;
+                            /** @description stock > 0 */
+                            in_stock: boolean;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -6304,8 +8662,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match did not match the current ETag */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6349,6 +8743,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -6382,7 +8785,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -6412,65 +8815,143 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            user_id: string;
+                            id?: string;
+                            user_id?: string;
                             /** @enum {string} */
-                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
                             /** @description The sum of the line totals, in minor units of currency. */
-                            total: number;
+                            total?: number;
                             /** @example EUR */
-                            currency: string;
+                            currency?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
+                            updated_at?: string;
                             /** @description Always on a single order; on lists with include=items. */
                             items?: {
                                 /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                                id: string;
-                                order_id: string;
-                                product_id: string;
-                                quantity: number;
+                                id?: string;
+                                order_id?: string;
+                                product_id?: string;
+                                quantity?: number;
                                 /** @description The price of one unit when the order was placed, in minor units of currency. */
-                                unit_price: number;
+                                unit_price?: number;
                                 /** @description quantity × unit_price, in minor units of currency. */
-                                total: number;
+                                total?: number;
                                 /** @example EUR */
-                                currency: string;
+                                currency?: string;
                                 /**
                                  * Format: date-time
                                  * @example 2026-11-22T10:00:00.000Z
                                  */
-                                created_at: string;
+                                created_at?: string;
                                 product?: ({
-                                    id: string;
-                                    name: string;
+                                    id?: string;
+                                    name?: string;
                                 } & {
                                     [key: string]: unknown;
                                 }) | null;
-                                links: {
-                                    self: string;
-                                    order: string;
-                                    product: string;
+                                links?: {
+                                    self?: string;
+                                    order?: string;
+                                    product?: string;
                                 };
                             }[];
                             user?: ({
-                                id: string;
-                                name: string;
+                                id?: string;
+                                name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
                             /** @description Links to the order and the actions available in its current state. */
-                            links: {
-                                self: string;
-                                items: string;
-                                user: string;
+                            links?: {
+                                self?: string;
+                                items?: string;
+                                user?: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            user_id?: string;
+                            /** @enum {string} */
+                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total?: number;
+                            /** @example EUR */
+                            currency?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id?: string;
+                                order_id?: string;
+                                product_id?: string;
+                                quantity?: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price?: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total?: number;
+                                /** @example EUR */
+                                currency?: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at?: string;
+                                product?: ({
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links?: {
+                                    self?: string;
+                                    order?: string;
+                                    product?: string;
+                                };
+                            }[];
+                            user?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links?: {
+                                self?: string;
+                                items?: string;
+                                user?: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -6531,6 +9012,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; every failing field is listed in errors */
             422: {
                 headers: {
@@ -6542,6 +9032,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6572,7 +9071,10 @@ export interface operations {
     createOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description Required: a new key (1–255 printable ASCII characters) per operation; a retry with the same key answers the first result (docs/idempotency.md). */
+                "idempotency-key": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6673,143 +9175,8 @@ export interface operations {
                             };
                         };
                     };
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Content-Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed; every failing field is listed in errors */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    listUserOrders: {
-        parameters: {
-            query?: {
-                /** @description Page size in cursor mode (default 20). */
-                limit?: number;
-                /** @description next_cursor or prev_cursor of a previous page. */
-                cursor?: string;
-                /** @description Offset mode: page number from 1. */
-                page?: number;
-                /** @description Offset mode: page size (default 20). */
-                per_page?: number;
-                /** @description Comma-separated fields, "-" for descending: -created_at,name. */
-                sort?: string;
-                /** @description Comma-separated fields to return. */
-                fields?: string;
-                /** @description Comma-separated relations to embed (depth ≤ 2). */
-                include?: string;
-                /** @description Comma-separated statuses (pending, confirmed, shipped, delivered, cancelled). */
-                status?: string;
-                /** @description Only orders whose total is at least this (minor units). */
-                total_min?: number;
-                /** @description Only orders whose total is at most this (minor units). */
-                total_max?: number;
-                /** @description Only orders placed after this instant. */
-                created_after?: string;
-                /** @description Only orders placed before this instant. */
-                created_before?: string;
-            };
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of orders */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
+                    "application/vnd.stoa.v1+json": {
+                        /** @description An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed. */
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
                             id: string;
@@ -6871,6 +9238,314 @@ export interface operations {
                                 self: string;
                                 items: string;
                                 user: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listUserOrders: {
+        parameters: {
+            query?: {
+                /** @description Page size in cursor mode (default 20). */
+                limit?: number;
+                /** @description next_cursor or prev_cursor of a previous page. */
+                cursor?: string;
+                /** @description Offset mode: page number from 1. */
+                page?: number;
+                /** @description Offset mode: page size (default 20). */
+                per_page?: number;
+                /** @description Comma-separated fields, "-" for descending: -created_at,name. */
+                sort?: string;
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
+                fields?: string;
+                /** @description Comma-separated relations to embed (depth ≤ 2). */
+                include?: string;
+                /** @description Comma-separated statuses (pending, confirmed, shipped, delivered, cancelled). */
+                status?: string;
+                /** @description Only orders whose total is at least this (minor units). */
+                total_min?: number;
+                /** @description Only orders whose total is at most this (minor units). */
+                total_max?: number;
+                /** @description Only orders placed after this instant. */
+                created_after?: string;
+                /** @description Only orders placed before this instant. */
+                created_before?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of orders */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            user_id?: string;
+                            /** @enum {string} */
+                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total?: number;
+                            /** @example EUR */
+                            currency?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id?: string;
+                                order_id?: string;
+                                product_id?: string;
+                                quantity?: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price?: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total?: number;
+                                /** @example EUR */
+                                currency?: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at?: string;
+                                product?: ({
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links?: {
+                                    self?: string;
+                                    order?: string;
+                                    product?: string;
+                                };
+                            }[];
+                            user?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links?: {
+                                self?: string;
+                                items?: string;
+                                user?: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            user_id?: string;
+                            /** @enum {string} */
+                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total?: number;
+                            /** @example EUR */
+                            currency?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id?: string;
+                                order_id?: string;
+                                product_id?: string;
+                                quantity?: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price?: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total?: number;
+                                /** @example EUR */
+                                currency?: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at?: string;
+                                product?: ({
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links?: {
+                                    self?: string;
+                                    order?: string;
+                                    product?: string;
+                                };
+                            }[];
+                            user?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links?: {
+                                self?: string;
+                                items?: string;
+                                user?: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -6940,6 +9615,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; every failing field is listed in errors */
             422: {
                 headers: {
@@ -6951,6 +9635,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7063,6 +9756,74 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed. */
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            user_id: string;
+                            /** @enum {string} */
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total: number;
+                            /** @example EUR */
+                            currency: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total: number;
+                                /** @example EUR */
+                                currency: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at: string;
+                                product?: ({
+                                    id: string;
+                                    name: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
+                                };
+                            }[];
+                            user?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -7108,8 +9869,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7143,6 +9931,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the ETag still matches (412 otherwise). */
                 "if-match"?: string;
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -7240,136 +10030,7 @@ export interface operations {
                             };
                         };
                     };
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match did not match the current ETag */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Content-Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed; every failing field is listed in errors */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description This deployment requires If-Match on updates */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    cancelOrder: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The order, with its items */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
+                    "application/vnd.stoa.v1+json": {
                         /** @description An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed. */
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -7475,6 +10136,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
                 headers: {
@@ -7484,8 +10163,348 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This deployment requires If-Match on updates */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order, with its items */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed. */
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            user_id: string;
+                            /** @enum {string} */
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total: number;
+                            /** @example EUR */
+                            currency: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total: number;
+                                /** @example EUR */
+                                currency: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at: string;
+                                product?: ({
+                                    id: string;
+                                    name: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
+                                };
+                            }[];
+                            user?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed. */
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            user_id: string;
+                            /** @enum {string} */
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total: number;
+                            /** @example EUR */
+                            currency: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total: number;
+                                /** @example EUR */
+                                currency: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at: string;
+                                product?: ({
+                                    id: string;
+                                    name: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
+                                };
+                            }[];
+                            user?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7526,7 +10545,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -7548,31 +10567,73 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            order_id: string;
-                            product_id: string;
-                            quantity: number;
+                            id?: string;
+                            order_id?: string;
+                            product_id?: string;
+                            quantity?: number;
                             /** @description The price of one unit when the order was placed, in minor units of currency. */
-                            unit_price: number;
+                            unit_price?: number;
                             /** @description quantity × unit_price, in minor units of currency. */
-                            total: number;
+                            total?: number;
                             /** @example EUR */
-                            currency: string;
+                            currency?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             product?: ({
-                                id: string;
-                                name: string;
+                                id?: string;
+                                name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links: {
-                                self: string;
-                                order: string;
-                                product: string;
+                            links?: {
+                                self?: string;
+                                order?: string;
+                                product?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            order_id?: string;
+                            product_id?: string;
+                            quantity?: number;
+                            /** @description The price of one unit when the order was placed, in minor units of currency. */
+                            unit_price?: number;
+                            /** @description quantity × unit_price, in minor units of currency. */
+                            total?: number;
+                            /** @example EUR */
+                            currency?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            product?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links?: {
+                                self?: string;
+                                order?: string;
+                                product?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -7640,8 +10701,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7718,6 +10797,38 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description One line of an order. */
+                        data: {
+                            /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            order_id: string;
+                            product_id: string;
+                            quantity: number;
+                            /** @description The price of one unit when the order was placed, in minor units of currency. */
+                            unit_price: number;
+                            /** @description quantity × unit_price, in minor units of currency. */
+                            total: number;
+                            /** @example EUR */
+                            currency: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            product?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                order: string;
+                                product: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -7756,8 +10867,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7798,7 +10936,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -7824,23 +10962,56 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example evt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
+                            id?: string;
                             /** @description Monotonically increasing in commit order; resume from the last one seen. */
-                            sequence: number;
+                            sequence?: number;
                             /** @example order.created */
-                            type: string;
+                            type?: string;
                             /** @example order */
-                            resource_type: string;
-                            resource_id: string;
+                            resource_type?: string;
+                            resource_id?: string;
                             /** @description The resource after the change, exactly as GET of it returns it at that moment, without links. */
-                            data: {
+                            data?: {
                                 [key: string]: unknown;
                             };
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example evt_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            /** @description Monotonically increasing in commit order; resume from the last one seen. */
+                            sequence?: number;
+                            /** @example order.created */
+                            type?: string;
+                            /** @example order */
+                            resource_type?: string;
+                            resource_id?: string;
+                            /** @description The resource after the change, exactly as GET of it returns it at that moment, without links. */
+                            data?: {
+                                [key: string]: unknown;
+                            };
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -7898,8 +11069,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7930,7 +11119,10 @@ export interface operations {
     createRealtimeTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7954,6 +11146,27 @@ export interface operations {
                             expires_at: string;
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A real-time ticket. */
+                        data: {
+                            /** @description Single use; pass it as ?ticket= to GET /v1/events (text/event-stream) or /v1/ws. */
+                            ticket: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            expires_at: string;
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -7974,8 +11187,71 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8016,7 +11292,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -8040,31 +11316,74 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            user_id: string;
-                            order_id: string | null;
+                            id?: string;
+                            user_id?: string;
+                            order_id?: string | null;
                             /** @description In minor units of currency. */
-                            amount: number;
+                            amount?: number;
                             /** @example EUR */
-                            currency: string;
+                            currency?: string;
                             /** @example tok_visa */
-                            source: string;
-                            description: string | null;
+                            source?: string;
+                            description?: string | null;
                             /** @enum {string} */
-                            status: "pending" | "succeeded" | "failed";
-                            failure_code: string | null;
+                            status?: "pending" | "succeeded" | "failed";
+                            failure_code?: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
-                            links: {
-                                self: string;
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                                order?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            user_id?: string;
+                            order_id?: string | null;
+                            /** @description In minor units of currency. */
+                            amount?: number;
+                            /** @example EUR */
+                            currency?: string;
+                            /** @example tok_visa */
+                            source?: string;
+                            description?: string | null;
+                            /** @enum {string} */
+                            status?: "pending" | "succeeded" | "failed";
+                            failure_code?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
                                 order?: string;
                             };
                         }[];
@@ -8124,6 +11443,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; every failing field is listed in errors */
             422: {
                 headers: {
@@ -8135,6 +11463,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8165,9 +11502,9 @@ export interface operations {
     createCharge: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Required: 1–255 printable ASCII characters, a new one per charge; a retry with the same key is answered with the first result. */
-                "idempotency-key"?: string;
+            header: {
+                /** @description Required: a new key (1–255 printable ASCII characters) per operation; a retry with the same key answers the first result (docs/idempotency.md). */
+                "idempotency-key": string;
             };
             path?: never;
             cookie?: never;
@@ -8237,6 +11574,39 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A charge: pending until the payment processor reports succeeded or failed. */
+                        data: {
+                            /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            user_id: string;
+                            order_id: string | null;
+                            /** @description In minor units of currency. */
+                            amount: number;
+                            /** @example EUR */
+                            currency: string;
+                            /** @example tok_visa */
+                            source: string;
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "pending" | "succeeded" | "failed";
+                            failure_code: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                order?: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -8259,6 +11629,24 @@ export interface operations {
             };
             /** @description Authenticated but not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8304,6 +11692,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8381,6 +11778,39 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A charge: pending until the payment processor reports succeeded or failed. */
+                        data: {
+                            /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            user_id: string;
+                            order_id: string | null;
+                            /** @description In minor units of currency. */
+                            amount: number;
+                            /** @example EUR */
+                            currency: string;
+                            /** @example tok_visa */
+                            source: string;
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "pending" | "succeeded" | "failed";
+                            failure_code: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                order?: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -8419,8 +11849,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8461,7 +11918,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -8481,25 +11938,61 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            url: string;
-                            event_types: string[];
-                            description: string | null;
+                            id?: string;
+                            url?: string;
+                            event_types?: string[];
+                            description?: string | null;
                             /** @enum {string} */
-                            status: "enabled" | "disabled";
+                            status?: "enabled" | "disabled";
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
-                            links: {
-                                self: string;
-                                deliveries: string;
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                                deliveries?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            url?: string;
+                            event_types?: string[];
+                            description?: string | null;
+                            /** @enum {string} */
+                            status?: "enabled" | "disabled";
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                                deliveries?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -8558,8 +12051,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8590,7 +12101,10 @@ export interface operations {
     createWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -8650,6 +12164,34 @@ export interface operations {
                             secret: string;
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description The endpoint with its signing secret */
+                        data: {
+                            /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "enabled" | "disabled";
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                            /** @description whsec_…: verifies webhook-signature (Standard Webhooks). Shown only in this response. */
+                            secret: string;
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -8679,6 +12221,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -8699,6 +12277,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8769,173 +12356,7 @@ export interface operations {
                             };
                         };
                     };
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    deleteWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Deleted */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    updateWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "status": "enabled"
-                 *     }
-                 */
-                "application/json": {
-                    /** @description http or https; checked against private, loopback and other non-public addresses. */
-                    url?: string;
-                    /** @description Event types (`charge.succeeded`), families (`order.*`) or `*`. */
-                    event_types?: string[];
-                    description?: string | null;
-                    /** @enum {string} */
-                    status?: "enabled" | "disabled";
-                };
-            };
-        };
-        responses: {
-            /** @description The endpoint */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
+                    "application/vnd.stoa.v1+json": {
                         /** @description A webhook endpoint; its secret is shown only on creation and rotation. */
                         data: {
                             /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -8999,6 +12420,335 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "enabled"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description http or https; checked against private, loopback and other non-public addresses. */
+                    url?: string;
+                    /** @description Event types (`charge.succeeded`), families (`order.*`) or `*`. */
+                    event_types?: string[];
+                    description?: string | null;
+                    /** @enum {string} */
+                    status?: "enabled" | "disabled";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A webhook endpoint; its secret is shown only on creation and rotation. */
+                        data: {
+                            /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "enabled" | "disabled";
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A webhook endpoint; its secret is shown only on creation and rotation. */
+                        data: {
+                            /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "enabled" | "disabled";
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -9019,6 +12769,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9049,7 +12808,10 @@ export interface operations {
     rotateWebhookEndpointSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9064,6 +12826,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The endpoint with its signing secret */
+                        data: {
+                            /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "enabled" | "disabled";
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                            /** @description whsec_…: verifies webhook-signature (Standard Webhooks). Shown only in this response. */
+                            secret: string;
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
                         /** @description The endpoint with its signing secret */
                         data: {
                             /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -9129,6 +12919,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -9149,6 +12975,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9179,7 +13014,10 @@ export interface operations {
     testWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9221,6 +13059,43 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description One event sent to one endpoint, with its attempts so far. */
+                        data: {
+                            /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            endpoint_id: string;
+                            /** @description The webhook-id header of every attempt. */
+                            event_id: string;
+                            event_type: string;
+                            /** @enum {string} */
+                            status: "pending" | "succeeded" | "failed";
+                            attempts: number;
+                            last_status_code: number | null;
+                            last_latency_ms: number | null;
+                            last_error: string | null;
+                            next_attempt_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                                endpoint: string;
+                                retry: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -9250,8 +13125,71 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9292,7 +13230,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -9316,27 +13254,65 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            endpoint_id: string;
+                            id?: string;
+                            endpoint_id?: string;
                             /** @description The webhook-id header of every attempt. */
-                            event_id: string;
-                            event_type: string;
+                            event_id?: string;
+                            event_type?: string;
                             /** @enum {string} */
-                            status: "pending" | "succeeded" | "failed";
-                            attempts: number;
-                            last_status_code: number | null;
-                            last_latency_ms: number | null;
-                            last_error: string | null;
-                            next_attempt_at: string | null;
+                            status?: "pending" | "succeeded" | "failed";
+                            attempts?: number;
+                            last_status_code?: number | null;
+                            last_latency_ms?: number | null;
+                            last_error?: string | null;
+                            next_attempt_at?: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
-                            links: {
-                                self: string;
-                                endpoint: string;
-                                retry: string;
+                            created_at?: string;
+                            links?: {
+                                self?: string;
+                                endpoint?: string;
+                                retry?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            endpoint_id?: string;
+                            /** @description The webhook-id header of every attempt. */
+                            event_id?: string;
+                            event_type?: string;
+                            /** @enum {string} */
+                            status?: "pending" | "succeeded" | "failed";
+                            attempts?: number;
+                            last_status_code?: number | null;
+                            last_latency_ms?: number | null;
+                            last_error?: string | null;
+                            next_attempt_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            links?: {
+                                self?: string;
+                                endpoint?: string;
+                                retry?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -9404,8 +13380,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9478,6 +13472,43 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description One event sent to one endpoint, with its attempts so far. */
+                        data: {
+                            /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            endpoint_id: string;
+                            /** @description The webhook-id header of every attempt. */
+                            event_id: string;
+                            event_type: string;
+                            /** @enum {string} */
+                            status: "pending" | "succeeded" | "failed";
+                            attempts: number;
+                            last_status_code: number | null;
+                            last_latency_ms: number | null;
+                            last_error: string | null;
+                            next_attempt_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                                endpoint: string;
+                                retry: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -9507,8 +13538,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9539,7 +13597,10 @@ export interface operations {
     retryWebhookDelivery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9581,6 +13642,43 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description One event sent to one endpoint, with its attempts so far. */
+                        data: {
+                            /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            endpoint_id: string;
+                            /** @description The webhook-id header of every attempt. */
+                            event_id: string;
+                            event_type: string;
+                            /** @enum {string} */
+                            status: "pending" | "succeeded" | "failed";
+                            attempts: number;
+                            last_status_code: number | null;
+                            last_latency_ms: number | null;
+                            last_error: string | null;
+                            next_attempt_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                                endpoint: string;
+                                retry: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -9610,8 +13708,71 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9643,7 +13804,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A retry with the same key answers the first result. */
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -9706,6 +13867,35 @@ export interface operations {
                             callback_secret?: string;
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A long-running job */
+                        data: {
+                            /** @example job_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example report.sales */
+                            type: string;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            progress: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            error: {
+                                [key: string]: unknown;
+                            } | null;
+                            links: {
+                                self: string;
+                                cancel?: string;
+                                result?: string;
+                            };
+                            /** @description whsec_…: verifies the completion callback. Only in the 202 answer, when callback_url was given. */
+                            callback_secret?: string;
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -9735,8 +13925,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9764,6 +13981,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9837,6 +14063,44 @@ export interface operations {
                             callback_secret?: string;
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A long-running job */
+                        data: {
+                            /** @example job_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example report.sales */
+                            type: string;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            progress: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            error: {
+                                [key: string]: unknown;
+                            } | null;
+                            links: {
+                                self: string;
+                                cancel?: string;
+                                result?: string;
+                            };
+                            /** @description whsec_…: verifies the completion callback. Only in the 202 answer, when callback_url was given. */
+                            callback_secret?: string;
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -9866,8 +14130,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9941,6 +14232,44 @@ export interface operations {
                             callback_secret?: string;
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /** @description A long-running job */
+                        data: {
+                            /** @example job_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example report.sales */
+                            type: string;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            progress: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            error: {
+                                [key: string]: unknown;
+                            } | null;
+                            links: {
+                                self: string;
+                                cancel?: string;
+                                result?: string;
+                            };
+                            /** @description whsec_…: verifies the completion callback. Only in the 202 answer, when callback_url was given. */
+                            callback_secret?: string;
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -9970,6 +14299,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
                 headers: {
@@ -9981,6 +14328,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10058,6 +14414,47 @@ export interface operations {
                         };
                     };
                     "text/csv": string;
+                    "application/vnd.stoa.v1+json": {
+                        /** @description The sales report: orders that are not cancelled, in minor units per currency */
+                        data: {
+                            /** @enum {string} */
+                            type: "sales";
+                            from: string;
+                            to: string;
+                            /**
+                             * @description user: the caller's orders; shop: every order (administrators).
+                             * @enum {string}
+                             */
+                            scope: "user" | "shop";
+                            totals: {
+                                currency: string;
+                                orders: number;
+                                /** @description Minor units */
+                                amount: number;
+                            }[];
+                            by_day: {
+                                day: string;
+                                currency: string;
+                                orders: number;
+                                amount: number;
+                            }[];
+                            by_product: {
+                                product_id: string;
+                                currency: string;
+                                quantity: number;
+                                amount: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -10096,6 +14493,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
                 headers: {
@@ -10107,6 +14513,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10162,6 +14577,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -10198,8 +14622,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10310,6 +14752,64 @@ export interface operations {
                             }[];
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        /**
+                         * @description Request counts per bucket and group.
+                         * @example {
+                         *       "from": "2026-11-30T18:00:00.000Z",
+                         *       "to": "2026-11-30T18:02:00.000Z",
+                         *       "granularity": "minute",
+                         *       "group_by": "status_class",
+                         *       "buckets": [
+                         *         "2026-11-30T18:00:00.000Z",
+                         *         "2026-11-30T18:01:00.000Z"
+                         *       ],
+                         *       "series": [
+                         *         {
+                         *           "key": "2xx",
+                         *           "total": 42,
+                         *           "counts": [
+                         *             40,
+                         *             2
+                         *           ]
+                         *         },
+                         *         {
+                         *           "key": "429",
+                         *           "total": 3,
+                         *           "counts": [
+                         *             3,
+                         *             0
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        data: {
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            from: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            to: string;
+                            /** @enum {string} */
+                            granularity: "minute" | "hour";
+                            /** @description The dimensions, as asked. */
+                            group_by: string;
+                            /** @description The start of every bucket in [from, to). */
+                            buckets: string[];
+                            series: {
+                                /** @description The group: a status class (1xx, 2xx, 3xx, 4xx, 429, 5xx), an API version, a rate-limit policy, or an API key id (`session` for a signed-in session; `session:<user id>` with user_id=all); two dimensions are joined by `/`. */
+                                key: string;
+                                total: number;
+                                /** @description Requests per bucket, aligned with buckets. */
+                                counts: number[];
+                            }[];
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -10348,8 +14848,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10380,7 +14898,10 @@ export interface operations {
     browserLogin: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10415,98 +14936,7 @@ export interface operations {
                             expires_in: number;
                         };
                     };
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Content-Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed; every failing field is listed in errors */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    browserRefresh: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A new access token; the refresh token is in the stoa_refresh cookie */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
+                    "application/vnd.stoa.v1+json": {
                         data: {
                             /** @description EdDSA-signed JWT, valid for expires_in seconds. Keep it in memory only. */
                             access_token: string;
@@ -10545,6 +14975,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -10554,8 +15020,185 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    browserRefresh: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new access token; the refresh token is in the stoa_refresh cookie */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description EdDSA-signed JWT, valid for expires_in seconds. Keep it in memory only. */
+                            access_token: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @example 900 */
+                            expires_in: number;
+                        };
+                    };
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            /** @description EdDSA-signed JWT, valid for expires_in seconds. Keep it in memory only. */
+                            access_token: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @example 900 */
+                            expires_in: number;
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10586,7 +15229,10 @@ export interface operations {
     browserLogout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10617,6 +15263,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -10626,8 +15308,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10658,7 +15358,10 @@ export interface operations {
     receivePaymentProcessorWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10676,10 +15379,43 @@ export interface operations {
                             duplicate: boolean;
                         };
                     };
+                    "application/vnd.stoa.v1+json": {
+                        data: {
+                            received: boolean;
+                            duplicate: boolean;
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10705,8 +15441,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };

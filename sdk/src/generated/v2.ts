@@ -476,7 +476,7 @@ export interface paths {
         put?: never;
         /**
          * Create a product
-         * @description Administrators only.
+         * @description Administrators only (an API key needs products:write).
          */
         post: operations["createProduct"];
         delete?: never;
@@ -501,14 +501,14 @@ export interface paths {
         post?: never;
         /**
          * Delete a product
-         * @description Administrators only. The product leaves the catalogue; existing orders keep their items.
+         * @description Administrators only (an API key needs products:write). The product leaves the catalogue; existing orders keep their items.
          */
         delete: operations["deleteProduct"];
         options?: never;
         head?: never;
         /**
          * Update a product (JSON Merge Patch)
-         * @description Administrators only. Records a product.updated event. Send If-Match to avoid lost updates (stock changes from orders move the ETag too).
+         * @description Administrators only (an API key needs products:write). Records a product.updated event. Send If-Match to avoid lost updates (stock changes from orders move the ETag too).
          */
         patch: operations["updateProduct"];
         trace?: never;
@@ -882,7 +882,7 @@ export interface paths {
         put?: never;
         /**
          * Start a report
-         * @description Answers 202 with the job, Location (the job) and Retry-After. A user's sales report covers its own orders, an administrator's the whole shop. With callback_url (same address rules as webhook endpoints), a POST signed with data.callback_secret (shown once) is sent when the job ends. Idempotency-Key is honoured.
+         * @description Answers 202 with the job, Location (the job) and Retry-After. A user's sales report covers its own orders, an administrator's the whole shop. With callback_url (same address rules as webhook endpoints), a POST signed with data.callback_secret (shown once) is sent when the job ends. Idempotency-Key is honoured. An API key needs orders:read, for this and every job and report route.
          */
         post: operations["createReport"];
         delete?: never;
@@ -1148,6 +1148,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -1201,6 +1219,24 @@ export interface operations {
             };
             /** @description The Accept header asks for a representation Stoa cannot produce */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1264,6 +1300,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -1320,6 +1374,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -1334,7 +1406,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1360,6 +1435,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        data: {
+                            /** @description EdDSA-signed JWT, valid for expires_in seconds. */
+                            access_token: string;
+                            /** @description Opaque; single use — each refresh returns a new one. */
+                            refresh_token: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @example 900 */
+                            expires_in: number;
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
                         data: {
                             /** @description EdDSA-signed JWT, valid for expires_in seconds. */
                             access_token: string;
@@ -1400,6 +1487,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -1420,6 +1543,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1450,7 +1582,10 @@ export interface operations {
     refreshToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1485,6 +1620,18 @@ export interface operations {
                             expires_in: number;
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @description EdDSA-signed JWT, valid for expires_in seconds. */
+                            access_token: string;
+                            /** @description Opaque; single use — each refresh returns a new one. */
+                            refresh_token: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @example 900 */
+                            expires_in: number;
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -1498,6 +1645,42 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1532,6 +1715,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -1555,7 +1747,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1588,6 +1783,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -1608,6 +1839,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1648,7 +1888,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -1674,10 +1914,10 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
+                            id?: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            display_name: string;
+                            display_name?: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -1688,14 +1928,55 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links: {
-                                self: string;
+                            links?: {
+                                self?: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            display_name?: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -1756,8 +2037,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1788,7 +2087,10 @@ export interface operations {
     createUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1852,6 +2154,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            display_name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -1865,6 +2198,33 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1910,6 +2270,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1985,6 +2354,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            display_name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -2030,8 +2430,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2145,6 +2572,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            display_name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -2183,6 +2641,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
                 headers: {
@@ -2194,6 +2670,15 @@ export interface operations {
             };
             /** @description If-Match did not match the current ETag */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2219,8 +2704,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This deployment requires If-Match on updates */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2269,6 +2772,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -2296,6 +2808,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match did not match the current ETag */
             412: {
                 headers: {
@@ -2305,8 +2835,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This deployment requires If-Match on updates */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2340,6 +2888,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the ETag still matches (412 otherwise). */
                 "if-match"?: string;
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -2419,6 +2969,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            display_name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -2457,6 +3038,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
                 headers: {
@@ -2468,6 +3067,15 @@ export interface operations {
             };
             /** @description If-Match did not match the current ETag */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2493,8 +3101,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This deployment requires If-Match on updates */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2568,6 +3194,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            display_name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -2576,6 +3233,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Missing or invalid credentials */
             401: {
@@ -2595,8 +3261,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2627,7 +3320,10 @@ export interface operations {
     verifyEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2682,6 +3378,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A user: the full record for itself and admins, the public profile (id, display_name, created_at) for anyone else. */
+                        data: {
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            display_name: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description A token was issued */
@@ -2691,6 +3418,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description A token was issued; it is delivered in a user.verification_requested event only this user can read. */
+                        data: {
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            expires_at: string;
+                            links: {
+                                /** @description Where the token is delivered: the user.verification_requested events. */
+                                events: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
                         /** @description A token was issued; it is delivered in a user.verification_requested event only this user can read. */
                         data: {
                             /**
@@ -2742,8 +3483,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2771,6 +3539,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2811,7 +3588,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -2833,10 +3610,10 @@ export interface operations {
                     "application/json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
+                            id?: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            display_name: string;
+                            display_name?: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -2847,14 +3624,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links: {
-                                self: string;
+                            links?: {
+                                self?: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -2863,7 +3640,54 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at: string;
+                            followed_at?: string;
+                        })[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: ({
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            display_name?: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        } & {
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            followed_at?: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -2930,8 +3754,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2972,7 +3814,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -2994,10 +3836,10 @@ export interface operations {
                     "application/json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
+                            id?: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            display_name: string;
+                            display_name?: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -3008,14 +3850,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links: {
-                                self: string;
+                            links?: {
+                                self?: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3024,7 +3866,54 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at: string;
+                            followed_at?: string;
+                        })[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: ({
+                            /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            /** @description Only for the user itself and admins. */
+                            email?: string;
+                            display_name?: string;
+                            role?: "user" | "admin";
+                            /** @enum {string} */
+                            status?: "active" | "inactive" | "suspended";
+                            /** @enum {string} */
+                            plan?: "free" | "pro" | "enterprise";
+                            email_verified_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        } & {
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            followed_at?: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -3091,8 +3980,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3138,6 +4045,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -3165,6 +4081,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; every failing field is listed in errors */
             422: {
                 headers: {
@@ -3176,6 +4128,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3221,6 +4182,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -3248,8 +4218,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3290,7 +4287,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -3310,24 +4307,61 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            name: string;
+                            id?: string;
+                            name?: string;
                             /**
                              * @description The first characters of the secret, to recognise the key.
                              * @example sk_4Fq9ZrT2
                              */
-                            prefix: string;
-                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write")[];
-                            api_version: string | null;
-                            last_used_at: string | null;
-                            expires_at: string | null;
+                            prefix?: string;
+                            scopes?: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version?: string | null;
+                            last_used_at?: string | null;
+                            expires_at?: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
-                            links: {
-                                self: string;
+                            created_at?: string;
+                            links?: {
+                                self?: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            name?: string;
+                            /**
+                             * @description The first characters of the secret, to recognise the key.
+                             * @example sk_4Fq9ZrT2
+                             */
+                            prefix?: string;
+                            scopes?: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version?: string | null;
+                            last_used_at?: string | null;
+                            expires_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            links?: {
+                                self?: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3388,8 +4422,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3420,7 +4472,10 @@ export interface operations {
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3438,7 +4493,7 @@ export interface operations {
                  */
                 "application/json": {
                     name: string;
-                    scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write")[];
+                    scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
                     /** Format: date-time */
                     expires_at?: string;
                     /**
@@ -3467,7 +4522,36 @@ export interface operations {
                              * @example sk_4Fq9ZrT2
                              */
                             prefix: string;
-                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write")[];
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version: string | null;
+                            last_used_at: string | null;
+                            expires_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                            /** @description Shown only in this response. Starts with prefix. */
+                            secret: string;
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description The new API key with its secret */
+                        data: {
+                            /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            name: string;
+                            /**
+                             * @description The first characters of the secret, to recognise the key.
+                             * @example sk_4Fq9ZrT2
+                             */
+                            prefix: string;
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
                             api_version: string | null;
                             last_used_at: string | null;
                             expires_at: string | null;
@@ -3514,6 +4598,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -3534,6 +4654,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3589,7 +4718,7 @@ export interface operations {
                              * @example sk_4Fq9ZrT2
                              */
                             prefix: string;
-                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write")[];
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
                             api_version: string | null;
                             last_used_at: string | null;
                             expires_at: string | null;
@@ -3605,168 +4734,7 @@ export interface operations {
                             };
                         };
                     };
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    revokeApiKey: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Revoked */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    updateApiKey: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "api_version": "1"
-                 *     }
-                 */
-                "application/json": {
-                    name?: string;
-                    api_version?: ("1" | "2") | null;
-                };
-            };
-        };
-        responses: {
-            /** @description The key */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
+                    "application/vnd.stoa.v2+json": {
                         /** @description An API key; its secret is never shown again after creation. */
                         data: {
                             /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -3777,7 +4745,7 @@ export interface operations {
                              * @example sk_4Fq9ZrT2
                              */
                             prefix: string;
-                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write")[];
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
                             api_version: string | null;
                             last_used_at: string | null;
                             expires_at: string | null;
@@ -3831,6 +4799,332 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "api_version": "1"
+                 *     }
+                 */
+                "application/json": {
+                    name?: string;
+                    api_version?: ("1" | "2") | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description An API key; its secret is never shown again after creation. */
+                        data: {
+                            /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            name: string;
+                            /**
+                             * @description The first characters of the secret, to recognise the key.
+                             * @example sk_4Fq9ZrT2
+                             */
+                            prefix: string;
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version: string | null;
+                            last_used_at: string | null;
+                            expires_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description An API key; its secret is never shown again after creation. */
+                        data: {
+                            /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            name: string;
+                            /**
+                             * @description The first characters of the secret, to recognise the key.
+                             * @example sk_4Fq9ZrT2
+                             */
+                            prefix: string;
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version: string | null;
+                            last_used_at: string | null;
+                            expires_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                            } & {
+                                [key: string]: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -3851,6 +5145,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3891,7 +5194,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -3919,31 +5222,73 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            author_id: string;
-                            title: string;
-                            content: string;
-                            likes: number;
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
+                            updated_at?: string;
                             author?: ({
-                                id: string;
-                                display_name: string;
+                                id?: string;
+                                display_name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links: {
-                                self: string;
-                                author: string;
-                                comments: string;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            author?: ({
+                                id?: string;
+                                display_name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -4002,8 +5347,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4034,7 +5406,10 @@ export interface operations {
     createPost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4060,6 +5435,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description A post. */
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                display_name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
                         /** @description A post. */
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -4120,6 +5527,33 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -4149,6 +5583,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4189,7 +5632,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -4217,31 +5660,73 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            author_id: string;
-                            title: string;
-                            content: string;
-                            likes: number;
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
+                            updated_at?: string;
                             author?: ({
-                                id: string;
-                                display_name: string;
+                                id?: string;
+                                display_name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links: {
-                                self: string;
-                                author: string;
-                                comments: string;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            author?: ({
+                                id?: string;
+                                display_name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -4291,6 +5776,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The Accept header asks for a representation Stoa cannot produce */
             406: {
                 headers: {
@@ -4300,8 +5794,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4342,7 +5863,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -4362,31 +5883,73 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            author_id: string;
-                            title: string;
-                            content: string;
-                            likes: number;
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
+                            updated_at?: string;
                             author?: ({
-                                id: string;
-                                display_name: string;
+                                id?: string;
+                                display_name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links: {
-                                self: string;
-                                author: string;
-                                comments: string;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            author_id?: string;
+                            title?: string;
+                            content?: string;
+                            likes?: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            author?: ({
+                                id?: string;
+                                display_name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links?: {
+                                self?: string;
+                                author?: string;
+                                comments?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -4445,8 +6008,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4523,6 +6104,38 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A post. */
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                display_name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -4568,8 +6181,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4618,6 +6258,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -4638,6 +6287,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4672,6 +6339,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -4698,6 +6374,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the ETag still matches (412 otherwise). */
                 "if-match"?: string;
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -4725,6 +6403,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description A post. */
+                        data: {
+                            /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                display_name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
                         /** @description A post. */
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -4794,8 +6504,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match did not match the current ETag */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4839,6 +6585,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -4872,7 +6627,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -4894,30 +6649,71 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            post_id: string;
-                            author_id: string;
-                            content: string;
+                            id?: string;
+                            post_id?: string;
+                            author_id?: string;
+                            content?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
+                            updated_at?: string;
                             author?: ({
-                                id: string;
-                                display_name: string;
+                                id?: string;
+                                display_name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links: {
-                                self: string;
-                                post: string;
-                                author: string;
+                            links?: {
+                                self?: string;
+                                post?: string;
+                                author?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            post_id?: string;
+                            author_id?: string;
+                            content?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            author?: ({
+                                id?: string;
+                                display_name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links?: {
+                                self?: string;
+                                post?: string;
+                                author?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -4985,8 +6781,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5017,7 +6831,10 @@ export interface operations {
     createComment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -5043,6 +6860,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description A comment on a post. */
+                        data: {
+                            /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            post_id: string;
+                            author_id: string;
+                            content: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                display_name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                post: string;
+                                author: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
                         /** @description A comment on a post. */
                         data: {
                             /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -5111,6 +6959,33 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -5140,6 +7015,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5215,6 +7099,37 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A comment on a post. */
+                        data: {
+                            /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            post_id: string;
+                            author_id: string;
+                            content: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                display_name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                post: string;
+                                author: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -5260,8 +7175,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5310,6 +7252,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -5330,6 +7281,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5364,6 +7333,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -5390,6 +7368,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the ETag still matches (412 otherwise). */
                 "if-match"?: string;
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -5416,6 +7396,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description A comment on a post. */
+                        data: {
+                            /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            post_id: string;
+                            author_id: string;
+                            content: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            author?: ({
+                                id: string;
+                                display_name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                post: string;
+                                author: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
                         /** @description A comment on a post. */
                         data: {
                             /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -5484,8 +7495,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match did not match the current ETag */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5529,6 +7576,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -5562,7 +7618,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -5592,37 +7648,85 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
+                            id?: string;
                             /** @example Ceramic mug */
-                            name: string;
-                            description: string;
+                            name?: string;
+                            description?: string;
                             /** @example kitchen */
-                            category: string;
+                            category?: string;
                             /**
                              * @description Minor units of currency (cents for EUR).
                              * @example 1250
                              */
-                            price: number;
+                            price?: number;
                             /**
                              * @description ISO 4217 code.
                              * @example EUR
                              */
-                            currency: string;
-                            stock: number;
+                            currency?: string;
+                            stock?: number;
                             /** @description stock > 0 */
-                            in_stock: boolean;
+                            in_stock?: boolean;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
-                            links: {
-                                self: string;
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            /** @example Ceramic mug */
+                            name?: string;
+                            description?: string;
+                            /** @example kitchen */
+                            category?: string;
+                            /**
+                             * @description Minor units of currency (cents for EUR).
+                             * @example 1250
+                             */
+                            price?: number;
+                            /**
+                             * @description ISO 4217 code.
+                             * @example EUR
+                             */
+                            currency?: string;
+                            stock?: number;
+                            /** @description stock > 0 */
+                            in_stock?: boolean;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5663,8 +7767,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The Accept header asks for a representation Stoa cannot produce */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5683,6 +7805,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5713,7 +7844,10 @@ export interface operations {
     createProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5791,6 +7925,44 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A product of the public catalogue. */
+                        data: {
+                            /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example Ceramic mug */
+                            name: string;
+                            description: string;
+                            /** @example kitchen */
+                            category: string;
+                            /**
+                             * @description Minor units of currency (cents for EUR).
+                             * @example 1250
+                             */
+                            price: number;
+                            /**
+                             * @description ISO 4217 code.
+                             * @example EUR
+                             */
+                            currency: string;
+                            stock: number;
+                            /** @description stock > 0 */
+                            in_stock: boolean;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -5813,6 +7985,33 @@ export interface operations {
             };
             /** @description Authenticated but not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5849,6 +8048,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5931,6 +8139,44 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A product of the public catalogue. */
+                        data: {
+                            /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example Ceramic mug */
+                            name: string;
+                            description: string;
+                            /** @example kitchen */
+                            category: string;
+                            /**
+                             * @description Minor units of currency (cents for EUR).
+                             * @example 1250
+                             */
+                            price: number;
+                            /**
+                             * @description ISO 4217 code.
+                             * @example EUR
+                             */
+                            currency: string;
+                            stock: number;
+                            /** @description stock > 0 */
+                            in_stock: boolean;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -5958,6 +8204,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -5967,8 +8222,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6017,6 +8299,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -6037,6 +8328,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6071,6 +8380,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -6097,6 +8415,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the ETag still matches (412 otherwise). */
                 "if-match"?: string;
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -6172,6 +8492,44 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A product of the public catalogue. */
+                        data: {
+                            /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example Ceramic mug */
+                            name: string;
+                            description: string;
+                            /** @example kitchen */
+                            category: string;
+                            /**
+                             * @description Minor units of currency (cents for EUR).
+                             * @example 1250
+                             */
+                            price: number;
+                            /**
+                             * @description ISO 4217 code.
+                             * @example EUR
+                             */
+                            currency: string;
+                            stock: number;
+                            /** @description stock > 0 */
+                            in_stock: boolean;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -6210,8 +8568,44 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match did not match the current ETag */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6255,6 +8649,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error */
             500: {
                 headers: {
@@ -6288,7 +8691,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -6318,65 +8721,143 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            user_id: string;
+                            id?: string;
+                            user_id?: string;
                             /** @enum {string} */
-                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
                             /** @description The sum of the line totals, in minor units of currency. */
-                            total: number;
+                            total?: number;
                             /** @example EUR */
-                            currency: string;
+                            currency?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
+                            updated_at?: string;
                             /** @description Always on a single order; on lists with include=items. */
                             items?: {
                                 /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                                id: string;
-                                order_id: string;
-                                product_id: string;
-                                quantity: number;
+                                id?: string;
+                                order_id?: string;
+                                product_id?: string;
+                                quantity?: number;
                                 /** @description The price of one unit when the order was placed, in minor units of currency. */
-                                unit_price: number;
+                                unit_price?: number;
                                 /** @description quantity × unit_price, in minor units of currency. */
-                                total: number;
+                                total?: number;
                                 /** @example EUR */
-                                currency: string;
+                                currency?: string;
                                 /**
                                  * Format: date-time
                                  * @example 2026-11-22T10:00:00.000Z
                                  */
-                                created_at: string;
+                                created_at?: string;
                                 product?: ({
-                                    id: string;
-                                    name: string;
+                                    id?: string;
+                                    name?: string;
                                 } & {
                                     [key: string]: unknown;
                                 }) | null;
-                                links: {
-                                    self: string;
-                                    order: string;
-                                    product: string;
+                                links?: {
+                                    self?: string;
+                                    order?: string;
+                                    product?: string;
                                 };
                             }[];
                             user?: ({
-                                id: string;
-                                display_name: string;
+                                id?: string;
+                                display_name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
                             /** @description Links to the order and the actions available in its current state. */
-                            links: {
-                                self: string;
-                                items: string;
-                                user: string;
+                            links?: {
+                                self?: string;
+                                items?: string;
+                                user?: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            user_id?: string;
+                            /** @enum {string} */
+                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total?: number;
+                            /** @example EUR */
+                            currency?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id?: string;
+                                order_id?: string;
+                                product_id?: string;
+                                quantity?: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price?: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total?: number;
+                                /** @example EUR */
+                                currency?: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at?: string;
+                                product?: ({
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links?: {
+                                    self?: string;
+                                    order?: string;
+                                    product?: string;
+                                };
+                            }[];
+                            user?: ({
+                                id?: string;
+                                display_name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links?: {
+                                self?: string;
+                                items?: string;
+                                user?: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -6437,6 +8918,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; every failing field is listed in errors */
             422: {
                 headers: {
@@ -6448,6 +8938,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6478,7 +8977,10 @@ export interface operations {
     createOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description Required: a new key (1–255 printable ASCII characters) per operation; a retry with the same key answers the first result (docs/idempotency.md). */
+                "idempotency-key": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6579,143 +9081,8 @@ export interface operations {
                             };
                         };
                     };
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Content-Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed; every failing field is listed in errors */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    listUserOrders: {
-        parameters: {
-            query?: {
-                /** @description Page size in cursor mode (default 20). */
-                limit?: number;
-                /** @description next_cursor or prev_cursor of a previous page. */
-                cursor?: string;
-                /** @description Offset mode: page number from 1. */
-                page?: number;
-                /** @description Offset mode: page size (default 20). */
-                per_page?: number;
-                /** @description Comma-separated fields, "-" for descending: -created_at,name. */
-                sort?: string;
-                /** @description Comma-separated fields to return. */
-                fields?: string;
-                /** @description Comma-separated relations to embed (depth ≤ 2). */
-                include?: string;
-                /** @description Comma-separated statuses (pending, confirmed, shipped, delivered, cancelled). */
-                status?: string;
-                /** @description Only orders whose total is at least this (minor units). */
-                total_min?: number;
-                /** @description Only orders whose total is at most this (minor units). */
-                total_max?: number;
-                /** @description Only orders placed after this instant. */
-                created_after?: string;
-                /** @description Only orders placed before this instant. */
-                created_before?: string;
-            };
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of orders */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
+                    "application/vnd.stoa.v2+json": {
+                        /** @description An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed. */
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
                             id: string;
@@ -6777,6 +9144,314 @@ export interface operations {
                                 self: string;
                                 items: string;
                                 user: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listUserOrders: {
+        parameters: {
+            query?: {
+                /** @description Page size in cursor mode (default 20). */
+                limit?: number;
+                /** @description next_cursor or prev_cursor of a previous page. */
+                cursor?: string;
+                /** @description Offset mode: page number from 1. */
+                page?: number;
+                /** @description Offset mode: page size (default 20). */
+                per_page?: number;
+                /** @description Comma-separated fields, "-" for descending: -created_at,name. */
+                sort?: string;
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
+                fields?: string;
+                /** @description Comma-separated relations to embed (depth ≤ 2). */
+                include?: string;
+                /** @description Comma-separated statuses (pending, confirmed, shipped, delivered, cancelled). */
+                status?: string;
+                /** @description Only orders whose total is at least this (minor units). */
+                total_min?: number;
+                /** @description Only orders whose total is at most this (minor units). */
+                total_max?: number;
+                /** @description Only orders placed after this instant. */
+                created_after?: string;
+                /** @description Only orders placed before this instant. */
+                created_before?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of orders */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            user_id?: string;
+                            /** @enum {string} */
+                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total?: number;
+                            /** @example EUR */
+                            currency?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id?: string;
+                                order_id?: string;
+                                product_id?: string;
+                                quantity?: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price?: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total?: number;
+                                /** @example EUR */
+                                currency?: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at?: string;
+                                product?: ({
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links?: {
+                                    self?: string;
+                                    order?: string;
+                                    product?: string;
+                                };
+                            }[];
+                            user?: ({
+                                id?: string;
+                                display_name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links?: {
+                                self?: string;
+                                items?: string;
+                                user?: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            user_id?: string;
+                            /** @enum {string} */
+                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total?: number;
+                            /** @example EUR */
+                            currency?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id?: string;
+                                order_id?: string;
+                                product_id?: string;
+                                quantity?: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price?: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total?: number;
+                                /** @example EUR */
+                                currency?: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at?: string;
+                                product?: ({
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links?: {
+                                    self?: string;
+                                    order?: string;
+                                    product?: string;
+                                };
+                            }[];
+                            user?: ({
+                                id?: string;
+                                display_name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links?: {
+                                self?: string;
+                                items?: string;
+                                user?: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -6846,6 +9521,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; every failing field is listed in errors */
             422: {
                 headers: {
@@ -6857,6 +9541,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6969,6 +9662,74 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed. */
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            user_id: string;
+                            /** @enum {string} */
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total: number;
+                            /** @example EUR */
+                            currency: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total: number;
+                                /** @example EUR */
+                                currency: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at: string;
+                                product?: ({
+                                    id: string;
+                                    name: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
+                                };
+                            }[];
+                            user?: ({
+                                id: string;
+                                display_name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Not modified */
@@ -7014,8 +9775,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7049,6 +9837,8 @@ export interface operations {
             header?: {
                 /** @description Apply only if the ETag still matches (412 otherwise). */
                 "if-match"?: string;
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -7146,136 +9936,7 @@ export interface operations {
                             };
                         };
                     };
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match did not match the current ETag */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Content-Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed; every failing field is listed in errors */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description This deployment requires If-Match on updates */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    cancelOrder: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The order, with its items */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
+                    "application/vnd.stoa.v2+json": {
                         /** @description An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed. */
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -7381,6 +10042,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
                 headers: {
@@ -7390,8 +10069,348 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match did not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This deployment requires If-Match on updates */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order, with its items */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed. */
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            user_id: string;
+                            /** @enum {string} */
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total: number;
+                            /** @example EUR */
+                            currency: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total: number;
+                                /** @example EUR */
+                                currency: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at: string;
+                                product?: ({
+                                    id: string;
+                                    name: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
+                                };
+                            }[];
+                            user?: ({
+                                id: string;
+                                display_name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description An order: pending → confirmed → shipped → delivered, or cancelled while pending or confirmed. */
+                        data: {
+                            /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            user_id: string;
+                            /** @enum {string} */
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            /** @description The sum of the line totals, in minor units of currency. */
+                            total: number;
+                            /** @example EUR */
+                            currency: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            /** @description Always on a single order; on lists with include=items. */
+                            items?: {
+                                /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
+                                /** @description The price of one unit when the order was placed, in minor units of currency. */
+                                unit_price: number;
+                                /** @description quantity × unit_price, in minor units of currency. */
+                                total: number;
+                                /** @example EUR */
+                                currency: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-22T10:00:00.000Z
+                                 */
+                                created_at: string;
+                                product?: ({
+                                    id: string;
+                                    name: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
+                                };
+                            }[];
+                            user?: ({
+                                id: string;
+                                display_name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            /** @description Links to the order and the actions available in its current state. */
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
+                                /** @description POST here to cancel; present only while the order is pending or confirmed. */
+                                cancel?: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7432,7 +10451,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -7454,31 +10473,73 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            order_id: string;
-                            product_id: string;
-                            quantity: number;
+                            id?: string;
+                            order_id?: string;
+                            product_id?: string;
+                            quantity?: number;
                             /** @description The price of one unit when the order was placed, in minor units of currency. */
-                            unit_price: number;
+                            unit_price?: number;
                             /** @description quantity × unit_price, in minor units of currency. */
-                            total: number;
+                            total?: number;
                             /** @example EUR */
-                            currency: string;
+                            currency?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             product?: ({
-                                id: string;
-                                name: string;
+                                id?: string;
+                                name?: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links: {
-                                self: string;
-                                order: string;
-                                product: string;
+                            links?: {
+                                self?: string;
+                                order?: string;
+                                product?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            order_id?: string;
+                            product_id?: string;
+                            quantity?: number;
+                            /** @description The price of one unit when the order was placed, in minor units of currency. */
+                            unit_price?: number;
+                            /** @description quantity × unit_price, in minor units of currency. */
+                            total?: number;
+                            /** @example EUR */
+                            currency?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            product?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links?: {
+                                self?: string;
+                                order?: string;
+                                product?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -7546,8 +10607,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7624,6 +10703,38 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description One line of an order. */
+                        data: {
+                            /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            order_id: string;
+                            product_id: string;
+                            quantity: number;
+                            /** @description The price of one unit when the order was placed, in minor units of currency. */
+                            unit_price: number;
+                            /** @description quantity × unit_price, in minor units of currency. */
+                            total: number;
+                            /** @example EUR */
+                            currency: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            product?: ({
+                                id: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            links: {
+                                self: string;
+                                order: string;
+                                product: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -7662,8 +10773,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7704,7 +10842,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -7730,23 +10868,56 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example evt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
+                            id?: string;
                             /** @description Monotonically increasing in commit order; resume from the last one seen. */
-                            sequence: number;
+                            sequence?: number;
                             /** @example order.created */
-                            type: string;
+                            type?: string;
                             /** @example order */
-                            resource_type: string;
-                            resource_id: string;
+                            resource_type?: string;
+                            resource_id?: string;
                             /** @description The resource after the change, exactly as GET of it returns it at that moment, without links. */
-                            data: {
+                            data?: {
                                 [key: string]: unknown;
                             };
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example evt_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            /** @description Monotonically increasing in commit order; resume from the last one seen. */
+                            sequence?: number;
+                            /** @example order.created */
+                            type?: string;
+                            /** @example order */
+                            resource_type?: string;
+                            resource_id?: string;
+                            /** @description The resource after the change, exactly as GET of it returns it at that moment, without links. */
+                            data?: {
+                                [key: string]: unknown;
+                            };
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -7804,8 +10975,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7836,7 +11025,10 @@ export interface operations {
     createRealtimeTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7860,6 +11052,27 @@ export interface operations {
                             expires_at: string;
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A real-time ticket. */
+                        data: {
+                            /** @description Single use; pass it as ?ticket= to GET /v1/events (text/event-stream) or /v1/ws. */
+                            ticket: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            expires_at: string;
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -7880,8 +11093,71 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7922,7 +11198,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -7946,31 +11222,74 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            user_id: string;
-                            order_id: string | null;
+                            id?: string;
+                            user_id?: string;
+                            order_id?: string | null;
                             /** @description In minor units of currency. */
-                            amount: number;
+                            amount?: number;
                             /** @example EUR */
-                            currency: string;
+                            currency?: string;
                             /** @example tok_visa */
-                            source: string;
-                            description: string | null;
+                            source?: string;
+                            description?: string | null;
                             /** @enum {string} */
-                            status: "pending" | "succeeded" | "failed";
-                            failure_code: string | null;
+                            status?: "pending" | "succeeded" | "failed";
+                            failure_code?: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
-                            links: {
-                                self: string;
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                                order?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            user_id?: string;
+                            order_id?: string | null;
+                            /** @description In minor units of currency. */
+                            amount?: number;
+                            /** @example EUR */
+                            currency?: string;
+                            /** @example tok_visa */
+                            source?: string;
+                            description?: string | null;
+                            /** @enum {string} */
+                            status?: "pending" | "succeeded" | "failed";
+                            failure_code?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
                                 order?: string;
                             };
                         }[];
@@ -8030,6 +11349,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; every failing field is listed in errors */
             422: {
                 headers: {
@@ -8041,6 +11369,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8071,9 +11408,9 @@ export interface operations {
     createCharge: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Required: 1–255 printable ASCII characters, a new one per charge; a retry with the same key is answered with the first result. */
-                "idempotency-key"?: string;
+            header: {
+                /** @description Required: a new key (1–255 printable ASCII characters) per operation; a retry with the same key answers the first result (docs/idempotency.md). */
+                "idempotency-key": string;
             };
             path?: never;
             cookie?: never;
@@ -8143,6 +11480,39 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A charge: pending until the payment processor reports succeeded or failed. */
+                        data: {
+                            /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            user_id: string;
+                            order_id: string | null;
+                            /** @description In minor units of currency. */
+                            amount: number;
+                            /** @example EUR */
+                            currency: string;
+                            /** @example tok_visa */
+                            source: string;
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "pending" | "succeeded" | "failed";
+                            failure_code: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                order?: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -8165,6 +11535,24 @@ export interface operations {
             };
             /** @description Authenticated but not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8210,6 +11598,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8287,6 +11684,39 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A charge: pending until the payment processor reports succeeded or failed. */
+                        data: {
+                            /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            user_id: string;
+                            order_id: string | null;
+                            /** @description In minor units of currency. */
+                            amount: number;
+                            /** @example EUR */
+                            currency: string;
+                            /** @example tok_visa */
+                            source: string;
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "pending" | "succeeded" | "failed";
+                            failure_code: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                order?: string;
+                            };
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -8325,8 +11755,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8367,7 +11824,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -8387,25 +11844,61 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            url: string;
-                            event_types: string[];
-                            description: string | null;
+                            id?: string;
+                            url?: string;
+                            event_types?: string[];
+                            description?: string | null;
                             /** @enum {string} */
-                            status: "enabled" | "disabled";
+                            status?: "enabled" | "disabled";
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
+                            created_at?: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at: string;
-                            links: {
-                                self: string;
-                                deliveries: string;
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                                deliveries?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            url?: string;
+                            event_types?: string[];
+                            description?: string | null;
+                            /** @enum {string} */
+                            status?: "enabled" | "disabled";
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at?: string;
+                            links?: {
+                                self?: string;
+                                deliveries?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -8464,8 +11957,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8496,7 +12007,10 @@ export interface operations {
     createWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -8556,6 +12070,34 @@ export interface operations {
                             secret: string;
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description The endpoint with its signing secret */
+                        data: {
+                            /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "enabled" | "disabled";
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                            /** @description whsec_…: verifies webhook-signature (Standard Webhooks). Shown only in this response. */
+                            secret: string;
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -8585,6 +12127,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -8605,6 +12183,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8675,173 +12262,7 @@ export interface operations {
                             };
                         };
                     };
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    deleteWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Deleted */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    updateWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "status": "enabled"
-                 *     }
-                 */
-                "application/json": {
-                    /** @description http or https; checked against private, loopback and other non-public addresses. */
-                    url?: string;
-                    /** @description Event types (`charge.succeeded`), families (`order.*`) or `*`. */
-                    event_types?: string[];
-                    description?: string | null;
-                    /** @enum {string} */
-                    status?: "enabled" | "disabled";
-                };
-            };
-        };
-        responses: {
-            /** @description The endpoint */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
+                    "application/vnd.stoa.v2+json": {
                         /** @description A webhook endpoint; its secret is shown only on creation and rotation. */
                         data: {
                             /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -8905,6 +12326,335 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "enabled"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description http or https; checked against private, loopback and other non-public addresses. */
+                    url?: string;
+                    /** @description Event types (`charge.succeeded`), families (`order.*`) or `*`. */
+                    event_types?: string[];
+                    description?: string | null;
+                    /** @enum {string} */
+                    status?: "enabled" | "disabled";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A webhook endpoint; its secret is shown only on creation and rotation. */
+                        data: {
+                            /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "enabled" | "disabled";
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A webhook endpoint; its secret is shown only on creation and rotation. */
+                        data: {
+                            /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "enabled" | "disabled";
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -8925,6 +12675,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8955,7 +12714,10 @@ export interface operations {
     rotateWebhookEndpointSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -8970,6 +12732,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The endpoint with its signing secret */
+                        data: {
+                            /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
+                            /** @enum {string} */
+                            status: "enabled" | "disabled";
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                            /** @description whsec_…: verifies webhook-signature (Standard Webhooks). Shown only in this response. */
+                            secret: string;
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
                         /** @description The endpoint with its signing secret */
                         data: {
                             /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
@@ -9035,6 +12825,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -9055,6 +12881,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9085,7 +12920,10 @@ export interface operations {
     testWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9127,6 +12965,43 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description One event sent to one endpoint, with its attempts so far. */
+                        data: {
+                            /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            endpoint_id: string;
+                            /** @description The webhook-id header of every attempt. */
+                            event_id: string;
+                            event_type: string;
+                            /** @enum {string} */
+                            status: "pending" | "succeeded" | "failed";
+                            attempts: number;
+                            last_status_code: number | null;
+                            last_latency_ms: number | null;
+                            last_error: string | null;
+                            next_attempt_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                                endpoint: string;
+                                retry: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -9156,8 +13031,71 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9198,7 +13136,7 @@ export interface operations {
                 per_page?: number;
                 /** @description Comma-separated fields, "-" for descending: -created_at,name. */
                 sort?: string;
-                /** @description Comma-separated fields to return. */
+                /** @description Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. */
                 fields?: string;
                 /** @description Comma-separated relations to embed (depth ≤ 2). */
                 include?: string;
@@ -9222,27 +13160,65 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id: string;
-                            endpoint_id: string;
+                            id?: string;
+                            endpoint_id?: string;
                             /** @description The webhook-id header of every attempt. */
-                            event_id: string;
-                            event_type: string;
+                            event_id?: string;
+                            event_type?: string;
                             /** @enum {string} */
-                            status: "pending" | "succeeded" | "failed";
-                            attempts: number;
-                            last_status_code: number | null;
-                            last_latency_ms: number | null;
-                            last_error: string | null;
-                            next_attempt_at: string | null;
+                            status?: "pending" | "succeeded" | "failed";
+                            attempts?: number;
+                            last_status_code?: number | null;
+                            last_latency_ms?: number | null;
+                            last_error?: string | null;
+                            next_attempt_at?: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at: string;
-                            links: {
-                                self: string;
-                                endpoint: string;
-                                retry: string;
+                            created_at?: string;
+                            links?: {
+                                self?: string;
+                                endpoint?: string;
+                                retry?: string;
+                            };
+                        }[];
+                        /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
+                        pagination: {
+                            next_cursor?: string | null;
+                            prev_cursor?: string | null;
+                            has_more: boolean;
+                            page?: number;
+                            per_page?: number;
+                            total?: number;
+                            total_pages?: number;
+                        };
+                    };
+                    "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id?: string;
+                            endpoint_id?: string;
+                            /** @description The webhook-id header of every attempt. */
+                            event_id?: string;
+                            event_type?: string;
+                            /** @enum {string} */
+                            status?: "pending" | "succeeded" | "failed";
+                            attempts?: number;
+                            last_status_code?: number | null;
+                            last_latency_ms?: number | null;
+                            last_error?: string | null;
+                            next_attempt_at?: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at?: string;
+                            links?: {
+                                self?: string;
+                                endpoint?: string;
+                                retry?: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -9310,8 +13286,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9384,6 +13378,43 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description One event sent to one endpoint, with its attempts so far. */
+                        data: {
+                            /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            endpoint_id: string;
+                            /** @description The webhook-id header of every attempt. */
+                            event_id: string;
+                            event_type: string;
+                            /** @enum {string} */
+                            status: "pending" | "succeeded" | "failed";
+                            attempts: number;
+                            last_status_code: number | null;
+                            last_latency_ms: number | null;
+                            last_error: string | null;
+                            next_attempt_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                                endpoint: string;
+                                retry: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -9413,8 +13444,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9445,7 +13503,10 @@ export interface operations {
     retryWebhookDelivery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9487,6 +13548,43 @@ export interface operations {
                             };
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description One event sent to one endpoint, with its attempts so far. */
+                        data: {
+                            /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            endpoint_id: string;
+                            /** @description The webhook-id header of every attempt. */
+                            event_id: string;
+                            event_type: string;
+                            /** @enum {string} */
+                            status: "pending" | "succeeded" | "failed";
+                            attempts: number;
+                            last_status_code: number | null;
+                            last_latency_ms: number | null;
+                            last_error: string | null;
+                            next_attempt_at: string | null;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            links: {
+                                self: string;
+                                endpoint: string;
+                                retry: string;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -9516,8 +13614,71 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9549,7 +13710,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A retry with the same key answers the first result. */
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -9612,6 +13773,35 @@ export interface operations {
                             callback_secret?: string;
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A long-running job */
+                        data: {
+                            /** @example job_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example report.sales */
+                            type: string;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            progress: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            error: {
+                                [key: string]: unknown;
+                            } | null;
+                            links: {
+                                self: string;
+                                cancel?: string;
+                                result?: string;
+                            };
+                            /** @description whsec_…: verifies the completion callback. Only in the 202 answer, when callback_url was given. */
+                            callback_secret?: string;
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -9641,8 +13831,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9670,6 +13887,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9743,6 +13969,44 @@ export interface operations {
                             callback_secret?: string;
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A long-running job */
+                        data: {
+                            /** @example job_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example report.sales */
+                            type: string;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            progress: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            error: {
+                                [key: string]: unknown;
+                            } | null;
+                            links: {
+                                self: string;
+                                cancel?: string;
+                                result?: string;
+                            };
+                            /** @description whsec_…: verifies the completion callback. Only in the 202 answer, when callback_url was given. */
+                            callback_secret?: string;
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -9772,8 +14036,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9847,6 +14138,44 @@ export interface operations {
                             callback_secret?: string;
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /** @description A long-running job */
+                        data: {
+                            /** @example job_01jd3k9x7m2v8q4r6t0w5y1zab */
+                            id: string;
+                            /** @example report.sales */
+                            type: string;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            progress: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            created_at: string;
+                            started_at: string | null;
+                            finished_at: string | null;
+                            error: {
+                                [key: string]: unknown;
+                            } | null;
+                            links: {
+                                self: string;
+                                cancel?: string;
+                                result?: string;
+                            };
+                            /** @description whsec_…: verifies the completion callback. Only in the 202 answer, when callback_url was given. */
+                            callback_secret?: string;
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -9876,6 +14205,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
                 headers: {
@@ -9887,6 +14234,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9964,6 +14320,47 @@ export interface operations {
                         };
                     };
                     "text/csv": string;
+                    "application/vnd.stoa.v2+json": {
+                        /** @description The sales report: orders that are not cancelled, in minor units per currency */
+                        data: {
+                            /** @enum {string} */
+                            type: "sales";
+                            from: string;
+                            to: string;
+                            /**
+                             * @description user: the caller's orders; shop: every order (administrators).
+                             * @enum {string}
+                             */
+                            scope: "user" | "shop";
+                            totals: {
+                                currency: string;
+                                orders: number;
+                                /** @description Minor units */
+                                amount: number;
+                            }[];
+                            by_day: {
+                                day: string;
+                                currency: string;
+                                orders: number;
+                                amount: number;
+                            }[];
+                            by_product: {
+                                product_id: string;
+                                currency: string;
+                                quantity: number;
+                                amount: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -10002,6 +14399,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflicts with the current state */
             409: {
                 headers: {
@@ -10013,6 +14419,15 @@ export interface operations {
             };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10068,6 +14483,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
@@ -10104,8 +14528,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10216,6 +14658,64 @@ export interface operations {
                             }[];
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        /**
+                         * @description Request counts per bucket and group.
+                         * @example {
+                         *       "from": "2026-11-30T18:00:00.000Z",
+                         *       "to": "2026-11-30T18:02:00.000Z",
+                         *       "granularity": "minute",
+                         *       "group_by": "status_class",
+                         *       "buckets": [
+                         *         "2026-11-30T18:00:00.000Z",
+                         *         "2026-11-30T18:01:00.000Z"
+                         *       ],
+                         *       "series": [
+                         *         {
+                         *           "key": "2xx",
+                         *           "total": 42,
+                         *           "counts": [
+                         *             40,
+                         *             2
+                         *           ]
+                         *         },
+                         *         {
+                         *           "key": "429",
+                         *           "total": 3,
+                         *           "counts": [
+                         *             3,
+                         *             0
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        data: {
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            from: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-22T10:00:00.000Z
+                             */
+                            to: string;
+                            /** @enum {string} */
+                            granularity: "minute" | "hour";
+                            /** @description The dimensions, as asked. */
+                            group_by: string;
+                            /** @description The start of every bucket in [from, to). */
+                            buckets: string[];
+                            series: {
+                                /** @description The group: a status class (1xx, 2xx, 3xx, 4xx, 429, 5xx), an API version, a rate-limit policy, or an API key id (`session` for a signed-in session; `session:<user id>` with user_id=all); two dimensions are joined by `/`. */
+                                key: string;
+                                total: number;
+                                /** @description Requests per bucket, aligned with buckets. */
+                                counts: number[];
+                            }[];
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
@@ -10254,8 +14754,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10286,7 +14804,10 @@ export interface operations {
     browserLogin: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10321,98 +14842,7 @@ export interface operations {
                             expires_in: number;
                         };
                     };
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Content-Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed; every failing field is listed in errors */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; Retry-After says when to try again */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    browserRefresh: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A new access token; the refresh token is in the stoa_refresh cookie */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
+                    "application/vnd.stoa.v2+json": {
                         data: {
                             /** @description EdDSA-signed JWT, valid for expires_in seconds. Keep it in memory only. */
                             access_token: string;
@@ -10451,6 +14881,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -10460,8 +14926,185 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable; Retry-After says when to try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    browserRefresh: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new access token; the refresh token is in the stoa_refresh cookie */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description EdDSA-signed JWT, valid for expires_in seconds. Keep it in memory only. */
+                            access_token: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @example 900 */
+                            expires_in: number;
+                        };
+                    };
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            /** @description EdDSA-signed JWT, valid for expires_in seconds. Keep it in memory only. */
+                            access_token: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @example 900 */
+                            expires_in: number;
+                        };
+                    };
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10492,7 +15135,10 @@ export interface operations {
     browserLogout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10523,6 +15169,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported Content-Type */
             415: {
                 headers: {
@@ -10532,8 +15214,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10564,7 +15264,10 @@ export interface operations {
     receivePaymentProcessorWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional: a retry with the same key (1–255 printable ASCII characters) answers the first result instead of acting twice (docs/idempotency.md). */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10582,10 +15285,43 @@ export interface operations {
                             duplicate: boolean;
                         };
                     };
+                    "application/vnd.stoa.v2+json": {
+                        data: {
+                            received: boolean;
+                            duplicate: boolean;
+                        };
+                    };
                 };
             };
             /** @description Malformed request (bad JSON, unknown or invalid query parameter) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Accept header asks for a representation Stoa cannot produce */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request was not received in time; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10611,8 +15347,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Validation failed; every failing field is listed in errors */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB; the connection is closed */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
