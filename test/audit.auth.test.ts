@@ -201,12 +201,13 @@ describe('JWT attacks are all 401', () => {
     assert.equal(refresh.statusCode, 401, "a deleted user's refresh token");
   });
 
-  it("a suspended user's token and refresh token are refused (403 ACCOUNT_SUSPENDED, see docs/errors.md; refresh 401)", async () => {
+  it("a suspended user's token and refresh token are refused (401 ACCOUNT_SUSPENDED with an invalid_token challenge; refresh 401)", async () => {
     const user = await w.newUser('Suspended');
     assert.equal((await w.app.inject({ method: 'PATCH', url: `/v2/users/${user.id}`, headers: w.admin.auth, payload: { status: 'suspended' } })).statusCode, 200);
     const res = await me(user.accessToken);
-    assert.equal(res.statusCode, 403);
+    assert.equal(res.statusCode, 401);
     assert.equal(res.json().code, 'ACCOUNT_SUSPENDED');
+    assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/);
     const refresh = await w.app.inject({ method: 'POST', url: '/v2/auth/refresh', payload: { refresh_token: user.refreshToken } });
     assert.equal(refresh.statusCode, 401);
   });

@@ -46,7 +46,7 @@ describe('credentials cached in a process still change at once', () => {
     assert.equal(suspended.statusCode, 200, suspended.body);
     for (const headers of [key, user.auth]) {
       const res = await me(headers);
-      assert.equal(res.statusCode, 403, res.body);
+      assert.equal(res.statusCode, 401, res.body);
       assert.equal((res.json() as { code: string }).code, 'ACCOUNT_SUSPENDED');
     }
     await w.app.inject({ method: 'PATCH', url: `/v1/users/${user.id}`, headers: w.admin.auth, payload: { status: 'active' } });

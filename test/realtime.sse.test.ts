@@ -127,7 +127,7 @@ describe('SSE: GET /v1/events with Accept: text/event-stream', () => {
     const user = await w.newUser('Suspended');
     await w.app.inject({ method: 'PATCH', url: `/v2/users/${user.id}`, headers: w.admin.auth, payload: { status: 'suspended' } });
     const suspended = await sse('/v1/events', user.auth);
-    assert.equal(suspended.status, 403);
+    assert.equal(suspended.status, 401);
     assert.equal(JSON.parse(await suspended.body()).code, 'ACCOUNT_SUSPENDED');
   });
 

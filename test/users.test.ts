@@ -247,10 +247,11 @@ describe('users', () => {
       const target = await signUp(t.app);
       await t.app.inject({ method: 'PATCH', url: `/v1/users/${target.id}`, headers: admin.auth, payload: { status: 'suspended' } });
       const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: target.auth });
-      assert.equal(me.statusCode, 403);
+      assert.equal(me.statusCode, 401);
       assert.equal(problemOf(me).code, 'ACCOUNT_SUSPENDED');
       const signIn = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: target.email, password: PASSWORD } });
-      assert.equal(signIn.statusCode, 403);
+      assert.equal(signIn.statusCode, 401);
+      assert.equal(problemOf(signIn).code, 'ACCOUNT_SUSPENDED');
     });
   });
 });

@@ -2008,10 +2008,10 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            name?: string;
+                            name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -2022,14 +2022,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -2049,10 +2049,10 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            name?: string;
+                            name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -2063,14 +2063,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3704,10 +3704,10 @@ export interface operations {
                     "application/json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            name?: string;
+                            name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -3718,14 +3718,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3734,7 +3734,7 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at?: string;
+                            followed_at: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -3751,10 +3751,10 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            name?: string;
+                            name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -3765,14 +3765,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3781,7 +3781,7 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at?: string;
+                            followed_at: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -3930,10 +3930,10 @@ export interface operations {
                     "application/json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            name?: string;
+                            name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -3944,14 +3944,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3960,7 +3960,7 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at?: string;
+                            followed_at: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -3977,10 +3977,10 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            name?: string;
+                            name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -3991,14 +3991,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -4007,7 +4007,7 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at?: string;
+                            followed_at: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -4401,24 +4401,24 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            name?: string;
+                            id: string;
+                            name: string;
                             /**
                              * @description The first characters of the secret, to recognise the key.
                              * @example sk_4Fq9ZrT2
                              */
-                            prefix?: string;
-                            scopes?: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
-                            api_version?: string | null;
-                            last_used_at?: string | null;
-                            expires_at?: string | null;
+                            prefix: string;
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version: string | null;
+                            last_used_at: string | null;
+                            expires_at: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
-                            links?: {
-                                self?: string;
+                            created_at: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -4438,24 +4438,24 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            name?: string;
+                            id: string;
+                            name: string;
                             /**
                              * @description The first characters of the secret, to recognise the key.
                              * @example sk_4Fq9ZrT2
                              */
-                            prefix?: string;
-                            scopes?: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
-                            api_version?: string | null;
-                            last_used_at?: string | null;
-                            expires_at?: string | null;
+                            prefix: string;
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version: string | null;
+                            last_used_at: string | null;
+                            expires_at: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
-                            links?: {
-                                self?: string;
+                            created_at: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -5316,31 +5316,31 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5358,31 +5358,31 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5754,31 +5754,31 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5796,31 +5796,31 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5977,31 +5977,31 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -6019,31 +6019,31 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -6743,30 +6743,30 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            post_id?: string;
-                            author_id?: string;
-                            content?: string;
+                            id: string;
+                            post_id: string;
+                            author_id: string;
+                            content: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                post?: string;
-                                author?: string;
+                            links: {
+                                self: string;
+                                post: string;
+                                author: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -6784,30 +6784,30 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            post_id?: string;
-                            author_id?: string;
-                            content?: string;
+                            id: string;
+                            post_id: string;
+                            author_id: string;
+                            content: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                post?: string;
-                                author?: string;
+                            links: {
+                                self: string;
+                                post: string;
+                                author: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -7742,37 +7742,37 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @example Ceramic mug */
-                            name?: string;
-                            description?: string;
+                            name: string;
+                            description: string;
                             /** @example kitchen */
-                            category?: string;
+                            category: string;
                             /**
                              * @description Minor units of currency (cents for EUR).
                              * @example 1250
                              */
-                            price?: number;
+                            price: number;
                             /**
                              * @description ISO 4217 code.
                              * @example EUR
                              */
-                            currency?: string;
-                            stock?: number;
+                            currency: string;
+                            stock: number;
                             /** @description stock > 0 */
-                            in_stock?: boolean;
+                            in_stock: boolean;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -7790,37 +7790,37 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @example Ceramic mug */
-                            name?: string;
-                            description?: string;
+                            name: string;
+                            description: string;
                             /** @example kitchen */
-                            category?: string;
+                            category: string;
                             /**
                              * @description Minor units of currency (cents for EUR).
                              * @example 1250
                              */
-                            price?: number;
+                            price: number;
                             /**
                              * @description ISO 4217 code.
                              * @example EUR
                              */
-                            currency?: string;
-                            stock?: number;
+                            currency: string;
+                            stock: number;
                             /** @description stock > 0 */
-                            in_stock?: boolean;
+                            in_stock: boolean;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -8815,65 +8815,65 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
+                            id: string;
+                            user_id: string;
                             /** @enum {string} */
-                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
                             /** @description The sum of the line totals, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             /** @description Always on a single order; on lists with include=items. */
                             items?: {
                                 /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                                id?: string;
-                                order_id?: string;
-                                product_id?: string;
-                                quantity?: number;
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
                                 /** @description The price of one unit when the order was placed, in minor units of currency. */
-                                unit_price?: number;
+                                unit_price: number;
                                 /** @description quantity × unit_price, in minor units of currency. */
-                                total?: number;
+                                total: number;
                                 /** @example EUR */
-                                currency?: string;
+                                currency: string;
                                 /**
                                  * Format: date-time
                                  * @example 2026-11-22T10:00:00.000Z
                                  */
-                                created_at?: string;
+                                created_at: string;
                                 product?: ({
-                                    id?: string;
-                                    name?: string;
+                                    id: string;
+                                    name: string;
                                 } & {
                                     [key: string]: unknown;
                                 }) | null;
-                                links?: {
-                                    self?: string;
-                                    order?: string;
-                                    product?: string;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
                                 };
                             }[];
                             user?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
                             /** @description Links to the order and the actions available in its current state. */
-                            links?: {
-                                self?: string;
-                                items?: string;
-                                user?: string;
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -8893,65 +8893,65 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
+                            id: string;
+                            user_id: string;
                             /** @enum {string} */
-                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
                             /** @description The sum of the line totals, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             /** @description Always on a single order; on lists with include=items. */
                             items?: {
                                 /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                                id?: string;
-                                order_id?: string;
-                                product_id?: string;
-                                quantity?: number;
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
                                 /** @description The price of one unit when the order was placed, in minor units of currency. */
-                                unit_price?: number;
+                                unit_price: number;
                                 /** @description quantity × unit_price, in minor units of currency. */
-                                total?: number;
+                                total: number;
                                 /** @example EUR */
-                                currency?: string;
+                                currency: string;
                                 /**
                                  * Format: date-time
                                  * @example 2026-11-22T10:00:00.000Z
                                  */
-                                created_at?: string;
+                                created_at: string;
                                 product?: ({
-                                    id?: string;
-                                    name?: string;
+                                    id: string;
+                                    name: string;
                                 } & {
                                     [key: string]: unknown;
                                 }) | null;
-                                links?: {
-                                    self?: string;
-                                    order?: string;
-                                    product?: string;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
                                 };
                             }[];
                             user?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
                             /** @description Links to the order and the actions available in its current state. */
-                            links?: {
-                                self?: string;
-                                items?: string;
-                                user?: string;
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -9409,65 +9409,65 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
+                            id: string;
+                            user_id: string;
                             /** @enum {string} */
-                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
                             /** @description The sum of the line totals, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             /** @description Always on a single order; on lists with include=items. */
                             items?: {
                                 /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                                id?: string;
-                                order_id?: string;
-                                product_id?: string;
-                                quantity?: number;
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
                                 /** @description The price of one unit when the order was placed, in minor units of currency. */
-                                unit_price?: number;
+                                unit_price: number;
                                 /** @description quantity × unit_price, in minor units of currency. */
-                                total?: number;
+                                total: number;
                                 /** @example EUR */
-                                currency?: string;
+                                currency: string;
                                 /**
                                  * Format: date-time
                                  * @example 2026-11-22T10:00:00.000Z
                                  */
-                                created_at?: string;
+                                created_at: string;
                                 product?: ({
-                                    id?: string;
-                                    name?: string;
+                                    id: string;
+                                    name: string;
                                 } & {
                                     [key: string]: unknown;
                                 }) | null;
-                                links?: {
-                                    self?: string;
-                                    order?: string;
-                                    product?: string;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
                                 };
                             }[];
                             user?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
                             /** @description Links to the order and the actions available in its current state. */
-                            links?: {
-                                self?: string;
-                                items?: string;
-                                user?: string;
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -9487,65 +9487,65 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
+                            id: string;
+                            user_id: string;
                             /** @enum {string} */
-                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
                             /** @description The sum of the line totals, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             /** @description Always on a single order; on lists with include=items. */
                             items?: {
                                 /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                                id?: string;
-                                order_id?: string;
-                                product_id?: string;
-                                quantity?: number;
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
                                 /** @description The price of one unit when the order was placed, in minor units of currency. */
-                                unit_price?: number;
+                                unit_price: number;
                                 /** @description quantity × unit_price, in minor units of currency. */
-                                total?: number;
+                                total: number;
                                 /** @example EUR */
-                                currency?: string;
+                                currency: string;
                                 /**
                                  * Format: date-time
                                  * @example 2026-11-22T10:00:00.000Z
                                  */
-                                created_at?: string;
+                                created_at: string;
                                 product?: ({
-                                    id?: string;
-                                    name?: string;
+                                    id: string;
+                                    name: string;
                                 } & {
                                     [key: string]: unknown;
                                 }) | null;
-                                links?: {
-                                    self?: string;
-                                    order?: string;
-                                    product?: string;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
                                 };
                             }[];
                             user?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
                             /** @description Links to the order and the actions available in its current state. */
-                            links?: {
-                                self?: string;
-                                items?: string;
-                                user?: string;
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -10567,31 +10567,31 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            order_id?: string;
-                            product_id?: string;
-                            quantity?: number;
+                            id: string;
+                            order_id: string;
+                            product_id: string;
+                            quantity: number;
                             /** @description The price of one unit when the order was placed, in minor units of currency. */
-                            unit_price?: number;
+                            unit_price: number;
                             /** @description quantity × unit_price, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             product?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                order?: string;
-                                product?: string;
+                            links: {
+                                self: string;
+                                order: string;
+                                product: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -10609,31 +10609,31 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            order_id?: string;
-                            product_id?: string;
-                            quantity?: number;
+                            id: string;
+                            order_id: string;
+                            product_id: string;
+                            quantity: number;
                             /** @description The price of one unit when the order was placed, in minor units of currency. */
-                            unit_price?: number;
+                            unit_price: number;
                             /** @description quantity × unit_price, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             product?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                order?: string;
-                                product?: string;
+                            links: {
+                                self: string;
+                                order: string;
+                                product: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -10962,23 +10962,23 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example evt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Monotonically increasing in commit order; resume from the last one seen. */
-                            sequence?: number;
+                            sequence: number;
                             /** @example order.created */
-                            type?: string;
+                            type: string;
                             /** @example order */
-                            resource_type?: string;
-                            resource_id?: string;
+                            resource_type: string;
+                            resource_id: string;
                             /** @description The resource after the change, exactly as GET of it returns it at that moment, without links. */
-                            data?: {
+                            data: {
                                 [key: string]: unknown;
                             };
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -10995,23 +10995,23 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example evt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Monotonically increasing in commit order; resume from the last one seen. */
-                            sequence?: number;
+                            sequence: number;
                             /** @example order.created */
-                            type?: string;
+                            type: string;
                             /** @example order */
-                            resource_type?: string;
-                            resource_id?: string;
+                            resource_type: string;
+                            resource_id: string;
                             /** @description The resource after the change, exactly as GET of it returns it at that moment, without links. */
-                            data?: {
+                            data: {
                                 [key: string]: unknown;
                             };
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -11316,31 +11316,31 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
-                            order_id?: string | null;
+                            id: string;
+                            user_id: string;
+                            order_id: string | null;
                             /** @description In minor units of currency. */
-                            amount?: number;
+                            amount: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /** @example tok_visa */
-                            source?: string;
-                            description?: string | null;
+                            source: string;
+                            description: string | null;
                             /** @enum {string} */
-                            status?: "pending" | "succeeded" | "failed";
-                            failure_code?: string | null;
+                            status: "pending" | "succeeded" | "failed";
+                            failure_code: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
                                 order?: string;
                             };
                         }[];
@@ -11359,31 +11359,31 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
-                            order_id?: string | null;
+                            id: string;
+                            user_id: string;
+                            order_id: string | null;
                             /** @description In minor units of currency. */
-                            amount?: number;
+                            amount: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /** @example tok_visa */
-                            source?: string;
-                            description?: string | null;
+                            source: string;
+                            description: string | null;
                             /** @enum {string} */
-                            status?: "pending" | "succeeded" | "failed";
-                            failure_code?: string | null;
+                            status: "pending" | "succeeded" | "failed";
+                            failure_code: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
                                 order?: string;
                             };
                         }[];
@@ -11938,25 +11938,25 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            url?: string;
-                            event_types?: string[];
-                            description?: string | null;
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
                             /** @enum {string} */
-                            status?: "enabled" | "disabled";
+                            status: "enabled" | "disabled";
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
-                                deliveries?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -11974,25 +11974,25 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            url?: string;
-                            event_types?: string[];
-                            description?: string | null;
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
                             /** @enum {string} */
-                            status?: "enabled" | "disabled";
+                            status: "enabled" | "disabled";
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
-                                deliveries?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -13254,27 +13254,27 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            endpoint_id?: string;
+                            id: string;
+                            endpoint_id: string;
                             /** @description The webhook-id header of every attempt. */
-                            event_id?: string;
-                            event_type?: string;
+                            event_id: string;
+                            event_type: string;
                             /** @enum {string} */
-                            status?: "pending" | "succeeded" | "failed";
-                            attempts?: number;
-                            last_status_code?: number | null;
-                            last_latency_ms?: number | null;
-                            last_error?: string | null;
-                            next_attempt_at?: string | null;
+                            status: "pending" | "succeeded" | "failed";
+                            attempts: number;
+                            last_status_code: number | null;
+                            last_latency_ms: number | null;
+                            last_error: string | null;
+                            next_attempt_at: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
-                            links?: {
-                                self?: string;
-                                endpoint?: string;
-                                retry?: string;
+                            created_at: string;
+                            links: {
+                                self: string;
+                                endpoint: string;
+                                retry: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -13292,27 +13292,27 @@ export interface operations {
                     "application/vnd.stoa.v1+json": {
                         data: {
                             /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            endpoint_id?: string;
+                            id: string;
+                            endpoint_id: string;
                             /** @description The webhook-id header of every attempt. */
-                            event_id?: string;
-                            event_type?: string;
+                            event_id: string;
+                            event_type: string;
                             /** @enum {string} */
-                            status?: "pending" | "succeeded" | "failed";
-                            attempts?: number;
-                            last_status_code?: number | null;
-                            last_latency_ms?: number | null;
-                            last_error?: string | null;
-                            next_attempt_at?: string | null;
+                            status: "pending" | "succeeded" | "failed";
+                            attempts: number;
+                            last_status_code: number | null;
+                            last_latency_ms: number | null;
+                            last_error: string | null;
+                            next_attempt_at: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
-                            links?: {
-                                self?: string;
-                                endpoint?: string;
-                                retry?: string;
+                            created_at: string;
+                            links: {
+                                self: string;
+                                endpoint: string;
+                                retry: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */

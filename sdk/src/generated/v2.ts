@@ -1914,10 +1914,10 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            display_name?: string;
+                            display_name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -1928,14 +1928,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -1955,10 +1955,10 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            display_name?: string;
+                            display_name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -1969,14 +1969,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3610,10 +3610,10 @@ export interface operations {
                     "application/json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            display_name?: string;
+                            display_name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -3624,14 +3624,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3640,7 +3640,7 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at?: string;
+                            followed_at: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -3657,10 +3657,10 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            display_name?: string;
+                            display_name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -3671,14 +3671,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3687,7 +3687,7 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at?: string;
+                            followed_at: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -3836,10 +3836,10 @@ export interface operations {
                     "application/json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            display_name?: string;
+                            display_name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -3850,14 +3850,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3866,7 +3866,7 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at?: string;
+                            followed_at: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -3883,10 +3883,10 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: ({
                             /** @example usr_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Only for the user itself and admins. */
                             email?: string;
-                            display_name?: string;
+                            display_name: string;
                             role?: "user" | "admin";
                             /** @enum {string} */
                             status?: "active" | "inactive" | "suspended";
@@ -3897,14 +3897,14 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
                             updated_at?: string;
-                            links?: {
-                                self?: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -3913,7 +3913,7 @@ export interface operations {
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            followed_at?: string;
+                            followed_at: string;
                         })[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -4307,24 +4307,24 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            name?: string;
+                            id: string;
+                            name: string;
                             /**
                              * @description The first characters of the secret, to recognise the key.
                              * @example sk_4Fq9ZrT2
                              */
-                            prefix?: string;
-                            scopes?: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
-                            api_version?: string | null;
-                            last_used_at?: string | null;
-                            expires_at?: string | null;
+                            prefix: string;
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version: string | null;
+                            last_used_at: string | null;
+                            expires_at: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
-                            links?: {
-                                self?: string;
+                            created_at: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -4344,24 +4344,24 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example key_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            name?: string;
+                            id: string;
+                            name: string;
                             /**
                              * @description The first characters of the secret, to recognise the key.
                              * @example sk_4Fq9ZrT2
                              */
-                            prefix?: string;
-                            scopes?: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
-                            api_version?: string | null;
-                            last_used_at?: string | null;
-                            expires_at?: string | null;
+                            prefix: string;
+                            scopes: ("users:read" | "users:write" | "posts:read" | "posts:write" | "orders:read" | "orders:write" | "charges:read" | "charges:write" | "webhooks:read" | "webhooks:write" | "products:write")[];
+                            api_version: string | null;
+                            last_used_at: string | null;
+                            expires_at: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
-                            links?: {
-                                self?: string;
+                            created_at: string;
+                            links: {
+                                self: string;
                             } & {
                                 [key: string]: string;
                             };
@@ -5222,31 +5222,31 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5264,31 +5264,31 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5660,31 +5660,31 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5702,31 +5702,31 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5883,31 +5883,31 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -5925,31 +5925,31 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example pst_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            author_id?: string;
-                            title?: string;
-                            content?: string;
-                            likes?: number;
+                            id: string;
+                            author_id: string;
+                            title: string;
+                            content: string;
+                            likes: number;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                author?: string;
-                                comments?: string;
+                            links: {
+                                self: string;
+                                author: string;
+                                comments: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -6649,30 +6649,30 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            post_id?: string;
-                            author_id?: string;
-                            content?: string;
+                            id: string;
+                            post_id: string;
+                            author_id: string;
+                            content: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                post?: string;
-                                author?: string;
+                            links: {
+                                self: string;
+                                post: string;
+                                author: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -6690,30 +6690,30 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example cmt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            post_id?: string;
-                            author_id?: string;
-                            content?: string;
+                            id: string;
+                            post_id: string;
+                            author_id: string;
+                            content: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             author?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                post?: string;
-                                author?: string;
+                            links: {
+                                self: string;
+                                post: string;
+                                author: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -7648,37 +7648,37 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @example Ceramic mug */
-                            name?: string;
-                            description?: string;
+                            name: string;
+                            description: string;
                             /** @example kitchen */
-                            category?: string;
+                            category: string;
                             /**
                              * @description Minor units of currency (cents for EUR).
                              * @example 1250
                              */
-                            price?: number;
+                            price: number;
                             /**
                              * @description ISO 4217 code.
                              * @example EUR
                              */
-                            currency?: string;
-                            stock?: number;
+                            currency: string;
+                            stock: number;
                             /** @description stock > 0 */
-                            in_stock?: boolean;
+                            in_stock: boolean;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -7696,37 +7696,37 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example prd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @example Ceramic mug */
-                            name?: string;
-                            description?: string;
+                            name: string;
+                            description: string;
                             /** @example kitchen */
-                            category?: string;
+                            category: string;
                             /**
                              * @description Minor units of currency (cents for EUR).
                              * @example 1250
                              */
-                            price?: number;
+                            price: number;
                             /**
                              * @description ISO 4217 code.
                              * @example EUR
                              */
-                            currency?: string;
-                            stock?: number;
+                            currency: string;
+                            stock: number;
                             /** @description stock > 0 */
-                            in_stock?: boolean;
+                            in_stock: boolean;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -8721,65 +8721,65 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
+                            id: string;
+                            user_id: string;
                             /** @enum {string} */
-                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
                             /** @description The sum of the line totals, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             /** @description Always on a single order; on lists with include=items. */
                             items?: {
                                 /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                                id?: string;
-                                order_id?: string;
-                                product_id?: string;
-                                quantity?: number;
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
                                 /** @description The price of one unit when the order was placed, in minor units of currency. */
-                                unit_price?: number;
+                                unit_price: number;
                                 /** @description quantity × unit_price, in minor units of currency. */
-                                total?: number;
+                                total: number;
                                 /** @example EUR */
-                                currency?: string;
+                                currency: string;
                                 /**
                                  * Format: date-time
                                  * @example 2026-11-22T10:00:00.000Z
                                  */
-                                created_at?: string;
+                                created_at: string;
                                 product?: ({
-                                    id?: string;
-                                    name?: string;
+                                    id: string;
+                                    name: string;
                                 } & {
                                     [key: string]: unknown;
                                 }) | null;
-                                links?: {
-                                    self?: string;
-                                    order?: string;
-                                    product?: string;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
                                 };
                             }[];
                             user?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
                             /** @description Links to the order and the actions available in its current state. */
-                            links?: {
-                                self?: string;
-                                items?: string;
-                                user?: string;
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -8799,65 +8799,65 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
+                            id: string;
+                            user_id: string;
                             /** @enum {string} */
-                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
                             /** @description The sum of the line totals, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             /** @description Always on a single order; on lists with include=items. */
                             items?: {
                                 /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                                id?: string;
-                                order_id?: string;
-                                product_id?: string;
-                                quantity?: number;
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
                                 /** @description The price of one unit when the order was placed, in minor units of currency. */
-                                unit_price?: number;
+                                unit_price: number;
                                 /** @description quantity × unit_price, in minor units of currency. */
-                                total?: number;
+                                total: number;
                                 /** @example EUR */
-                                currency?: string;
+                                currency: string;
                                 /**
                                  * Format: date-time
                                  * @example 2026-11-22T10:00:00.000Z
                                  */
-                                created_at?: string;
+                                created_at: string;
                                 product?: ({
-                                    id?: string;
-                                    name?: string;
+                                    id: string;
+                                    name: string;
                                 } & {
                                     [key: string]: unknown;
                                 }) | null;
-                                links?: {
-                                    self?: string;
-                                    order?: string;
-                                    product?: string;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
                                 };
                             }[];
                             user?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
                             /** @description Links to the order and the actions available in its current state. */
-                            links?: {
-                                self?: string;
-                                items?: string;
-                                user?: string;
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -9315,65 +9315,65 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
+                            id: string;
+                            user_id: string;
                             /** @enum {string} */
-                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
                             /** @description The sum of the line totals, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             /** @description Always on a single order; on lists with include=items. */
                             items?: {
                                 /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                                id?: string;
-                                order_id?: string;
-                                product_id?: string;
-                                quantity?: number;
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
                                 /** @description The price of one unit when the order was placed, in minor units of currency. */
-                                unit_price?: number;
+                                unit_price: number;
                                 /** @description quantity × unit_price, in minor units of currency. */
-                                total?: number;
+                                total: number;
                                 /** @example EUR */
-                                currency?: string;
+                                currency: string;
                                 /**
                                  * Format: date-time
                                  * @example 2026-11-22T10:00:00.000Z
                                  */
-                                created_at?: string;
+                                created_at: string;
                                 product?: ({
-                                    id?: string;
-                                    name?: string;
+                                    id: string;
+                                    name: string;
                                 } & {
                                     [key: string]: unknown;
                                 }) | null;
-                                links?: {
-                                    self?: string;
-                                    order?: string;
-                                    product?: string;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
                                 };
                             }[];
                             user?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
                             /** @description Links to the order and the actions available in its current state. */
-                            links?: {
-                                self?: string;
-                                items?: string;
-                                user?: string;
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -9393,65 +9393,65 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example ord_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
+                            id: string;
+                            user_id: string;
                             /** @enum {string} */
-                            status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
                             /** @description The sum of the line totals, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
+                            updated_at: string;
                             /** @description Always on a single order; on lists with include=items. */
                             items?: {
                                 /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                                id?: string;
-                                order_id?: string;
-                                product_id?: string;
-                                quantity?: number;
+                                id: string;
+                                order_id: string;
+                                product_id: string;
+                                quantity: number;
                                 /** @description The price of one unit when the order was placed, in minor units of currency. */
-                                unit_price?: number;
+                                unit_price: number;
                                 /** @description quantity × unit_price, in minor units of currency. */
-                                total?: number;
+                                total: number;
                                 /** @example EUR */
-                                currency?: string;
+                                currency: string;
                                 /**
                                  * Format: date-time
                                  * @example 2026-11-22T10:00:00.000Z
                                  */
-                                created_at?: string;
+                                created_at: string;
                                 product?: ({
-                                    id?: string;
-                                    name?: string;
+                                    id: string;
+                                    name: string;
                                 } & {
                                     [key: string]: unknown;
                                 }) | null;
-                                links?: {
-                                    self?: string;
-                                    order?: string;
-                                    product?: string;
+                                links: {
+                                    self: string;
+                                    order: string;
+                                    product: string;
                                 };
                             }[];
                             user?: ({
-                                id?: string;
-                                display_name?: string;
+                                id: string;
+                                display_name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
                             /** @description Links to the order and the actions available in its current state. */
-                            links?: {
-                                self?: string;
-                                items?: string;
-                                user?: string;
+                            links: {
+                                self: string;
+                                items: string;
+                                user: string;
                                 /** @description POST here to cancel; present only while the order is pending or confirmed. */
                                 cancel?: string;
                             };
@@ -10473,31 +10473,31 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            order_id?: string;
-                            product_id?: string;
-                            quantity?: number;
+                            id: string;
+                            order_id: string;
+                            product_id: string;
+                            quantity: number;
                             /** @description The price of one unit when the order was placed, in minor units of currency. */
-                            unit_price?: number;
+                            unit_price: number;
                             /** @description quantity × unit_price, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             product?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                order?: string;
-                                product?: string;
+                            links: {
+                                self: string;
+                                order: string;
+                                product: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -10515,31 +10515,31 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example itm_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            order_id?: string;
-                            product_id?: string;
-                            quantity?: number;
+                            id: string;
+                            order_id: string;
+                            product_id: string;
+                            quantity: number;
                             /** @description The price of one unit when the order was placed, in minor units of currency. */
-                            unit_price?: number;
+                            unit_price: number;
                             /** @description quantity × unit_price, in minor units of currency. */
-                            total?: number;
+                            total: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             product?: ({
-                                id?: string;
-                                name?: string;
+                                id: string;
+                                name: string;
                             } & {
                                 [key: string]: unknown;
                             }) | null;
-                            links?: {
-                                self?: string;
-                                order?: string;
-                                product?: string;
+                            links: {
+                                self: string;
+                                order: string;
+                                product: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -10868,23 +10868,23 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example evt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Monotonically increasing in commit order; resume from the last one seen. */
-                            sequence?: number;
+                            sequence: number;
                             /** @example order.created */
-                            type?: string;
+                            type: string;
                             /** @example order */
-                            resource_type?: string;
-                            resource_id?: string;
+                            resource_type: string;
+                            resource_id: string;
                             /** @description The resource after the change, exactly as GET of it returns it at that moment, without links. */
-                            data?: {
+                            data: {
                                 [key: string]: unknown;
                             };
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -10901,23 +10901,23 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example evt_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
+                            id: string;
                             /** @description Monotonically increasing in commit order; resume from the last one seen. */
-                            sequence?: number;
+                            sequence: number;
                             /** @example order.created */
-                            type?: string;
+                            type: string;
                             /** @example order */
-                            resource_type?: string;
-                            resource_id?: string;
+                            resource_type: string;
+                            resource_id: string;
                             /** @description The resource after the change, exactly as GET of it returns it at that moment, without links. */
-                            data?: {
+                            data: {
                                 [key: string]: unknown;
                             };
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
                         pagination: {
@@ -11222,31 +11222,31 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
-                            order_id?: string | null;
+                            id: string;
+                            user_id: string;
+                            order_id: string | null;
                             /** @description In minor units of currency. */
-                            amount?: number;
+                            amount: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /** @example tok_visa */
-                            source?: string;
-                            description?: string | null;
+                            source: string;
+                            description: string | null;
                             /** @enum {string} */
-                            status?: "pending" | "succeeded" | "failed";
-                            failure_code?: string | null;
+                            status: "pending" | "succeeded" | "failed";
+                            failure_code: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
                                 order?: string;
                             };
                         }[];
@@ -11265,31 +11265,31 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example ch_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            user_id?: string;
-                            order_id?: string | null;
+                            id: string;
+                            user_id: string;
+                            order_id: string | null;
                             /** @description In minor units of currency. */
-                            amount?: number;
+                            amount: number;
                             /** @example EUR */
-                            currency?: string;
+                            currency: string;
                             /** @example tok_visa */
-                            source?: string;
-                            description?: string | null;
+                            source: string;
+                            description: string | null;
                             /** @enum {string} */
-                            status?: "pending" | "succeeded" | "failed";
-                            failure_code?: string | null;
+                            status: "pending" | "succeeded" | "failed";
+                            failure_code: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
                                 order?: string;
                             };
                         }[];
@@ -11844,25 +11844,25 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            url?: string;
-                            event_types?: string[];
-                            description?: string | null;
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
                             /** @enum {string} */
-                            status?: "enabled" | "disabled";
+                            status: "enabled" | "disabled";
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
-                                deliveries?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -11880,25 +11880,25 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example whe_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            url?: string;
-                            event_types?: string[];
-                            description?: string | null;
+                            id: string;
+                            url: string;
+                            event_types: string[];
+                            description: string | null;
                             /** @enum {string} */
-                            status?: "enabled" | "disabled";
+                            status: "enabled" | "disabled";
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
+                            created_at: string;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            updated_at?: string;
-                            links?: {
-                                self?: string;
-                                deliveries?: string;
+                            updated_at: string;
+                            links: {
+                                self: string;
+                                deliveries: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -13160,27 +13160,27 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            endpoint_id?: string;
+                            id: string;
+                            endpoint_id: string;
                             /** @description The webhook-id header of every attempt. */
-                            event_id?: string;
-                            event_type?: string;
+                            event_id: string;
+                            event_type: string;
                             /** @enum {string} */
-                            status?: "pending" | "succeeded" | "failed";
-                            attempts?: number;
-                            last_status_code?: number | null;
-                            last_latency_ms?: number | null;
-                            last_error?: string | null;
-                            next_attempt_at?: string | null;
+                            status: "pending" | "succeeded" | "failed";
+                            attempts: number;
+                            last_status_code: number | null;
+                            last_latency_ms: number | null;
+                            last_error: string | null;
+                            next_attempt_at: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
-                            links?: {
-                                self?: string;
-                                endpoint?: string;
-                                retry?: string;
+                            created_at: string;
+                            links: {
+                                self: string;
+                                endpoint: string;
+                                retry: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */
@@ -13198,27 +13198,27 @@ export interface operations {
                     "application/vnd.stoa.v2+json": {
                         data: {
                             /** @example whd_01jd3k9x7m2v8q4r6t0w5y1zab */
-                            id?: string;
-                            endpoint_id?: string;
+                            id: string;
+                            endpoint_id: string;
                             /** @description The webhook-id header of every attempt. */
-                            event_id?: string;
-                            event_type?: string;
+                            event_id: string;
+                            event_type: string;
                             /** @enum {string} */
-                            status?: "pending" | "succeeded" | "failed";
-                            attempts?: number;
-                            last_status_code?: number | null;
-                            last_latency_ms?: number | null;
-                            last_error?: string | null;
-                            next_attempt_at?: string | null;
+                            status: "pending" | "succeeded" | "failed";
+                            attempts: number;
+                            last_status_code: number | null;
+                            last_latency_ms: number | null;
+                            last_error: string | null;
+                            next_attempt_at: string | null;
                             /**
                              * Format: date-time
                              * @example 2026-11-22T10:00:00.000Z
                              */
-                            created_at?: string;
-                            links?: {
-                                self?: string;
-                                endpoint?: string;
-                                retry?: string;
+                            created_at: string;
+                            links: {
+                                self: string;
+                                endpoint: string;
+                                retry: string;
                             };
                         }[];
                         /** @description Cursor mode: next_cursor, prev_cursor, has_more. Offset mode (page/per_page): page, per_page, total, total_pages. */

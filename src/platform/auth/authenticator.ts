@@ -49,7 +49,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const now = deps.clock.now();
     if (key.revokedAt !== null) throw invalidKey('The API key has been revoked');
     if (key.expiresAt !== null && key.expiresAt.getTime() <= now.getTime()) throw invalidKey('The API key has expired');
-    if (key.owner.status !== 'active') throw new AppError('ACCOUNT_SUSPENDED', `The account owning this API key is ${key.owner.status}`);
+    if (key.owner.status !== 'active') throw new AppError('ACCOUNT_SUSPENDED', `The account owning this API key is ${key.owner.status}`, { authChallenge: { error: 'invalid_token', description: 'account suspended' } });
     if (key.lastUsedAt === null || now.getTime() - key.lastUsedAt.getTime() >= LAST_USED_GRANULARITY_MS) {
       // Best effort and off the request path: a failed touch must not fail the request.
       deps.apiKeys.touch(key.id, now, LAST_USED_GRANULARITY_MS).catch(() => {});
@@ -73,7 +73,9 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         authChallenge: { error: 'invalid_token' },
       });
     }
-    if (user.status !== 'active') throw new AppError('ACCOUNT_SUSPENDED', `This account is ${user.status}`);
+    if (user.status !== 'active') {
+      throw new AppError('ACCOUNT_SUSPENDED', `This account is ${user.status}`, { authChallenge: { error: 'invalid_token', description: 'account suspended' } });
+    }
     return { userId: user.id, role: user.role, plan: user.plan, via: 'session', apiKeyId: null, scopes: null, apiVersion: null };
   }
 

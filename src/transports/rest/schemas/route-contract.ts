@@ -83,6 +83,9 @@ function isListEnvelope(schema: unknown): schema is JsonSchema {
   return s?.properties?.data?.type === 'array' && s.properties.pagination !== undefined;
 }
 
+/** Where a sparse list item keeps the `required` list its full form has. */
+export const REQUIRED_WITHOUT_FIELDS = 'x-stoa-required-without-fields';
+
 /** The list envelope with items whose properties are all optional, at every depth. */
 function sparseItems(envelope: JsonSchema): JsonSchema {
   const copy = JSON.parse(JSON.stringify(envelope)) as { properties: { data: { items: JsonSchema } } };
@@ -97,7 +100,11 @@ function dropRequired(schema: unknown): void {
   }
   if (!schema || typeof schema !== 'object') return;
   const s = schema as JsonSchema;
-  if (Array.isArray(s.required)) delete s.required;
+  if (Array.isArray(s.required)) {
+    // Kept under an extension so generated clients (the SDK) can type the usual answer, the one without `fields`.
+    s[REQUIRED_WITHOUT_FIELDS] = s.required;
+    delete s.required;
+  }
   for (const key of ['properties', 'patternProperties'] as const) {
     const props = s[key];
     if (props && typeof props === 'object') for (const value of Object.values(props)) dropRequired(value);
