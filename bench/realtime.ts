@@ -101,7 +101,7 @@ class Server {
   }
 
   static start(mode: 'stoa' | 'bare'): Promise<Server> {
-    const child = fork(SERVER, [mode], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(SERVER, [mode], { execArgv: ['--expose-gc', ...(process.env.BENCH_CPU_PROF && mode === 'stoa' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const server = new Server(child);
     return new Promise((resolve, reject) => {
       child.once('message', (message: { ready?: boolean; port: number; apiKey?: string }) => {
