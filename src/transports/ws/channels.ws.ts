@@ -186,7 +186,6 @@ export class WebSocketGateway {
 
   #open(socket: WebSocket, principal: Principal, expiresAt: Date | null): void {
     const { realtime } = this.#deps;
-    const limit = realtime.config.streamMaxBufferedBytes;
     let closing = false;
     const close = (code: number, reason: string) => {
       if (closing) return;
@@ -200,7 +199,7 @@ export class WebSocketGateway {
       if (message.type === 'event') socket.send(this.#eventFrames.frame(message));
       else socket.send(JSON.stringify(message));
       // ws queues without bound (ws#2009): bound it here.
-      if (socket.bufferedAmount > limit) {
+      if (realtime.sendBuffers.exceeded(socket.bufferedAmount)) {
         this.#deps.log.info({ buffered: socket.bufferedAmount }, 'websocket closed: the peer does not read');
         close(WS_CLOSE.tryAgainLater, 'too much unread data');
       }
