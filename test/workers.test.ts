@@ -197,4 +197,11 @@ describe('stoa serve --role', { skip: Boolean(process.env.DATABASE_URL) && 'proc
     assert.equal(run.code, 1);
     assert.match(run.stderr, /STOA_ROLE must be one of api, worker, all/);
   });
+
+  it('refuses the test-only STOA_TEST_HOLD_JOB_AFTER_STEP in production', async () => {
+    const { runStoa } = await import('./helpers/process.ts');
+    const run = await runStoa(['serve'], { STOA_DATA_DIR: 'memory', NODE_ENV: 'production', STOA_TEST_HOLD_JOB_AFTER_STEP: '1' });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /STOA_TEST_HOLD_JOB_AFTER_STEP is for tests and is refused with NODE_ENV=production/);
+  });
 });
