@@ -269,6 +269,20 @@ describe('SSE: GET /v1/events with Accept: text/event-stream', () => {
     assert.ok(text.includes('ticket=[redacted]'));
   });
 
+  it('ends a stream opened with an access token when the token expires, after a final comment', async () => {
+    const user = await w.newUser('Expiring');
+    const stream = await sse('/v1/events', user.auth);
+    assert.equal(stream.status, 200);
+    w.t.clock.advance(16 * 60_000);
+    try {
+      await stream.waitForEnd(3_000);
+    } finally {
+      w.t.clock.advance(-16 * 60_000);
+    }
+    const last = stream.frames.at(-1)!;
+    assert.equal(last.comment, 'the credential expired');
+  });
+
   it('ends every stream cleanly with a final comment when the server closes', async () => {
     const w2 = await world({ env: ENV });
     await w2.app.listen({ port: 0, host: '127.0.0.1' });

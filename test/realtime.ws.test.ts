@@ -125,6 +125,9 @@ describe('WebSocket /v1/ws', () => {
     const admin = await connect(w.admin.auth);
     const keyless = await connect(await w.apiKey(w.bob, ['posts:read']));
     for (const c of [ada, bob, admin]) assert.equal((await subscribe(c, 'o', 'orders')).type, 'subscribed');
+    // Bob listens on every channel that could carry Ada's order.
+    assert.equal((await subscribe(bob, 'e', 'events')).type, 'subscribed');
+    assert.equal((await subscribe(bob, 'p', `posts:${w.ada.id}`)).type, 'subscribed');
     const refusal = await subscribe(keyless, 'o', 'orders');
     assert.deepEqual({ type: refusal.type, id: refusal.id, code: refusal.code }, { type: 'error', id: 'o', code: 'INSUFFICIENT_SCOPE' });
     assert.equal((await subscribe(keyless, 'e', 'events')).type, 'subscribed');
@@ -134,8 +137,10 @@ describe('WebSocket /v1/ws', () => {
     await admin.next((m) => m.type === 'event' && (m.event as { resource_id: string }).resource_id === order.id);
     const marker = await w.post(w.ada);
     await keyless.next((m) => m.type === 'event' && (m.event as { resource_id: string }).resource_id === marker);
+    await bob.next((m) => m.type === 'event' && m.id === 'e' && (m.event as { resource_id: string }).resource_id === marker);
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(eventsOf(bob).length, 0, 'Bob never sees Ada’s order');
+    assert.ok(!eventsOf(bob).some((e) => e.type.startsWith('order.') || e.resource_id === order.id), 'Bob never sees Ada’s order');
+    assert.equal(eventsOf(bob, 'o').length, 0);
     assert.ok(eventsOf(ada).every((e) => e.type.startsWith('order.')));
     assert.ok(!eventsOf(keyless).some((e) => /^(order|charge)\./.test(e.type)));
   });
