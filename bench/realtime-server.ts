@@ -37,16 +37,25 @@ function memory() {
   return { rss: m.rss, heap_used: m.heapUsed, external: m.external, array_buffers: m.arrayBuffers };
 }
 
-/** Sends at `rate` a second for `seconds`, each `emit` started on schedule (not after the previous one finished). */
-async function atRate(rate: number, seconds: number, emit: (i: number) => Promise<[string, number]>): Promise<[string, number][]> {
+/**
+ * Sends at `rate` a second for `seconds`, each `emit` started on schedule (not after the previous one finished),
+ * at most `inFlight` at once: a server that cannot keep up falls behind the schedule (the achieved rate says so)
+ * instead of queueing without bound.
+ */
+async function atRate(rate: number, seconds: number, emit: (i: number) => Promise<[string, number]>, inFlight = 8): Promise<[string, number][]> {
   const total = Math.round(rate * seconds);
   const started = now();
   const pending: Promise<[string, number]>[] = [];
+  const running = new Set<Promise<unknown>>();
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / rate;
     const wait = due - now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(emit(i));
+    while (running.size >= inFlight) await Promise.race(running);
+    const sent = emit(i);
+    const tracked = sent.finally(() => running.delete(tracked));
+    running.add(tracked);
+    pending.push(sent);
   }
   return Promise.all(pending);
 }
