@@ -32,4 +32,11 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [...TRANSPORT_LIBRARIES, '**/transports/**'] }],
     },
   },
+  // Transports do not import each other: what two need lives below them (platform/representations, …).
+  {
+    files: ['src/transports/graphql/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/transports/rest/**', '**/rest/**', '**/transports/ws/**', '**/ws/**', '**/transports/sse/**', '**/sse/**', '**/transports/grpc/**', '**/grpc/**'] }],
+    },
+  },
 );

@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   pipeline: () => import('./pipeline.ts'),
   startup: () => import('./startup.ts'),
   webhooks: () => import('./webhooks.ts'),
+  usage: () => import('./usage.ts'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

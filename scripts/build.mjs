@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildDashboard } from './build-dashboard.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(root, 'dist');
@@ -49,6 +50,9 @@ await build({
   plugins: [keepModuleUrls],
 });
 
+// 3. dist/dashboard/ — the /dashboard page's script and styles (scripts/build-dashboard.mjs).
+await buildDashboard();
+
 const pgliteVersion = JSON.parse(readFileSync(path.join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')).version;
 const templateDir = path.join(dist, `pglite-${pgliteVersion}`);
 rmSync(templateDir, { recursive: true, force: true });
@@ -58,4 +62,4 @@ await pglite.waitReady;
 const dump = await pglite.dumpDataDir('gzip');
 await pglite.close();
 writeFileSync(`${templateDir}.tar.gz`, Buffer.from(await dump.arrayBuffer()));
-process.stdout.write(`stoa build: dist/stoa.mjs, ${path.relative(root, templateDir)}/ and its .tar.gz\n`);
+process.stdout.write(`stoa build: dist/stoa.mjs, dist/dashboard/, ${path.relative(root, templateDir)}/ and its .tar.gz\n`);

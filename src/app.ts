@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
@@ -6,6 +8,7 @@ import helmet from '@fastify/helmet';
 import { pino, type Logger } from 'pino';
 import type { Container } from './container.ts';
 import { registerGraphql } from './transports/graphql/http.ts';
+import type { GraphqlSubscriptions } from './transports/graphql/subscriptions.ts';
 import { registerErrorHandling } from './transports/rest/plugins/errors.ts';
 import { registerJsonBodyParser } from './transports/rest/plugins/json-body.ts';
 import { registerHttpMetrics } from './transports/rest/plugins/metrics.ts';
@@ -34,6 +37,10 @@ import { registerRealtimeRoutes } from './transports/rest/routes/realtime.routes
 import { EVENT_STREAM, EventStreams, wantsEventStream } from './transports/sse/events.sse.ts';
 import { WebSocketGateway } from './transports/ws/channels.ws.ts';
 import { problemResponses, ProblemSchema } from './transports/rest/schemas/common.ts';
+import { registerUsageRecording } from './transports/rest/plugins/usage.ts';
+import { registerUsageRoutes } from './transports/rest/routes/usage.routes.ts';
+import { registerCookieAuthRoutes } from './transports/rest/routes/auth-cookie.routes.ts';
+import { registerDashboard } from './transports/dashboard/dashboard.routes.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -67,6 +74,13 @@ export interface BuildAppOptions {
 }
 
 /** Builds the HTTP application over a container. Never listens: server.ts does, tests inject. */
+/** The path of an upgrade request, without its query. */
+function pathOf(url: string | undefined): string {
+  const path = url ?? '/';
+  const query = path.indexOf('?');
+  return query === -1 ? path : path.slice(0, query);
+}
+
 export async function buildApp(container: Container, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = container;
   const app = Fastify({
@@ -109,6 +123,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     now: () => container.clock.now(),
   });
   registerRequestContext(app, container.authenticator);
+  registerUsageRecording(app, container.usageRecorder, () => container.clock.now().getTime());
   // Wraps the POST/PATCH handlers registered below (hence before them); routes declare their operation (`config.idempotency`).
   registerIdempotency(app, {
     ...container.idempotency,
@@ -129,10 +144,15 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   const eventStreams = new EventStreams(container.realtime);
   const stream = { mediaType: EVENT_STREAM, wants: wantsEventStream, serve: eventStreams.serve.bind(eventStreams) };
   const sockets = new WebSocketGateway({ realtime: container.realtime, authenticator: container.authenticator, posts: container.posts, clock: container.clock, publicUrl: config.publicUrl, log: app.log });
-  app.server.on('upgrade', sockets.handleUpgrade);
+  // One upgrade listener, routed by path: /graphql to GraphQL's WebSocket (registered below), everything else to /v1/ws's adapter.
+  const upgrades: { graphql?: GraphqlSubscriptions } = {};
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+    (upgrades.graphql && pathOf(request.url) === '/graphql' ? upgrades.graphql.handleUpgrade : sockets.handleUpgrade)(request, socket, head),
+  );
   app.addHook('preClose', async () => {
     eventStreams.endAll();
     sockets.closeAll();
+    upgrades.graphql?.closeAll();
   });
   // One set of routes, registered under each version; v1 is a transformer at the edge of its scope.
   const api = async (scope: FastifyInstance) => {
@@ -153,6 +173,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     registerChargeRoutes(scope, { charges: container.charges, lists });
     registerWebhookRoutes(scope, { webhooks: container.webhooks, lists });
     registerJobRoutes(scope, { jobs: container.jobs });
+    registerUsageRoutes(scope, { usage: container.usage });
+    registerCookieAuthRoutes(scope, { sessions: container.sessions, publicUrl: config.publicUrl, refreshTtlSeconds: config.refreshTokenTtlSeconds });
   };
   await app.register(
     async (scope) => {
@@ -163,7 +185,9 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   );
   await app.register(api, { prefix: '/v2' });
   // GraphQL over the same services (docs/graphql.md): /graphql, /graphql/schema.graphql outside production, /graphiql.
-  registerGraphql(app, container);
+  upgrades.graphql = registerGraphql(app, container);
+  // The developer dashboard (docs/dashboard.md): a page and its bundle, over the public API.
+  await registerDashboard(app);
 
   app.get('/', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({
     data: { name: 'Stoa', version: VERSION, links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', metrics: '/metrics' } },

@@ -61,6 +61,8 @@ export interface Config {
   readonly webhooks: WebhooksConfig;
   /** Orders a report job reads per step; each step commits (STOA_REPORT_STEP_ORDERS). */
   readonly reportStepOrders: number;
+  /** How often each process writes its request counts for GET /v1/usage (STOA_USAGE_FLUSH_MS). */
+  readonly usageFlushMs: number;
 }
 
 export interface WebhooksConfig {
@@ -444,6 +446,7 @@ export function loadConfig(env: Env = process.env): Config {
       allowedCidrs: Object.freeze(cidrList(env, 'STOA_WEBHOOK_ALLOWED_CIDRS')),
     }),
     reportStepOrders: integer(env, 'STOA_REPORT_STEP_ORDERS', 500, 1, 100_000),
+    usageFlushMs: integer(env, 'STOA_USAGE_FLUSH_MS', 10_000, 50, 600_000),
     realtime: realtimeConfig(env),
   });
 }

@@ -44,6 +44,9 @@ import { createJobScheduler } from './workers/jobs.ts';
 import { createWebhookDeliveryRepository, createWebhookEndpointRepository } from './infra/db/repositories/webhooks.repository.ts';
 import { createAddressPolicy, createSecretBox, createTargetGuard, mintWebhookSecret, signatureHeader, type Resolver } from './platform/webhooks/index.ts';
 
+import { UsageService } from './domain/usage/index.ts';
+import { createUsageRepository } from './infra/db/repositories/usage.repository.ts';
+import { UsageRecorder } from './platform/usage/index.ts';
 import { openSigningKeys } from './infra/keys/signing-key-store.ts';
 import { createReadiness, type Readiness } from './platform/health/index.ts';
 import { createRedisClient } from './infra/redis/redis-client.ts';
@@ -108,6 +111,9 @@ export interface Container {
   webhookSender: WebhookSender;
   /** How webhook targets are resolved (replaceable: tests answer names with chosen addresses; there is no DNS in CI). */
   webhookResolver: { current: Resolver };
+  /** Counts answered requests in memory and writes them in batches (GET /v1/usage). */
+  usageRecorder: UsageRecorder;
+  usage: UsageService;
   close(): Promise<void>;
 }
 
@@ -221,6 +227,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     clock,
   });
 
+  // Never inside a caller's transaction: a batch holds many callers' counts.
+  const usageRepository = createUsageRepository(() => database.db);
+  const usageRecorder = new UsageRecorder({ store: usageRepository, flushIntervalMs: config.usageFlushMs });
+  usageRecorder.start();
+
   const users = new UsersService({
     users: userRepository,
     events: eventLog,
@@ -314,7 +325,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     },
     transactor,
     realtime,
+    usageRecorder,
+    usage: new UsageService({ usage: usageRepository, pending: usageRecorder, clock }),
     async close() {
+      // The counts not yet written go to the database before it closes.
+      await usageRecorder.close();
       await realtime.close();
       signingKeys.close();
       await credentialBus?.close();

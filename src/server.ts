@@ -60,6 +60,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (role !== 'worker') {
     out(`  API       ${url}/v1`);
     out(`  Docs      ${url}/docs   (OpenAPI: ${url}/openapi.json)`);
+    out(`  Dashboard ${url}/dashboard`);
   }
   out(`  Metrics   ${url}/metrics   Health: ${url}/healthz   Ready: ${url}/readyz`);
   if (demo) {

@@ -2,6 +2,8 @@ import type { Page, PageRequest } from '../shared/page.ts';
 import type { NewEvent, StoredEvent } from './events.types.ts';
 
 export interface EventFilter {
+  /** Only these event ids. */
+  ids?: readonly string[];
   /** Only events whose audience meets one of these; undefined for every event (administrators). */
   audience?: readonly string[];
   /** Type patterns: exact (`order.created`) or a family (`order.*`). */

@@ -1,3 +1,4 @@
+import { notFound } from '../shared/errors.ts';
 import type { Page, PageRequest, SortFields } from '../shared/page.ts';
 import type { Principal } from '../shared/principal.ts';
 import type { EventLog } from './events.port.ts';
@@ -21,6 +22,13 @@ export class EventsService {
 
   constructor(log: EventLog) {
     this.#log = log;
+  }
+
+  /** One event by id; NOT_FOUND for one the caller may not see, as for one that does not exist. */
+  async get(actor: Principal, id: string): Promise<StoredEvent> {
+    const [event] = await this.#log.after(0, 1, { ...visibilityFilter(actor), ids: [id] });
+    if (!event) throw notFound('Event');
+    return event;
   }
 
   async list(actor: Principal, query: EventQuery, page: PageRequest): Promise<Page<StoredEvent>> {

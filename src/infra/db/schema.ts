@@ -24,6 +24,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_fanout_cursor: WebhookFanoutCursorTable;
   jobs: JobsTable;
+  usage_counts: UsageCountsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -290,4 +291,15 @@ export interface JobsTable {
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
   updated_at: Timestamp;
+}
+
+/** Per-minute usage counts (migration 0014), added to in batches by every process. */
+export interface UsageCountsTable {
+  bucket: Timestamp;
+  user_id: string;
+  api_key_id: string;
+  api_version: string;
+  status_class: string;
+  rate_limit_policy: string;
+  count: ColumnType<string | number, number, number>;
 }

@@ -1,6 +1,7 @@
 import { checkTypePatterns, familyOf, matchesTypes, type StoredEvent } from '../../domain/events/index.ts';
 import { validationError } from '../../domain/shared/errors.ts';
 import { requireScope, type Principal } from '../../domain/shared/principal.ts';
+import type { PostsService } from '../../domain/posts/index.ts';
 import { CHAT_ROOM } from './chat.ts';
 
 /** A channel a subscriber asked for, once authorized. */
@@ -49,4 +50,17 @@ export async function resolveChannel(actor: Principal, name: string, types: read
     return { kind: 'chat', name, room };
   }
   throw validationError([{ field: 'channel', code: 'invalid_value', message: 'must be events, orders, posts:<user id> or chat:<room>' }]);
+}
+
+/**
+ * The read check of `posts:<user id>` for every push transport (WebSocket
+ * channels, GraphQL subscriptions): what REST's `GET /users/{id}/posts` checks,
+ * asking the service for one row rather than repeating its rule.
+ */
+export function userPostsAuthorization(posts: Pick<PostsService, 'listByAuthor'>): ChannelDeps {
+  return {
+    async authorizeUserPosts(actor, userId) {
+      await posts.listByAuthor(actor, userId, {}, { mode: 'cursor', sort: [{ field: 'created_at', descending: true }], limit: 1 });
+    },
+  };
 }

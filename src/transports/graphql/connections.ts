@@ -83,17 +83,28 @@ export async function connection<T extends { id: string }>(
     page = await fetch(request.page);
   }
 
-  const cursors = paginator.pageCursors(page, request, spec);
   const cursorOf = (node: T) => paginator.pageCursors({ items: [node], hasMore: false }, request, spec).end!;
   const countRequest: PageRequest = { mode: 'offset', sort: request.page.sort, page: 1, perPage: 1 };
+  let pageInfo: Connection<T>['pageInfo'] | undefined;
+  let edges: Array<Edge<T>> | undefined;
   return {
-    edges: page.items.map((node) => ({ node, cursor: () => cursorOf(node) })),
+    // Built on first selection: a query of `nodes` alone makes no edge objects.
+    get edges() {
+      return (edges ??= page.items.map((node) => ({ node, cursor: () => cursorOf(node) })));
+    },
     nodes: page.items,
-    pageInfo: {
-      hasNextPage: fromEnd ? false : cursors.hasNext,
-      hasPreviousPage: fromEnd ? page.hasMore : cursors.hasPrevious,
-      startCursor: cursors.start,
-      endCursor: cursors.end,
+    // Signed cursors cost an HMAC each: made only when pageInfo is selected (edge cursors likewise, per edge).
+    get pageInfo() {
+      if (pageInfo === undefined) {
+        const cursors = paginator.pageCursors(page, request, spec);
+        pageInfo = {
+          hasNextPage: fromEnd ? false : cursors.hasNext,
+          hasPreviousPage: fromEnd ? page.hasMore : cursors.hasPrevious,
+          startCursor: cursors.start,
+          endCursor: cursors.end,
+        };
+      }
+      return pageInfo;
     },
     totalCount: async () => (await fetch(countRequest)).total ?? 0,
   };

@@ -6,7 +6,7 @@ import type { Loaders } from './loaders.ts';
 /** What the GraphQL transport calls: the services and cores of the container. */
 export type GraphqlDeps = Pick<
   Container,
-  'users' | 'posts' | 'follows' | 'products' | 'orders' | 'charges' | 'apiKeys' | 'events' | 'pagination' | 'idempotency'
+  'users' | 'posts' | 'follows' | 'products' | 'orders' | 'charges' | 'apiKeys' | 'events' | 'pagination' | 'idempotency' | 'realtime' | 'webhooks'
 >;
 
 /** One request's context: who calls, the services, this request's loaders, the Idempotency-Key header. */

@@ -1,4 +1,9 @@
-/** GraphiQL against this server's /graphql (same origin: the browser sends its own credentials header from the editor's Headers tab). */
+/**
+ * GraphiQL against this server's /graphql: queries and mutations over HTTP
+ * (the editor's Headers tab carries the credential), subscriptions over
+ * graphql-transport-ws on the same path (graphql-ws's client), whose
+ * `connection_init` carries the Authorization header from that same tab.
+ */
 export const GRAPHIQL_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -15,7 +20,21 @@ export const GRAPHIQL_HTML = `<!doctype html>
     import ReactDOM from 'https://esm.sh/react-dom@19/client';
     import { GraphiQL } from 'https://esm.sh/graphiql@4?deps=react@19,react-dom@19';
     import { createGraphiQLFetcher } from 'https://esm.sh/@graphiql/toolkit@0.11?deps=react@19,react-dom@19';
-    const fetcher = createGraphiQLFetcher({ url: new URL('/graphql', location.href).toString() });
+    import { createClient } from 'https://esm.sh/graphql-ws@6';
+    const url = new URL('/graphql', location.href);
+    const subscriptionUrl = url.toString().replace(/^http/, 'ws');
+    // The headers typed in the editor (GraphiQL keeps them in localStorage), read when the socket opens.
+    const editorHeaders = () => {
+      try {
+        const headers = JSON.parse(localStorage.getItem('graphiql:headers') || '{}');
+        const pick = (name) => Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+        return { ...(pick('authorization') && { authorization: pick('authorization') }), ...(pick('x-api-key') && { 'x-api-key': pick('x-api-key') }) };
+      } catch {
+        return {};
+      }
+    };
+    const wsClient = createClient({ url: subscriptionUrl, lazy: true, connectionParams: editorHeaders });
+    const fetcher = createGraphiQLFetcher({ url: url.toString(), subscriptionUrl, wsClient });
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
       React.createElement(GraphiQL, { fetcher, defaultHeaders: JSON.stringify({ Authorization: 'Bearer <access token or API key>' }, null, 2) }),
     );

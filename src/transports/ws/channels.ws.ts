@@ -10,7 +10,7 @@ import type { Clock } from '../../domain/shared/clock.ts';
 import type { Authenticator } from '../../platform/auth/index.ts';
 import { accessTokenExpiry } from '../../platform/auth/tickets.ts';
 import { asAppError } from '../../platform/errors/index.ts';
-import { RealtimeSession, type ProtocolDeps, type Realtime, type ServerMessage } from '../../platform/realtime/index.ts';
+import { RealtimeSession, userPostsAuthorization, type ProtocolDeps, type Realtime, type ServerMessage } from '../../platform/realtime/index.ts';
 
 /** Close codes of /v1/ws. */
 export const WS_CLOSE = { goingAway: 1001, tooBig: 1009, tryAgainLater: 1013, unauthorized: 4401 } as const;
@@ -48,19 +48,28 @@ class EventFrames {
   #event: Record<string, unknown> | null = null;
   #json = '';
   readonly #frames = new Map<string, string>();
+  #lastId = '';
+  #lastChannel = '';
+  #lastFrame = '';
 
   frame(message: EventMessage): string {
     if (message.event !== this.#event) {
       this.#event = message.event;
       this.#json = JSON.stringify(message.event);
       this.#frames.clear();
+      this.#lastFrame = '';
     }
+    // Most subscribers of one event share the previous one's id and channel: no key to build then.
+    if (message.id === this.#lastId && message.channel === this.#lastChannel && this.#lastFrame !== '') return this.#lastFrame;
     const key = `${message.id}\n${message.channel}`;
     let frame = this.#frames.get(key);
     if (!frame) {
       frame = `{"type":"event","id":${JSON.stringify(message.id)},"channel":${JSON.stringify(message.channel)},"event":${this.#json}}`;
       if (this.#frames.size < 1_000) this.#frames.set(key, frame);
     }
+    this.#lastId = message.id;
+    this.#lastChannel = message.channel;
+    this.#lastFrame = frame;
     return frame;
   }
 }
@@ -133,9 +142,7 @@ export class WebSocketGateway {
       clock,
       messagesPerSecond: realtime.config.wsMessagesPerSecond,
       present: presentOnce,
-      async authorizeUserPosts(actor, userId) {
-        await posts.listByAuthor(actor, userId, {}, { mode: 'cursor', sort: [{ field: 'created_at', descending: true }], limit: 1 });
-      },
+      ...userPostsAuthorization(posts),
     };
   }
 

@@ -43,6 +43,7 @@ function toEvent(row: Row): StoredEvent {
 
 /** The visibility filter as SQL: the rule `canSee` (domain/events/events.visibility.ts) states over one event. */
 function applyFilter<O>(query: SelectQueryBuilder<Database, 'events', O>, filter: EventFilter): SelectQueryBuilder<Database, 'events', O> {
+  if (filter.ids) query = query.where('id', 'in', [...filter.ids]);
   if (filter.audience) query = query.where(sql<boolean>`audience && ${sql.val([...filter.audience])}::text[]`);
   if (filter.types) {
     const exact = filter.types.filter((t) => !t.endsWith('.*'));

@@ -7,12 +7,12 @@ import { AppError, validationError } from '../../../domain/shared/errors.ts';
 import type { Operation } from '../../../domain/shared/operation.ts';
 import type { InputSpec } from '../../../domain/shared/validation.ts';
 import type { SignUp, UserUpdate } from '../../../domain/users/index.ts';
+import type { NewWebhookEndpoint, RotateWebhookSecret, WebhookEndpointPatch } from '../../../domain/webhooks/index.ts';
 import { asAppError } from '../../../platform/errors/index.ts';
 import { keyError, operationFingerprint, runIdempotent, type IdempotentRenderer, type Json, type RecordedOutcome } from '../../../platform/idempotency/index.ts';
 // The neutral outcome under a key is the resource as REST v2 shows it (the domain presenter plus links), which every
 // transport reads back: REST replays it as its own answer, GraphQL applies the selection to it.
-import { presentCharge } from '../../rest/schemas/charges.ts';
-import { presentOrder } from '../../rest/schemas/orders.ts';
+import { presentCharge, presentOrder } from '../../../platform/representations/index.ts';
 import { actorOf, type GraphqlContext } from '../context.ts';
 import { renamingFields } from '../errors.ts';
 import { camelKeys, canonicalInput } from '../naming.ts';
@@ -165,6 +165,25 @@ export const mutationResolvers: Resolvers = {
     revokeApiKey: async (_root: unknown, { id }: Id, context: Ctx) => {
       await context.deps.apiKeys.revoke(actorOf(context), id);
       return { deletedId: id };
+    },
+    createWebhookEndpoint: async (_root: unknown, args: Input, context: Ctx) => {
+      const { endpoint, secret } = await context.deps.webhooks.create(actorOf(context), inputOf<NewWebhookEndpoint>(args));
+      return { webhookEndpoint: endpoint, secret };
+    },
+    updateWebhookEndpoint: (_root: unknown, args: Id & Input, context: Ctx) => {
+      const changes = inputOf<WebhookEndpointPatch>(args);
+      // An explicit null clears the description (canonicalInput drops nulls as "not sent").
+      if (args.input.description === null) changes.description = null;
+      return context.deps.webhooks.update(actorOf(context), args.id, changes);
+    },
+    deleteWebhookEndpoint: async (_root: unknown, { id }: Id, context: Ctx) => {
+      await context.deps.webhooks.delete(actorOf(context), id);
+      return { deletedId: id };
+    },
+    rotateWebhookEndpointSecret: async (_root: unknown, args: Id & { input?: Record<string, unknown> | null }, context: Ctx) => {
+      const input = args.input ? inputOf<RotateWebhookSecret>({ input: args.input }) : undefined;
+      const { endpoint, secret } = await context.deps.webhooks.rotateSecret(actorOf(context), args.id, input);
+      return { webhookEndpoint: endpoint, secret };
     },
   },
 };

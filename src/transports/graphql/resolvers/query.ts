@@ -6,6 +6,7 @@ import { POST_DEFAULT_SORT, POST_SORTS } from '../../../domain/posts/index.ts';
 import { PRODUCT_DEFAULT_SORT, PRODUCT_SORTS } from '../../../domain/products/index.ts';
 import { notFound } from '../../../domain/shared/errors.ts';
 import { USER_DEFAULT_SORT, USER_SORTS } from '../../../domain/users/index.ts';
+import { WEBHOOK_ENDPOINT_SORTS } from '../../../domain/webhooks/index.ts';
 import { connection, type ConnectionArgs } from '../connections.ts';
 import { actorOf, type GraphqlContext } from '../context.ts';
 import { orderFilterOf, orderScopeFilters } from './objects.ts';
@@ -24,6 +25,8 @@ export const NODE_TYPES: Record<string, string> = {
   itm: 'OrderItem',
   ch: 'Charge',
   key: 'ApiKey',
+  evt: 'Event',
+  whe: 'WebhookEndpoint',
 };
 
 export function nodeTypeOf(value: { id?: unknown }): string | undefined {
@@ -52,6 +55,10 @@ async function lookup(context: Ctx, id: string): Promise<unknown> {
       return deps.charges.get(actor, id);
     case 'ApiKey':
       return deps.apiKeys.get(actor, id);
+    case 'Event':
+      return deps.events.get(actor, id);
+    case 'WebhookEndpoint':
+      return deps.webhooks.get(actor, id);
     default:
       throw notFound('Node');
   }
@@ -120,6 +127,13 @@ export const queryResolvers: Resolvers = {
     apiKeys: (_root: unknown, args: ConnectionArgs, context: Ctx) => {
       const actor = actorOf(context);
       return connection(context.deps.pagination, args, { sorts: API_KEY_SORTS, defaultSort: API_KEY_DEFAULT_SORT }, { collection: 'api-keys' }, (page) => context.deps.apiKeys.list(actor, page));
+    },
+    webhookEndpoint: (_root: unknown, { id }: Id, context: Ctx) => context.deps.webhooks.get(actorOf(context), id),
+    webhookEndpoints: (_root: unknown, args: ConnectionArgs, context: Ctx) => {
+      const actor = actorOf(context);
+      return connection(context.deps.pagination, args, { sorts: WEBHOOK_ENDPOINT_SORTS, defaultSort: [{ field: 'created_at', descending: true }] }, { collection: 'webhook-endpoints' }, (page) =>
+        context.deps.webhooks.list(actor, page),
+      );
     },
     events: (_root: unknown, args: ConnectionArgs & { types?: string[] | null }, context: Ctx) => {
       const actor = actorOf(context);

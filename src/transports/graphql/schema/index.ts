@@ -2,6 +2,7 @@ import { buildSchema, GraphQLScalarType, isInterfaceType, isObjectType, Kind, ty
 import { scalarError } from '../errors.ts';
 import { mutationResolvers } from '../resolvers/mutation.ts';
 import { objectResolvers } from '../resolvers/objects.ts';
+import { subscriptionResolvers, type SubscriptionField } from '../resolvers/subscription.ts';
 import { nodeTypeOf, queryResolvers } from '../resolvers/query.ts';
 import type { Resolvers } from '../resolvers/support.ts';
 import { TYPE_DEFS } from './type-defs.ts';
@@ -60,7 +61,16 @@ const SCALARS: Record<string, Pick<GraphQLScalarType, 'serialize' | 'parseValue'
 };
 
 /** Puts resolvers, scalar behaviour and the Node type resolution on a schema built from SDL. */
-function attach(schema: GraphQLSchema, resolvers: Resolvers): GraphQLSchema {
+function attach(schema: GraphQLSchema, resolvers: Resolvers, subscriptions: Record<string, Record<string, SubscriptionField>>): GraphQLSchema {
+  for (const [typeName, fields] of Object.entries(subscriptions)) {
+    const type = schema.getType(typeName);
+    if (!isObjectType(type)) throw new Error(`subscriptions for ${typeName}, which is no object type`);
+    for (const [fieldName, { subscribe, resolve }] of Object.entries(fields)) {
+      const field = type.getFields()[fieldName];
+      if (!field) throw new Error(`a subscription ${typeName}.${fieldName}, which the schema does not have`);
+      Object.assign(field, { subscribe, resolve });
+    }
+  }
   for (const [typeName, fields] of Object.entries(resolvers)) {
     const type = schema.getType(typeName);
     if (!isObjectType(type)) throw new Error(`resolvers for ${typeName}, which is no object type`);
@@ -90,7 +100,7 @@ function attach(schema: GraphQLSchema, resolvers: Resolvers): GraphQLSchema {
 
 /** The executable schema: SDL from `type-defs.ts`, resolvers from `resolvers/`. Built once per process. */
 export function buildStoaSchema(): GraphQLSchema {
-  return attach(buildSchema(TYPE_DEFS), { ...queryResolvers, ...mutationResolvers, ...objectResolvers });
+  return attach(buildSchema(TYPE_DEFS), { ...queryResolvers, ...mutationResolvers, ...objectResolvers }, subscriptionResolvers);
 }
 
 export { TYPE_DEFS };

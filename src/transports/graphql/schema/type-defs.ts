@@ -190,7 +190,7 @@ type ApiKey implements Node {
 ${connection('ApiKey', 'A page of API keys.')}
 
 """One entry of the event log, as REST's /events shows it."""
-type Event {
+type Event implements Node {
   id: ID!
   sequence: Long!
   type: String!
@@ -200,6 +200,23 @@ type Event {
   createdAt: DateTime!
 }
 ${connection('Event', 'A page of events.')}
+
+"""
+An endpoint that receives the caller's events as signed webhooks (Standard
+Webhooks). Its signing secret is shown only when created and when rotated.
+"""
+type WebhookEndpoint implements Node {
+  id: ID!
+  url: String!
+  """Event types (\`charge.succeeded\`), families (\`order.*\`) or \`*\`."""
+  eventTypes: [String!]!
+  description: String
+  """enabled or disabled (by the caller, or automatically after failing deliveries)."""
+  status: String!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+}
+${connection('WebhookEndpoint', 'A page of webhook endpoints.')}
 
 type Query {
   """Any object by its id."""
@@ -230,6 +247,10 @@ type Query {
   apiKeys(${CONNECTION_ARGS}): ApiKeyConnection!
   """The events the caller may see, oldest first; \`types\` takes types or families (\`order.*\`)."""
   events(${CONNECTION_ARGS}, types: [String!]): EventConnection!
+  """One of the caller's webhook endpoints (scope webhooks:read)."""
+  webhookEndpoint(id: ID!): WebhookEndpoint
+  """The caller's webhook endpoints, newest first (scope webhooks:read)."""
+  webhookEndpoints(${CONNECTION_ARGS}): WebhookEndpointConnection!
 }
 
 input SignUpInput {
@@ -316,6 +337,34 @@ input CreateApiKeyInput {
   apiVersion: String
 }
 
+input CreateWebhookEndpointInput {
+  """http or https, to a public address."""
+  url: String!
+  """Event types (\`charge.succeeded\`), families (\`order.*\`) or \`*\`."""
+  eventTypes: [String!]!
+  description: String
+}
+
+input UpdateWebhookEndpointInput {
+  url: String
+  eventTypes: [String!]
+  """null clears it."""
+  description: String
+  """enabled or disabled."""
+  status: String
+}
+
+input RotateWebhookEndpointSecretInput {
+  """How long the previous secret keeps signing, in seconds (default 86400; 0 retires it at once)."""
+  expirePreviousAfterSeconds: Int
+}
+
+"""A webhook endpoint and its signing secret (whsec_…), shown this once."""
+type WebhookEndpointWithSecret {
+  webhookEndpoint: WebhookEndpoint!
+  secret: String!
+}
+
 """What a deletion removed."""
 type DeletePayload {
   deletedId: ID!
@@ -330,6 +379,24 @@ type FollowPayload {
 type CreatedApiKey {
   apiKey: ApiKey!
   secret: String!
+}
+
+"""
+Live changes over graphql-transport-ws on /graphql (the graphql-ws library),
+fed by the event log: each delivers only what the caller may see.
+"""
+type Subscription {
+  """Posts as they are created (by one author when \`authorId\` is given)."""
+  postCreated(authorId: ID): Post!
+  """Comments as they are added to one post."""
+  commentAdded(postId: ID!): Comment!
+  """The caller's orders (administrators: every order) when their status changes: confirmed, cancelled, shipped, delivered."""
+  orderStatusChanged(orderId: ID): Order!
+  """
+  The events the caller may see, live; \`types\` takes types or families (\`order.*\`).
+  With \`after\` (the \`sequence\` of the last event received) the events since then come first, with no gap and no duplicate.
+  """
+  events(types: [String!], after: String): Event!
 }
 
 type Mutation {
@@ -358,5 +425,13 @@ type Mutation {
   createCharge(input: CreateChargeInput!, idempotencyKey: String): Charge!
   createApiKey(input: CreateApiKeyInput!): CreatedApiKey!
   revokeApiKey(id: ID!): DeletePayload!
+  """Scope webhooks:write. The secret is in this answer only."""
+  createWebhookEndpoint(input: CreateWebhookEndpointInput!): WebhookEndpointWithSecret!
+  """Scope webhooks:write."""
+  updateWebhookEndpoint(id: ID!, input: UpdateWebhookEndpointInput!): WebhookEndpoint!
+  """Scope webhooks:write."""
+  deleteWebhookEndpoint(id: ID!): DeletePayload!
+  """Scope webhooks:write. A new secret; the previous one keeps signing for a while (at most two sign)."""
+  rotateWebhookEndpointSecret(id: ID!, input: RotateWebhookEndpointSecretInput): WebhookEndpointWithSecret!
 }
 `;

@@ -16,6 +16,7 @@ export const API_TAGS = [
   { name: 'webhooks', description: 'Webhooks signed with Standard Webhooks: outbound endpoints, their secrets and delivery log (docs/webhooks.md), and the inbound payment-processor webhook.' },
   { name: 'jobs', description: 'Long-running jobs and the reports they compute: 202, a job to poll, a signed callback.' },
   { name: 'operations', description: 'Health, readiness and metrics.' },
+  { name: 'usage', description: "Request counts over time: the caller's own traffic by status class, API version or API key (administrators: anyone's)." },
 ];
 
 /** OpenAPI 3.1 generated from the route schemas, served at /openapi.json, with an interactive reference at /docs. */

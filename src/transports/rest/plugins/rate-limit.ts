@@ -31,7 +31,7 @@ export interface RateLimitingOptions {
   now?: () => number;
   /** Routes never limited nor shed: path prefixes. */
   exempt?: readonly string[];
-  /** POST routes that take `{email, password}` (limited per IP and per account); any `…/auth/login` by default. */
+  /** POST routes that take `{email, password}` (limited per IP and per account); any `…/auth/login` and `…/auth/browser/login` by default. */
   isLoginRoute?: (url: string) => boolean;
 }
 
@@ -70,7 +70,7 @@ export function registerRateLimiting(app: FastifyInstance, options: RateLimiting
   const { limiter, policies, clientIp, shedder } = options;
   const now = options.now ?? Date.now;
   const exempt = options.exempt ?? EXEMPT_PREFIXES;
-  const isLoginRoute = options.isLoginRoute ?? ((url: string) => url.endsWith('/auth/login'));
+  const isLoginRoute = options.isLoginRoute ?? ((url: string) => url.endsWith('/auth/login') || url.endsWith('/auth/browser/login'));
   const isExempt = (url: string) => exempt.some((prefix) => (prefix.endsWith('/') ? url.startsWith(prefix) : url === prefix || url.startsWith(`${prefix}/`)));
   const observer = createRateLimitMetrics(options.metrics, app.log);
 

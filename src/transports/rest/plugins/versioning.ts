@@ -22,7 +22,7 @@ declare module 'fastify' {
 }
 
 /** Top-level resources reachable without a version in the path (`/users/…`). */
-const RESOURCES = ['users', 'me', 'auth', 'api-keys', 'posts', 'comments', 'feed', 'products', 'orders', 'order-items', 'events', 'charges', 'reports', 'jobs', 'webhook-endpoints', 'webhook-deliveries', 'webhooks'];
+const RESOURCES = ['users', 'me', 'auth', 'api-keys', 'posts', 'comments', 'feed', 'products', 'orders', 'order-items', 'events', 'charges', 'reports', 'jobs', 'webhook-endpoints', 'webhook-deliveries', 'webhooks', 'usage'];
 const VERSIONED_PATH = /^\/v(\d+)(?=\/|$)/;
 /** Routes (without the version prefix) that list users: v2 renamed their `name` and moved them to cursor pagination. */
 const USER_COLLECTIONS = new Set(['/users', '/users/:id/followers', '/users/:id/following']);

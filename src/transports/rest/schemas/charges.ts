@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { CHARGE_STATUSES, presentCharge as chargeData, type Charge } from '../../../domain/charges/index.ts';
+import { CHARGE_STATUSES } from '../../../domain/charges/index.ts';
 import { Timestamp } from './common.ts';
 
 const Nullable = (schema: ReturnType<typeof Type.String>) => Type.Union([schema, Type.Null()]);
@@ -24,6 +24,4 @@ export const ChargeSchema = Type.Object(
 
 export const CHARGE_FIELDS = ['id', 'user_id', 'order_id', 'amount', 'currency', 'source', 'description', 'status', 'failure_code', 'created_at', 'updated_at', 'links'] as const;
 
-export function presentCharge(charge: Charge) {
-  return { ...chargeData(charge), links: { self: `/v2/charges/${charge.id}`, ...(charge.orderId && { order: `/v2/orders/${charge.orderId}` }) } };
-}
+export { presentCharge } from '../../../platform/representations/index.ts';

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { canBeCancelled, ORDER_STATUSES, presentOrder as orderData, presentOrderItem as orderItemData, type Order, type OrderItem } from '../../../domain/orders/index.ts';
+import { ORDER_STATUSES } from '../../../domain/orders/index.ts';
 import { Timestamp } from './common.ts';
 import { EmbeddedProduct } from './products.ts';
 
@@ -49,21 +49,4 @@ export const OrderSchema = Type.Object(
 export const ORDER_FIELDS = ['id', 'user_id', 'status', 'total', 'currency', 'created_at', 'updated_at', 'links'] as const;
 export const ORDER_ITEM_FIELDS = ['id', 'order_id', 'product_id', 'quantity', 'unit_price', 'total', 'currency', 'created_at', 'links'] as const;
 
-export function presentOrderItem(item: OrderItem) {
-  return { ...orderItemData(item), links: { self: `/v2/order-items/${item.id}`, order: `/v2/orders/${item.orderId}`, product: `/v2/products/${item.productId}` } };
-}
-
-/** An order; with `items` when they were loaded (single orders always, lists on include=items). */
-export function presentOrder(order: Order & { items?: readonly OrderItem[] }) {
-  const self = `/v2/orders/${order.id}`;
-  return {
-    ...orderData(order),
-    ...(order.items !== undefined && { items: order.items.map(presentOrderItem) }),
-    links: {
-      self,
-      items: `${self}/items`,
-      user: `/v2/users/${order.userId}`,
-      ...(canBeCancelled(order.status) && { cancel: `${self}/cancel` }),
-    },
-  };
-}
+export { presentOrder, presentOrderItem } from '../../../platform/representations/index.ts';

@@ -1,0 +1,1 @@
+export { UsageRecorder, type UsageRecorderOptions, type UsageSample } from './usage-recorder.ts';
