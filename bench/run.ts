@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   grpc: () => import('./grpc.ts'),
   idempotency: () => import('./idempotency.ts'),
   pagination: () => import('./pagination.ts'),
+  realtime: () => import('./realtime.ts'),
   'rate-limit': () => import('./rate-limit.ts'),
   'rate-limit-instructions': () => import('./rate-limit-instructions.ts'),
   pipeline: () => import('./pipeline.ts'),

@@ -49,7 +49,8 @@ export async function main(argv: string[]): Promise<number> {
     STOA_WEBHOOK_ENDPOINT_CONCURRENCY: String(concurrency),
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
   });
-  const container = await createContainer(config, schema ? { schema } : {});
+  let statements = 0;
+  const container = await createContainer(config, { ...(schema ? { schema } : {}), onQuery: () => void statements++ });
   try {
     const user = await container.users.ensureAdmin(`bench.${randomUUID()}@example.com`, 'bench password 1');
     const actor: Principal = { userId: user.id, role: 'user', plan: 'free', via: 'session', apiKeyId: null, scopes: null, apiVersion: null };
@@ -59,11 +60,14 @@ export async function main(argv: string[]): Promise<number> {
     // Throughput: N events committed first, then one worker drains them.
     for (let i = 0; i < events; i++) await container.posts.create(actor, { title: `bench ${i}`, content: 'x' });
     const started = performance.now();
+    const statementsBefore = statements;
     await worker.start();
     const deadline = Date.now() + 120_000;
     while (received.size < events && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const drained = received.size;
     const finished = Math.max(...received.values());
+    // SQL statements the worker ran per delivery while draining (claims, reads, records, settlements; BEGIN/COMMIT count).
+    const statementsPerDelivery = Math.round(((statements - statementsBefore) / Math.max(1, drained)) * 10) / 10;
 
     // Latency: with the worker running, events committed one at a time, commit → receipt.
     const latencySamples = Math.min(100, events);
@@ -100,12 +104,12 @@ export async function main(argv: string[]): Promise<number> {
       events,
       concurrency,
       machine: { cpus: cpus().length, loadavg: loadavg() },
-      stoa: { ...stoa, per_second: Math.round(stoa.delivered / stoa.seconds), latency_ms: { p50: Math.round(quantile(latencies, 0.5)), p99: Math.round(quantile(latencies, 0.99)) } },
+      stoa: { ...stoa, per_second: Math.round(stoa.delivered / stoa.seconds), statements_per_delivery: statementsPerDelivery, latency_ms: { p50: Math.round(quantile(latencies, 0.5)), p99: Math.round(quantile(latencies, 0.99)) } },
       bare_fetch: { posts: events, seconds: baseSeconds, per_second: Math.round(events / baseSeconds) },
     };
     process.stdout.write(
       `webhooks (${report.store}, ${events} events, concurrency ${concurrency})\n` +
-        `  Stoa worker   ${report.stoa.per_second}/s  p50 ${report.stoa.latency_ms.p50} ms  p99 ${report.stoa.latency_ms.p99} ms  lost ${stoa.lost}  duplicates ${duplicates}\n` +
+        `  Stoa worker   ${report.stoa.per_second}/s  p50 ${report.stoa.latency_ms.p50} ms  p99 ${report.stoa.latency_ms.p99} ms  lost ${stoa.lost}  duplicates ${duplicates}  ${statementsPerDelivery} SQL statements per delivery\n` +
         `  bare fetch    ${report.bare_fetch.per_second}/s\n`,
     );
     process.stdout.write(`  → ${writeResult('webhooks', report)}\n`);

@@ -98,6 +98,12 @@ export interface WorkerConfig {
   readonly leaseMs: number;
   /** How often an idle worker looks for due work (STOA_WORKER_POLL_MS). */
   readonly pollMs: number;
+  /**
+   * Tests only (STOA_TEST_HOLD_JOB_AFTER_STEP, refused with NODE_ENV=production): the worker stops a job
+   * once it has committed this many of its steps, holding the claim and saying so in the log, so that a
+   * test can kill it between two steps.
+   */
+  readonly holdJobAfterStep: number | null;
 }
 
 export interface IdempotencyConfig {
@@ -320,6 +326,13 @@ function processorConfig(env: Env): ProcessorConfig {
   });
 }
 
+function testHoldJobAfterStep(env: Env, nodeEnv: Config['nodeEnv']): number | null {
+  const value = env.STOA_TEST_HOLD_JOB_AFTER_STEP;
+  if (value === undefined || value === '') return null;
+  if (nodeEnv === 'production') fail('STOA_TEST_HOLD_JOB_AFTER_STEP', 'is for tests and is refused with NODE_ENV=production', value);
+  return integer(env, 'STOA_TEST_HOLD_JOB_AFTER_STEP', 1, 1, 1_000_000);
+}
+
 function graphqlConfig(env: Env, nodeEnv: Config['nodeEnv']): GraphqlConfig {
   const persistedOnly = boolean(env, 'STOA_GRAPHQL_PERSISTED_ONLY', false);
   const allowlist = env.STOA_GRAPHQL_ALLOWLIST && env.STOA_GRAPHQL_ALLOWLIST !== '' ? path.resolve(env.STOA_GRAPHQL_ALLOWLIST) : undefined;
@@ -433,6 +446,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: integer(env, 'STOA_WORKER_CONCURRENCY', 16, 1, 1_000),
       leaseMs: integer(env, 'STOA_WORKER_LEASE_MS', 30_000, 500, 3_600_000),
       pollMs: integer(env, 'STOA_WORKER_POLL_MS', 1_000, 10, 60_000),
+      holdJobAfterStep: testHoldJobAfterStep(env, nodeEnv),
     }),
     webhooks: Object.freeze({
       timeoutMs: integer(env, 'STOA_WEBHOOK_TIMEOUT_MS', 10_000, 1, 300_000),

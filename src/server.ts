@@ -53,7 +53,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
         )
       : undefined;
   const worker =
-    role === 'api' ? undefined : createWorker(container, { charges: processor !== undefined, log: (err, kind) => logger.warn({ err, kind }, 'background work failed') });
+    role === 'api' ? undefined : createWorker(container, {
+          charges: processor !== undefined,
+          log: (err, kind) => logger.warn({ err, kind }, 'background work failed'),
+          notice: (message) => logger.warn(message),
+        });
   await worker?.start();
 
   out('');

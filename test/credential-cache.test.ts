@@ -157,7 +157,8 @@ describe('three processes on PostgreSQL and Redis: a revoked or suspended creden
     for (const p of processes) {
       for (const headers of [key, auth]) {
         const res = await call(p.url, 'GET', '/v1/me', headers);
-        assert.equal(res.status, 403, `${p.url}: ${res.body}`);
+        assert.equal(res.status, 401, `${p.url}: ${res.body}`);
+        assert.match(res.body, /ACCOUNT_SUSPENDED/);
       }
     }
   });

@@ -198,4 +198,37 @@ describe('jobs and reports', () => {
       await worker.stop(100);
     }
   });
+
+  it('callbacks for a cancelled and a failed job: job.cancelled and job.failed, signed, with the job (a problem object as error)', async () => {
+    const cancelled = (await report(w.ada.auth, { type: 'sales', from: today(), to: today(), callback_url: `http://127.0.0.1:${port}/cancelled` })).json().data;
+    const failed = (await report(w.ada.auth, { type: 'sales', from: today(), to: today(), callback_url: `http://127.0.0.1:${port}/failed` })).json().data;
+    assert.equal((await w.app.inject({ method: 'DELETE', url: `/v1/jobs/${cancelled.id}`, headers: w.ada.auth })).statusCode, 200);
+    // A failure is what the worker records when a step throws something it cannot get past.
+    await w.t.container.jobs.fail(failed.id, 'the report could not be computed');
+    const before = callbacks.length;
+    const worker: WorkRunner = createWorker(w.t.container);
+    await worker.start();
+    try {
+      const got = await eventually(
+        () => callbacks.slice(before),
+        (c) => c.length >= 2,
+      );
+      const verify = (job: { id: string; callback_secret: string }) => {
+        const cb = got.find((c) => c.body.includes(job.id));
+        assert.ok(cb, `a callback for ${job.id}`);
+        return new Webhook(job.callback_secret).verify(cb.body, cb.headers as Record<string, string>) as { type: string; data: { id: string; status: string; error: { code: string } | null; links: Record<string, string> } };
+      };
+      const c = verify(cancelled);
+      assert.equal(c.type, 'job.cancelled');
+      assert.equal(c.data.status, 'cancelled');
+      assert.equal(c.data.links.cancel, undefined);
+      const f = verify(failed);
+      assert.equal(f.type, 'job.failed');
+      assert.equal(f.data.status, 'failed');
+      assert.equal(f.data.error?.code, 'INTERNAL_ERROR');
+      assert.equal(f.data.links.result, undefined);
+    } finally {
+      await worker.stop(100);
+    }
+  });
 });

@@ -175,6 +175,7 @@ describe('SSE: GET /v1/events with Accept: text/event-stream', () => {
   it('drops a client that does not read once its unsent data passes the bound, while a fast one keeps receiving', async () => {
     const hub = w.t.container.realtime.hub;
     const base = hub.subscriberCount;
+    assert.ok(w.t.container.realtime.sendBuffers.peakBytes <= Number(ENV.STOA_STREAM_MAX_BUFFERED_BYTES), 'no backlog before');
     const fast = await sse('/v1/events?type=product.*', w.ada.auth);
     // The slow client never reads a byte (so the kernel's buffers do not grow for it).
     const slow = net.connect(Number(new URL(base_url()).port), '127.0.0.1');
@@ -193,11 +194,18 @@ describe('SSE: GET /v1/events with Accept: text/event-stream', () => {
       await fast.waitFor((c) => c.events().find((e) => e.data.resource_id === `prd_big${i}`), 5_000, `event ${i} on the fast stream`);
     }
     await fast.waitFor(() => (dropped() ? true : undefined), 10_000, 'the slow stream to be dropped');
+    // Memory, from the server's side: no stream ever held more unsent data than the bound plus the frame that crossed it.
+    const buffers = w.t.container.realtime.sendBuffers;
+    const frame = 17 * 1024;
+    assert.ok(buffers.peakBytes > Number(ENV.STOA_STREAM_MAX_BUFFERED_BYTES), `the slow stream reached the bound (peak ${buffers.peakBytes})`);
+    assert.ok(buffers.peakBytes <= Number(ENV.STOA_STREAM_MAX_BUFFERED_BYTES) + frame, `peak ${buffers.peakBytes} bytes stayed within the bound plus one frame`);
+    const peak = buffers.peakBytes;
     // The fast one still receives after the slow one is gone.
     await log.append({ type: 'product.updated', resourceType: 'product', resourceId: 'prd_after', data: {}, audience: ['*'] }, new Date());
     w.t.container.realtime.feed.signalCommit();
     await fast.waitFor((c) => c.events().find((e) => e.data.resource_id === 'prd_after'));
     assert.ok(!fast.ended);
+    assert.equal(buffers.peakBytes, peak, 'nothing more is held for the dropped stream');
     slow.destroy();
   });
 
@@ -259,6 +267,20 @@ describe('SSE: GET /v1/events with Accept: text/event-stream', () => {
     assert.ok(text.includes('incoming request'));
     assert.ok(!text.includes('rtk_secretsecret'), text);
     assert.ok(text.includes('ticket=[redacted]'));
+  });
+
+  it('ends a stream opened with an access token when the token expires, after a final comment', async () => {
+    const user = await w.newUser('Expiring');
+    const stream = await sse('/v1/events', user.auth);
+    assert.equal(stream.status, 200);
+    w.t.clock.advance(16 * 60_000);
+    try {
+      await stream.waitForEnd(3_000);
+    } finally {
+      w.t.clock.advance(-16 * 60_000);
+    }
+    const last = stream.frames.at(-1)!;
+    assert.equal(last.comment, 'the credential expired');
   });
 
   it('ends every stream cleanly with a final comment when the server closes', async () => {

@@ -125,6 +125,9 @@ describe('WebSocket /v1/ws', () => {
     const admin = await connect(w.admin.auth);
     const keyless = await connect(await w.apiKey(w.bob, ['posts:read']));
     for (const c of [ada, bob, admin]) assert.equal((await subscribe(c, 'o', 'orders')).type, 'subscribed');
+    // Bob listens on every channel that could carry Ada's order.
+    assert.equal((await subscribe(bob, 'e', 'events')).type, 'subscribed');
+    assert.equal((await subscribe(bob, 'p', `posts:${w.ada.id}`)).type, 'subscribed');
     const refusal = await subscribe(keyless, 'o', 'orders');
     assert.deepEqual({ type: refusal.type, id: refusal.id, code: refusal.code }, { type: 'error', id: 'o', code: 'INSUFFICIENT_SCOPE' });
     assert.equal((await subscribe(keyless, 'e', 'events')).type, 'subscribed');
@@ -134,8 +137,10 @@ describe('WebSocket /v1/ws', () => {
     await admin.next((m) => m.type === 'event' && (m.event as { resource_id: string }).resource_id === order.id);
     const marker = await w.post(w.ada);
     await keyless.next((m) => m.type === 'event' && (m.event as { resource_id: string }).resource_id === marker);
+    await bob.next((m) => m.type === 'event' && m.id === 'e' && (m.event as { resource_id: string }).resource_id === marker);
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(eventsOf(bob).length, 0, 'Bob never sees Ada’s order');
+    assert.ok(!eventsOf(bob).some((e) => e.type.startsWith('order.') || e.resource_id === order.id), 'Bob never sees Ada’s order');
+    assert.equal(eventsOf(bob, 'o').length, 0);
     assert.ok(eventsOf(ada).every((e) => e.type.startsWith('order.')));
     assert.ok(!eventsOf(keyless).some((e) => /^(order|charge)\./.test(e.type)));
   });
@@ -242,25 +247,67 @@ describe('WebSocket /v1/ws', () => {
       w.t.clock.advance(-16 * 60_000);
     }
   });
+});
+
+// Its own server, with pings far apart: here only the bound on unsent data can drop the peer that does not read.
+describe('WebSocket /v1/ws: a peer that does not read', () => {
+  const BOUND = 65_536;
+  let slowWorld: World;
+  let w2Url: string;
+  const open: WsClient[] = [];
+  const connectTo = async (url: string, headers: Record<string, string>) => {
+    const client = await openWs(url, headers);
+    open.push(client);
+    return client;
+  };
+  const subscribe = async (client: WsClient, id: string, channel: string, extra: Record<string, unknown> = {}) => {
+    client.send({ type: 'subscribe', id, channel, ...extra });
+    return client.next((m) => (m.type === 'subscribed' || m.type === 'error') && m.id === id, 5_000, `the answer to ${id}`);
+  };
+  before(async () => {
+    slowWorld = await world({ env: { ...ENV, STOA_WS_PING_MS: '600000', STOA_STREAM_MAX_BUFFERED_BYTES: String(BOUND) } });
+    await slowWorld.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = slowWorld.app.server.address();
+    w2Url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/ws`;
+  });
+  after(async () => {
+    for (const c of open.splice(0)) c.socket.terminate();
+    await slowWorld.close();
+  });
 
   it('closes a peer that does not read with 1013 once its unsent data passes the bound; a fast one keeps receiving', async () => {
-    const slow = await connect(w.ada.auth);
-    const fast = await connect(w.ada.auth);
+    assert.ok(slowWorld.t.container.realtime.sendBuffers.peakBytes <= BOUND, 'no backlog before');
+    const slow = await connectTo(w2Url, slowWorld.ada.auth);
+    const fast = await connectTo(w2Url, slowWorld.ada.auth);
     for (const c of [slow, fast]) assert.equal((await subscribe(c, 's', 'events', { types: ['product.*'] })).type, 'subscribed');
-    const hub = w.t.container.realtime.hub;
+    const hub = slowWorld.t.container.realtime.hub;
     const subscribers = hub.subscriberCount;
     (slow.socket as unknown as { _socket: { pause(): void } })._socket.pause();
     const dropped = () => hub.subscriberCount === subscribers - 1;
-    const log = createEventLog(() => w.t.container.database.db);
-    const big = 'y'.repeat(16 * 1024);
-    for (let i = 0; i < 2_000 && !dropped(); i++) {
+    const log = createEventLog(() => slowWorld.t.container.database.db);
+    const big = 'y'.repeat(64 * 1024);
+    for (let i = 0; i < 1_000 && !dropped(); i++) {
       await log.append({ type: 'product.updated', resourceType: 'product', resourceId: `prd_ws${i}`, data: { big }, audience: ['*'] }, new Date());
-      w.t.container.realtime.feed.signalCommit();
+      slowWorld.t.container.realtime.feed.signalCommit();
       await fast.next((m: Msg) => m.type === 'event' && (m.event as { resource_id: string }).resource_id === `prd_ws${i}`, 5_000);
     }
     assert.ok(dropped(), 'the slow peer was dropped');
+    // Memory, from the server's side: no connection ever held more unsent data than the bound plus the message that crossed it.
+    const buffers = slowWorld.t.container.realtime.sendBuffers;
+    const message = 66 * 1024;
+    assert.ok(buffers.peakBytes > BOUND, `the slow peer reached the bound (peak ${buffers.peakBytes})`);
+    assert.ok(buffers.peakBytes <= BOUND + message, `peak ${buffers.peakBytes} bytes stayed within the bound plus one message`);
+    // The backlog does not grow any more once the peer is dropped, however much more is published.
+    const peak = buffers.peakBytes;
+    for (let i = 0; i < 20; i++) {
+      await log.append({ type: 'product.updated', resourceType: 'product', resourceId: `prd_wsafter${i}`, data: { big }, audience: ['*'] }, new Date());
+      slowWorld.t.container.realtime.feed.signalCommit();
+      await fast.next((m: Msg) => m.type === 'event' && (m.event as { resource_id: string }).resource_id === `prd_wsafter${i}`, 5_000);
+    }
+    assert.equal(buffers.peakBytes, peak);
     (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
     const closed = await slow.waitForClose(5_000);
+    // 1013 once it reads up to the close frame; 1006 if the server gave up waiting for it to read (2 s) first.
     assert.ok(closed.code === 1013 || closed.code === 1006, `closed with ${closed.code}`);
     assert.equal(fast.closed, null);
   });

@@ -138,8 +138,8 @@ describe('workers as processes', () => {
     await store.drop();
   });
 
-  const start = async (role: string) => {
-    const p = await startStoa({ ...BASE_ENV, ...store.env, STOA_ROLE: role });
+  const start = async (role: string, extra: Record<string, string> = {}) => {
+    const p = await startStoa({ ...BASE_ENV, ...store.env, STOA_ROLE: role, ...extra });
     processes.push(p);
     return p;
   };
@@ -160,8 +160,11 @@ describe('workers as processes', () => {
     await killed(worker);
     receiver.hold = false;
     for (const r of receiver.held) r.destroy();
-    if (onPostgres) worker = await start('worker');
-    else apiProcess = worker = await start('all');
+    // The next worker holds a job once it has committed HOLD_AFTER of its steps (a test-only switch), so the kill below falls between two steps.
+    const HOLD_AFTER = 5;
+    const hold = { STOA_TEST_HOLD_JOB_AFTER_STEP: String(HOLD_AFTER) };
+    if (onPostgres) worker = await start('worker', hold);
+    else apiProcess = worker = await start('all', hold);
     const arrived = await eventually(() => receiver.at('/hold'), (r) => r.length >= 2);
     assert.equal(new Set(arrived.map((r) => r.headers['webhook-id'])).size, 1, 'the duplicate carries the same webhook-id');
     const payload = new Webhook(secret).verify(arrived.at(-1)!.body, arrived.at(-1)!.headers as Record<string, string>) as { data: { id: string } };
@@ -172,7 +175,7 @@ describe('workers as processes', () => {
     );
     assert.equal(log.length, 1);
 
-    // A report in steps of one order: kill the worker once it has started, another finishes it.
+    // A report in steps of one order: the worker is killed between two of its steps, another finishes it.
     const login = await fetch(`${apiProcess.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: BASE_ENV.STOA_ADMIN_EMAIL, password: BASE_ENV.STOA_ADMIN_PASSWORD }) });
     const admin = `Bearer ${((await login.json()) as { data: { access_token: string } }).data.access_token}`;
     const product = await api(apiProcess.url, admin, 'POST', '/v1/products', { name: 'Report fodder', category: 'reports', price: 250, currency: 'EUR', stock: 1000 });
@@ -189,17 +192,25 @@ describe('workers as processes', () => {
     const created = await api(apiProcess.url, auth, 'POST', '/v1/reports', { type: 'sales', from: '2026-01-01', to: new Date().toISOString().slice(0, 10) });
     assert.equal(created.status, 202);
     const jobId = created.json.data.id;
-    const seen = await eventually(async () => (await api(apiProcess.url, auth, 'GET', `/v1/jobs/${jobId}`)).json.data, (j) => j.status !== 'queued', 30_000);
+    // The worker says it holds the job after step HOLD_AFTER; the job row shows those steps committed and the job still running.
+    const held = worker;
+    await eventually(() => held.output(), (out) => out.includes(`job ${jobId} held after step ${HOLD_AFTER}`), 30_000);
+    const atKill = (await api(apiProcess.url, auth, 'GET', `/v1/jobs/${jobId}`)).json.data;
+    assert.equal(atKill.status, 'running');
+    assert.equal(atKill.progress, Math.floor((HOLD_AFTER / ORDERS) * 100), 'exactly HOLD_AFTER steps of one order committed');
     await killed(worker);
-    // Usually killed between steps (one order each); the resumed job must count every order exactly once either way.
-    const killedAt = { status: seen.status, progress: seen.progress };
+    // Another worker takes the claim over once its lease expires and resumes from the last committed step.
     if (onPostgres) worker = await start('worker');
     else apiProcess = worker = await start('all');
     const done = await eventually(async () => (await api(apiProcess.url, auth, 'GET', `/v1/jobs/${jobId}`)).json.data, (j) => j.status === 'succeeded');
     assert.equal(done.progress, 100);
     const reportRes = await api(apiProcess.url, auth, 'GET', `/v1/reports/${jobId}`);
     assert.equal(reportRes.status, 200);
-    assert.deepEqual((reportRes.json.data as unknown as { totals: unknown[] }).totals, [{ currency: 'EUR', orders: ORDERS, amount: ORDERS * 250 }], JSON.stringify(killedAt));
+    // Every order counted exactly once: none lost with the killed worker, none counted again by the next.
+    const report = reportRes.json.data as unknown as { totals: unknown[]; by_product: unknown[] };
+    assert.deepEqual(report.totals, [{ currency: 'EUR', orders: ORDERS, amount: ORDERS * 250 }]);
+    assert.deepEqual(report.by_product, [{ product_id: product.json.data.id, currency: 'EUR', quantity: ORDERS, amount: ORDERS * 250 }]);
+    assert.equal(done.progress, 100);
     for (const p of [apiProcess, worker]) if (p.child.exitCode === null) await p.stop();
   });
 
@@ -222,9 +233,16 @@ describe('workers as processes', () => {
     }
     assert.equal(receiver.overlaps, overlapsBefore, 'no attempt of one delivery ran in two workers at once');
     for (const e of endpoints) {
-      const log = (await api(apiProcess.url, auth, 'GET', `/v1/webhook-endpoints/${e.id}/deliveries?limit=100`)).json.data as unknown as Array<{ status: string; attempts: number }>;
-      assert.equal(log.length, posts);
-      assert.ok(log.every((d) => d.status === 'succeeded' && d.attempts === 1));
+      // The receiver has answered every attempt; the worker records the outcome just after.
+      const log = await eventually(
+        async () => (await api(apiProcess.url, auth, 'GET', `/v1/webhook-endpoints/${e.id}/deliveries?limit=100`)).json.data as unknown as Array<{ status: string; attempts: number }>,
+        (ds) => ds.length === posts && ds.every((d) => d.status !== 'pending'),
+      );
+      assert.deepEqual(
+        log.filter((d) => d.status !== 'succeeded' || d.attempts !== 1),
+        [],
+        'every delivery succeeded at its first attempt',
+      );
     }
     // Both workers took part (the metrics of each count attempts).
     const attempted = await Promise.all(workers.map(async (w) => /stoa_queue_attempts_total\{kind="webhook.deliver"\} [1-9]/.test(await (await fetch(`${w.url}/metrics`)).text())));

@@ -176,7 +176,8 @@ describe('the work queue', () => {
 describe('stoa serve --role', { skip: Boolean(process.env.DATABASE_URL) && 'process roles are exercised on the embedded store here; PostgreSQL in webhooks.processes' }, () => {
   it('a worker process serves only /healthz, /readyz and /metrics', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'stoa-worker-'));
-    const stoa = await startStoa({ STOA_DATA_DIR: dataDir, STOA_SEED_DEMO: 'false', STOA_ROLE: 'worker' });
+    // Load shedding off: on a loaded machine it may answer 503 before routing, and this test is about routing.
+    const stoa = await startStoa({ STOA_DATA_DIR: dataDir, STOA_SEED_DEMO: 'false', STOA_ROLE: 'worker', STOA_LOAD_SHEDDING: 'off' });
     try {
       assert.match(stoa.output(), /role worker/);
       assert.equal((await fetch(`${stoa.url}/healthz`)).status, 200);
@@ -196,5 +197,12 @@ describe('stoa serve --role', { skip: Boolean(process.env.DATABASE_URL) && 'proc
     const run = await runStoa(['serve', '--role', 'boss'], { STOA_DATA_DIR: 'memory' });
     assert.equal(run.code, 1);
     assert.match(run.stderr, /STOA_ROLE must be one of api, worker, all/);
+  });
+
+  it('refuses the test-only STOA_TEST_HOLD_JOB_AFTER_STEP in production', async () => {
+    const { runStoa } = await import('./helpers/process.ts');
+    const run = await runStoa(['serve'], { STOA_DATA_DIR: 'memory', NODE_ENV: 'production', STOA_TEST_HOLD_JOB_AFTER_STEP: '1' });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /STOA_TEST_HOLD_JOB_AFTER_STEP is for tests and is refused with NODE_ENV=production/);
   });
 });

@@ -14,6 +14,8 @@ export interface WorkerOptions {
   /** Resubmit pending charges (needs a connected payment-processor gateway). */
   charges?: boolean;
   log?: (error: unknown, kind: string) => void;
+  /** A line worth an operator's attention that is not an error. */
+  notice?: (message: string) => void;
   /** Extra work (tests). */
   handlers?: Record<string, WorkHandler>;
   periodic?: PeriodicWork[];
@@ -45,6 +47,8 @@ export function createWorker(container: Container, options: WorkerOptions = {}):
         clock,
         retryScheduleMs: config.webhooks.retryScheduleMs,
         userAgent: webhookUserAgent,
+        holdAfterStep: config.worker.holdJobAfterStep,
+        ...(options.notice ? { notice: options.notice } : {}),
       }),
       ...options.handlers,
     },

@@ -43,18 +43,33 @@ export interface JobWorkDeps {
   clock: Clock;
   retryScheduleMs: readonly number[];
   userAgent: string;
+  /** Tests only (STOA_TEST_HOLD_JOB_AFTER_STEP): stop a job after this many committed steps, holding its claim. */
+  holdAfterStep?: number | null;
+  notice?: (message: string) => void;
 }
 
 export function jobWork(deps: JobWorkDeps): Record<string, WorkHandler> {
+  const stepsRun = new Map<string, number>();
   return {
-    [JOB_STEP_KIND]: async (item) => {
+    [JOB_STEP_KIND]: async (item, context) => {
       const jobId = String(item.payload.job_id);
+      let outcome;
       try {
-        return await deps.jobs.step(jobId);
+        outcome = await deps.jobs.step(jobId);
       } catch (error) {
         await deps.jobs.fail(jobId, error instanceof Error ? error.message : String(error));
         return { state: 'done' };
       }
+      if (deps.holdAfterStep && outcome.state === 'queued') {
+        const steps = (stepsRun.get(jobId) ?? 0) + 1;
+        stepsRun.set(jobId, steps);
+        if (steps === deps.holdAfterStep) {
+          // Between two committed steps, the claim still held (its lease renewed): where a test kills the worker.
+          deps.notice?.(`job ${jobId} held after step ${steps} (STOA_TEST_HOLD_JOB_AFTER_STEP)`);
+          await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+        }
+      }
+      return outcome;
     },
     [JOB_CALLBACK_KIND]: async (item) => {
       const job = await deps.findJob(String(item.payload.job_id));

@@ -301,10 +301,15 @@ export class WebhooksService {
     const ok = result.status !== null && result.status >= 200 && result.status < 300;
     const recorded = { attempts, lastStatusCode: result.status, lastLatencyMs: result.latencyMs, lastError: ok ? null : (result.error ?? `HTTP ${result.status}`) };
     if (ok) {
-      await this.#d.transactor.run(async () => {
-        await deliveries.update(delivery.id, { ...recorded, status: 'succeeded', nextAttemptAt: null }, now);
-        if (endpoint.failingSince !== null) await endpoints.update(endpoint.id, { failingSince: null }, now);
-      });
+      const succeeded = { ...recorded, status: 'succeeded' as const, nextAttemptAt: null };
+      // The common case is one statement, atomic by itself: no transaction around it.
+      if (endpoint.failingSince === null) await deliveries.update(delivery.id, succeeded, now);
+      else {
+        await this.#d.transactor.run(async () => {
+          await deliveries.update(delivery.id, succeeded, now);
+          await endpoints.update(endpoint.id, { failingSince: null }, now);
+        });
+      }
       return { state: 'done' };
     }
     const delay = policy.retryScheduleMs[attempts - 1];

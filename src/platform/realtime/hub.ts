@@ -45,6 +45,11 @@ export class EventHub {
   #again = false;
   #unsubscribe: (() => void) | null = null;
   #started: Promise<void> | null = null;
+  #ready = false;
+  /** Subscribers between their call and their registration. */
+  #starting = 0;
+  /** Changes on every detachment, so a start that outlived its attachment does not mark the hub ready. */
+  #generation = 0;
   #onError: (error: unknown) => void;
 
   constructor(feed: EventFeed, options: { onError?: (error: unknown) => void } = {}) {
@@ -61,20 +66,57 @@ export class EventHub {
     return this.#entries.size;
   }
 
+  /**
+   * Reads the log's head (once per attachment). While the hub has no
+   * subscriber it is detached from the feed (no wake-ups, no safety poll);
+   * the next subscriber attaches it again. Events committed while detached
+   * are not in the ring, so the ring restarts at the head.
+   */
   start(): Promise<void> {
+    this.#attach();
+    const generation = this.#generation;
     return (this.#started ??= (async () => {
-      this.#head = await this.#feed.head();
-      this.#floor = this.#head;
-      this.#unsubscribe = this.#feed.onCommit(() => this.wake());
+      const head = await this.#feed.head();
+      if (generation !== this.#generation) return;
+      if (head > this.#head) {
+        this.#head = head;
+        this.#floor = head;
+        this.#ring = [];
+      }
+      this.#ready = true;
+      // Anything committed between reading the head and now is read at once, not at the next signal.
+      void this.wake();
     })());
   }
 
   stop(): void {
+    this.#detach();
+    for (const entry of this.#entries) entry.closed = true;
+    this.#entries.clear();
+  }
+
+  /** True while the hub listens to the feed (it has subscribers, or is starting). */
+  get attached(): boolean {
+    return this.#unsubscribe !== null;
+  }
+
+  #attach(): void {
+    if (this.#unsubscribe) return;
+    this.#unsubscribe = this.#feed.onCommit(() => {
+      if (this.#ready) void this.wake();
+    });
+  }
+
+  #detach(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = null;
     this.#started = null;
-    for (const entry of this.#entries) entry.closed = true;
-    this.#entries.clear();
+    this.#ready = false;
+    this.#generation++;
+  }
+
+  #detachIfIdle(): void {
+    if (this.#entries.size === 0 && this.#starting === 0) this.#detach();
   }
 
   /** Reads what committed since the last read; concurrent wake-ups coalesce into one more read. */
@@ -107,9 +149,19 @@ export class EventHub {
    * log), or from the present when `after` is undefined.
    */
   async subscribe(subscriber: HubSubscriber, after?: number): Promise<HubSubscription> {
-    await this.start();
-    // The present is the log's head now, which this process may not have read yet.
-    const from = after ?? Math.max(this.#head, await this.#feed.head());
+    // Counted while it starts, so that the hub stays attached meanwhile.
+    this.#starting++;
+    let from: number;
+    try {
+      await this.start();
+      // The present is the log's head now, which this process may not have read yet.
+      from = after ?? Math.max(this.#head, await this.#feed.head());
+    } catch (error) {
+      this.#starting--;
+      this.#detachIfIdle();
+      throw error;
+    }
+    this.#starting--;
     const entry: Entry = { subscriber, cursor: from, live: false, closed: false };
     this.#entries.add(entry);
     const subscription: HubSubscription = {
@@ -119,6 +171,7 @@ export class EventHub {
       close: () => {
         entry.closed = true;
         this.#entries.delete(entry);
+        this.#detachIfIdle();
       },
     };
     if (from >= this.#head) {

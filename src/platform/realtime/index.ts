@@ -5,7 +5,7 @@ import type { RealtimeBus } from './bus.ts';
 import { ChatRelay } from './chat.ts';
 import { createEventFeed, type LiveEventFeed } from './feed.ts';
 import { EventHub } from './hub.ts';
-import { StreamCounter } from './streams.ts';
+import { SendBuffers, StreamCounter } from './streams.ts';
 import { CredentialWatch } from './watch.ts';
 
 export * from './bus.ts';
@@ -46,6 +46,8 @@ export interface Realtime {
   tickets: RealtimeTickets;
   watch: CredentialWatch;
   streams: StreamCounter;
+  /** The bound on each connection's unsent data, and the peak held. */
+  sendBuffers: SendBuffers;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export function createRealtime(deps: {
     tickets: new RealtimeTickets({ store: deps.tickets, status: deps.credentials, clock: deps.clock }),
     watch,
     streams: new StreamCounter(deps.config.streamsPerPrincipal),
+    sendBuffers: new SendBuffers(deps.config.streamMaxBufferedBytes),
     async close() {
       hub.stop();
       watch.stop();

@@ -33,3 +33,30 @@ export class StreamCounter {
     };
   }
 }
+
+/**
+ * The bound on a connection's unsent data (STOA_STREAM_MAX_BUFFERED_BYTES),
+ * one rule for every push transport: an adapter asks after each write, and
+ * drops the connection when the answer is true. The largest amount any
+ * connection has held is kept, so the bound is observable from the server
+ * (memory stays within it plus one message, whatever a client does).
+ */
+export class SendBuffers {
+  readonly limit: number;
+  #peak = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** True when a connection holding `buffered` unsent bytes must be dropped. */
+  exceeded(buffered: number): boolean {
+    if (buffered > this.#peak) this.#peak = buffered;
+    return buffered > this.limit;
+  }
+
+  /** The most unsent bytes one connection of this process has held. */
+  get peakBytes(): number {
+    return this.#peak;
+  }
+}

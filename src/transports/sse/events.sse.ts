@@ -100,12 +100,11 @@ export class EventStreams {
     raw.write(`retry: ${SSE_RETRY_MS}\n\n`);
 
     let ended = false;
-    const limit = realtime.config.streamMaxBufferedBytes;
     const write = (chunk: string) => {
       if (ended) return;
       raw.write(chunk);
       // Never let a client that does not read grow memory: drop it past the bound.
-      if (raw.writableLength > limit) {
+      if (realtime.sendBuffers.exceeded(raw.writableLength)) {
         request.log.info({ buffered: raw.writableLength }, 'event stream dropped: the client does not read');
         finish(null);
         raw.destroy();

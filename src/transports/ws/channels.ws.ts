@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { presentEvent } from '../../domain/events/index.ts';
+import { presentEvent, type StoredEvent } from '../../domain/events/index.ts';
 import type { PostsService } from '../../domain/posts/index.ts';
 import { AppError, ERROR_CODES } from '../../domain/shared/errors.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
@@ -10,7 +10,7 @@ import type { Clock } from '../../domain/shared/clock.ts';
 import type { Authenticator } from '../../platform/auth/index.ts';
 import { accessTokenExpiry } from '../../platform/auth/tickets.ts';
 import { asAppError } from '../../platform/errors/index.ts';
-import { RealtimeSession, userPostsAuthorization, type Realtime, type ServerMessage } from '../../platform/realtime/index.ts';
+import { RealtimeSession, userPostsAuthorization, type ProtocolDeps, type Realtime, type ServerMessage } from '../../platform/realtime/index.ts';
 
 /** Close codes of /v1/ws. */
 export const WS_CLOSE = { goingAway: 1001, tooBig: 1009, tryAgainLater: 1013, unauthorized: 4401 } as const;
@@ -26,6 +26,54 @@ export interface WebSocketDeps {
   log: FastifyBaseLogger;
 }
 
+// The event as GET /v1/events shows it, made once however many subscribers it goes to.
+const presented = new WeakMap<StoredEvent, Record<string, unknown>>();
+function presentOnce(event: StoredEvent): Record<string, unknown> {
+  let shown = presented.get(event);
+  if (!shown) presented.set(event, (shown = presentEvent(event)));
+  return shown;
+}
+
+type EventMessage = Extract<ServerMessage, { type: 'event' }>;
+
+/**
+ * The bytes of event messages, serialized once per event being fanned out:
+ * subscribers whose subscription id and channel are the same share one frame
+ * text. Only the current
+ * event is kept, so memory does not grow with the ring of recent events.
+ * A string, not a Buffer: ws writes a string and its frame header as one
+ * buffer (one write), a Buffer as two (cork, writev), which costs more.
+ */
+class EventFrames {
+  #event: Record<string, unknown> | null = null;
+  #json = '';
+  readonly #frames = new Map<string, string>();
+  #lastId = '';
+  #lastChannel = '';
+  #lastFrame = '';
+
+  frame(message: EventMessage): string {
+    if (message.event !== this.#event) {
+      this.#event = message.event;
+      this.#json = JSON.stringify(message.event);
+      this.#frames.clear();
+      this.#lastFrame = '';
+    }
+    // Most subscribers of one event share the previous one's id and channel: no key to build then.
+    if (message.id === this.#lastId && message.channel === this.#lastChannel && this.#lastFrame !== '') return this.#lastFrame;
+    const key = `${message.id}\n${message.channel}`;
+    let frame = this.#frames.get(key);
+    if (!frame) {
+      frame = `{"type":"event","id":${JSON.stringify(message.id)},"channel":${JSON.stringify(message.channel)},"event":${this.#json}}`;
+      if (this.#frames.size < 1_000) this.#frames.set(key, frame);
+    }
+    this.#lastId = message.id;
+    this.#lastChannel = message.channel;
+    this.#lastFrame = frame;
+    return frame;
+  }
+}
+
 interface Peer {
   socket: WebSocket;
   session: RealtimeSession;
@@ -34,6 +82,10 @@ interface Peer {
 
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** Refuses an upgrade with a plain HTTP answer (a problem document) before any WebSocket frame. */
@@ -74,12 +126,24 @@ export class WebSocketGateway {
   readonly #wss: WebSocketServer;
   readonly #peers = new Set<Peer>();
   readonly #ping: NodeJS.Timeout;
+  readonly #eventFrames = new EventFrames();
+  /** What every connection's protocol machine shares (one object, not one per connection). */
+  readonly #protocol: ProtocolDeps;
 
   constructor(deps: WebSocketDeps) {
     this.#deps = deps;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: deps.realtime.config.wsMaxMessageBytes, clientTracking: false, perMessageDeflate: false });
     this.#ping = setInterval(() => this.#heartbeat(), deps.realtime.config.wsPingMs);
     this.#ping.unref();
+    const { realtime, posts, clock } = deps;
+    this.#protocol = {
+      hub: realtime.hub,
+      chat: realtime.chat,
+      clock,
+      messagesPerSecond: realtime.config.wsMessagesPerSecond,
+      present: presentOnce,
+      ...userPostsAuthorization(posts),
+    };
   }
 
   get peerCount(): number {
@@ -88,7 +152,8 @@ export class WebSocketGateway {
 
   /** The HTTP server's `upgrade` listener. */
   handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
+    // A named function, not a closure: a closure here would keep the request alive as long as the socket.
+    socket.on('error', destroySocket);
     const url = new URL(request.url ?? '/', 'http://stoa.invalid');
     if (!WS_PATHS.includes(url.pathname)) {
       refuse(socket, new AppError('ROUTE_NOT_FOUND', `No WebSocket endpoint at ${url.pathname}: use /v1/ws`), this.#deps.publicUrl, url.pathname);
@@ -127,8 +192,7 @@ export class WebSocketGateway {
   }
 
   #open(socket: WebSocket, principal: Principal, expiresAt: Date | null): void {
-    const { realtime, posts, clock } = this.#deps;
-    const limit = realtime.config.streamMaxBufferedBytes;
+    const { realtime } = this.#deps;
     let closing = false;
     const close = (code: number, reason: string) => {
       if (closing) return;
@@ -139,25 +203,15 @@ export class WebSocketGateway {
     };
     const send = (message: ServerMessage) => {
       if (closing || socket.readyState !== socket.OPEN) return;
-      socket.send(JSON.stringify(message));
+      if (message.type === 'event') socket.send(this.#eventFrames.frame(message));
+      else socket.send(JSON.stringify(message));
       // ws queues without bound (ws#2009): bound it here.
-      if (socket.bufferedAmount > limit) {
+      if (realtime.sendBuffers.exceeded(socket.bufferedAmount)) {
         this.#deps.log.info({ buffered: socket.bufferedAmount }, 'websocket closed: the peer does not read');
         close(WS_CLOSE.tryAgainLater, 'too much unread data');
       }
     };
-    const session = new RealtimeSession(
-      principal,
-      { send },
-      {
-        hub: realtime.hub,
-        chat: realtime.chat,
-        clock,
-        messagesPerSecond: realtime.config.wsMessagesPerSecond,
-        present: presentEvent,
-        ...userPostsAuthorization(posts),
-      },
-    );
+    const session = new RealtimeSession(principal, { send }, this.#protocol);
     const peer: Peer = { socket, session, missedPongs: 0 };
     this.#peers.add(peer);
     const unwatch = realtime.watch.add({

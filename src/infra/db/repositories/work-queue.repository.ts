@@ -52,52 +52,34 @@ export function createWorkQueue(db: Kysely<Database>, connection: Connection): W
       if (kinds.length === 0 || limit <= 0) return [];
       return db.transaction().execute(async (trx) => {
         await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(trx);
-        // Due items, at most as many per group as the group has room for (a saturated group does not block the others).
-        const picked = await sql<{ id: string }>`
+        // One statement picks the due items (at most as many per group as the group has room for: a saturated group
+        // does not block the others), locks them (another claimer — none while the claim lock is held, but a manual
+        // change, say — is skipped) and marks them running under this worker's lease.
+        const due = sql`(w.state = 'queued' AND w.run_at <= ${now}) OR (w.state = 'running' AND w.locked_until < ${now})`;
+        const claimed = await sql<Selectable<WorkItemsTable>>`
           WITH running AS (
             SELECT group_key, count(*)::int AS n FROM work_items
             WHERE state = 'running' AND locked_until >= ${now} AND group_key IS NOT NULL
             GROUP BY group_key
           ), due AS (
-            SELECT id, group_key, run_at, row_number() OVER (PARTITION BY group_key ORDER BY run_at, id) AS rn
-            FROM work_items
-            WHERE kind IN (${sql.join([...kinds])})
-              AND ((state = 'queued' AND run_at <= ${now}) OR (state = 'running' AND locked_until < ${now}))
+            SELECT w.id, w.group_key, w.run_at, row_number() OVER (PARTITION BY w.group_key ORDER BY w.run_at, w.id) AS rn
+            FROM work_items w
+            WHERE w.kind IN (${sql.join([...kinds])}) AND (${due})
+          ), picked AS (
+            SELECT due.id FROM due LEFT JOIN running ON running.group_key = due.group_key
+            WHERE due.group_key IS NULL OR due.rn + coalesce(running.n, 0) <= ${groupLimit}
+            ORDER BY due.run_at, due.id
+            LIMIT ${limit}
+          ), locked AS (
+            SELECT w.id FROM work_items w WHERE w.id IN (SELECT id FROM picked) AND (${due})
+            FOR UPDATE SKIP LOCKED
           )
-          SELECT due.id FROM due LEFT JOIN running ON running.group_key = due.group_key
-          WHERE due.group_key IS NULL OR due.rn + coalesce(running.n, 0) <= ${groupLimit}
-          ORDER BY due.run_at, due.id
-          LIMIT ${limit}`.execute(trx);
-        if (picked.rows.length === 0) return [];
-        // Lock them; another claimer (none while the claim lock is held, but a manual change, say) is skipped.
-        const locked = await trx
-          .selectFrom('work_items')
-          .select('id')
-          .where('id', 'in', picked.rows.map((r) => r.id))
-          .where((eb) =>
-            eb.or([
-              eb.and([eb('state', '=', 'queued'), eb('run_at', '<=', now)]),
-              eb.and([eb('state', '=', 'running'), eb('locked_until', '<', now)]),
-            ]),
-          )
-          .forUpdate()
-          .skipLocked()
-          .execute();
-        const chosen = locked.map((r) => r.id);
-        if (chosen.length === 0) return [];
-        const rows = await trx
-          .updateTable('work_items')
-          .set((eb) => ({
-            state: 'running',
-            locked_by: workerId,
-            locked_until: new Date(now.getTime() + leaseMs),
-            attempts: eb('attempts', '+', 1),
-            updated_at: now,
-          }))
-          .where('id', 'in', chosen)
-          .returningAll()
-          .execute();
-        return rows.map(toItem).sort((a, b) => a.runAt.getTime() - b.runAt.getTime());
+          UPDATE work_items SET state = 'running', locked_by = ${workerId}, locked_until = ${new Date(now.getTime() + leaseMs)},
+            attempts = attempts + 1, updated_at = ${now}
+          WHERE id IN (SELECT id FROM locked)
+          RETURNING *`.execute(trx);
+        const rows = claimed.rows;
+        return rows.map(toItem).sort((a, b) => a.runAt.getTime() - b.runAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       });
     },
 
