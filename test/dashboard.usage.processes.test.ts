@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { startStoa, type StoaProcess } from './helpers/process.ts';
+import { createScratchSchema, type ScratchSchema } from './helpers/pg-schema.ts';
 
 // Usage counts written in batches by several processes of one deployment on PostgreSQL, and across a restart.
 const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'usage-test' }]);
 
 describe('usage across processes and restarts', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL' }, () => {
-  const schema = `usage_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
+  let scratch: ScratchSchema | undefined;
   let env: Record<string, string>;
   const procs: StoaProcess[] = [];
   let auth: string;
@@ -34,14 +34,9 @@ describe('usage across processes and restarts', { skip: !process.env.DATABASE_UR
   };
 
   before(async () => {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL!);
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    scratch = await createScratchSchema('usage');
     env = {
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: scratch.databaseUrl,
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       STOA_JWT_KEYS: JWT_KEYS,
       STOA_RATE_LIMIT: 'off',
@@ -60,10 +55,7 @@ describe('usage across processes and restarts', { skip: !process.env.DATABASE_UR
   });
   after(async () => {
     await Promise.all(procs.map((p) => p.stop()));
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
+    await scratch?.drop();
   });
 
   it('adds up what each process counted, written in batches, and keeps it across a restart', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { openGraphqlWs, type GraphqlWsClient } from './helpers/graphql.ts';
 import { startStoa, type StoaProcess } from './helpers/process.ts';
+import { createScratchSchema, type ScratchSchema } from './helpers/pg-schema.ts';
 
 // Three processes of one deployment on PostgreSQL (+ Redis when REDIS_URL is set); the embedded default is one process by nature.
 const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'gql-test' }]);
@@ -11,7 +11,7 @@ const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.
 type Next = { data: Record<string, { id?: string; sequence?: number; resourceId?: string; type?: string }> };
 
 describe('GraphQL subscriptions across three processes', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL' }, () => {
-  const schema = `gql_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
+  let scratch: ScratchSchema | undefined;
   let procs: StoaProcess[] = [];
   let auth: string;
   const clients: GraphqlWsClient[] = [];
@@ -33,14 +33,9 @@ describe('GraphQL subscriptions across three processes', { skip: !process.env.DA
   const ids = (client: GraphqlWsClient, id: string, field: string) => client.data<Next['data']>(id).map((d) => String(d[field]!.resourceId ?? d[field]!.id));
 
   before(async () => {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL!);
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    scratch = await createScratchSchema('gql');
     const env = {
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: scratch.databaseUrl,
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       STOA_JWT_KEYS: JWT_KEYS,
       STOA_RATE_LIMIT: 'off',
@@ -61,10 +56,7 @@ describe('GraphQL subscriptions across three processes', { skip: !process.env.DA
   after(async () => {
     for (const c of clients) c.socket.terminate();
     await Promise.all(procs.map((p) => (p.child.exitCode === null && p.child.signalCode === null ? p.stop() : undefined)));
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
+    await scratch?.drop();
   });
 
   it('a mutation on process A reaches subscribers on B; events resumes on C after a sequence with no gap and no duplicate', async () => {

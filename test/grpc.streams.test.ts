@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { status, type ClientDuplexStream } from '@grpc/grpc-js';
-import pg from 'pg';
 import { collect, failure, failureOf, grpcOf, GrpcClient } from './helpers/grpc.ts';
 import { startStoa, type StoaProcess } from './helpers/process.ts';
 import { openWs } from './helpers/realtime.ts';
 import { world, type World } from './helpers/world.ts';
 import { ChatService, type ChatResponse } from '../src/transports/grpc/gen/stoa/v1/chat_pb.ts';
 import { OrderService } from '../src/transports/grpc/gen/stoa/v1/orders_pb.ts';
+import { createScratchSchema, type ScratchSchema } from './helpers/pg-schema.ts';
 
 const O = OrderService.method;
 
@@ -143,18 +143,13 @@ describe('gRPC streams in one process', () => {
 
 // Two processes of one deployment on PostgreSQL + Redis; the embedded default is one process by nature.
 describe('gRPC chat across processes', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL' }, () => {
-  const schema = `grpc_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
+  let scratch: ScratchSchema | undefined;
   const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'grpc-test' }]);
   let procs: StoaProcess[] = [];
   before(async () => {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL!);
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    scratch = await createScratchSchema('grpc');
     const env = {
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: scratch.databaseUrl,
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       GRPC_PORT: '0',
       STOA_JWT_KEYS: JWT_KEYS,
@@ -168,10 +163,7 @@ describe('gRPC chat across processes', { skip: !process.env.DATABASE_URL && 'nee
   });
   after(async () => {
     await Promise.all(procs.map((p) => (p.child.exitCode === null && p.child.signalCode === null ? p.stop() : undefined)));
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
+    await scratch?.drop();
   });
 
   it('a gRPC client on process A and a WebSocket client on process B talk in one room; SIGTERM ends the chat with UNAVAILABLE', async () => {

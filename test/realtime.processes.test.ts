@@ -4,15 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { startStoa, type StoaProcess } from './helpers/process.ts';
 import { openSse, openWs, type SseClient } from './helpers/realtime.ts';
+import { createScratchSchema, type ScratchSchema } from './helpers/pg-schema.ts';
 
 // Three processes of one deployment on PostgreSQL (+ Redis when REDIS_URL is set); the embedded default is one process by nature.
 const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'rt-test' }]);
 
 describe('real time across three processes', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL' }, () => {
-  const schema = `rt_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
+  let scratch: ScratchSchema | undefined;
   let env: Record<string, string>;
   let procs: StoaProcess[] = [];
   let auth: string;
@@ -33,14 +33,9 @@ describe('real time across three processes', { skip: !process.env.DATABASE_URL &
   const ids = (client: SseClient) => client.events().map((e) => String(e.data.resource_id));
 
   before(async () => {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL!);
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    scratch = await createScratchSchema('rt');
     env = {
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: scratch.databaseUrl,
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       STOA_JWT_KEYS: JWT_KEYS,
       STOA_RATE_LIMIT: 'off',
@@ -62,10 +57,7 @@ describe('real time across three processes', { skip: !process.env.DATABASE_URL &
   after(async () => {
     for (const c of clients) c.close();
     await Promise.all(procs.map((p) => (p.child.exitCode === null && p.child.signalCode === null ? p.stop() : undefined)));
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
+    await scratch?.drop();
   });
 
   it('SSE: events committed on any process reach a stream on another; resume on a third with no gap and no duplicate', async () => {
