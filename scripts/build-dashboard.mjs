@@ -1,5 +1,6 @@
 // The dashboard's browser bundle (docs/dashboard.md): web/dashboard/src → dist/dashboard/app.js and app.css,
-// with Lit and uPlot from node_modules. Nothing is fetched at run time: Stoa serves these files itself.
+// with Lit and uPlot from node_modules and the workspace SDK (@stoa/sdk) from its sources. Nothing is fetched at
+// run time: Stoa serves these files itself.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -12,6 +13,9 @@ export async function buildDashboard(outdir = path.join(root, 'dist/dashboard'))
     entryPoints: { app: path.join(root, 'web/dashboard/src/main.ts') },
     outdir,
     bundle: true,
+    // The SDK's sources rather than its build (sdk/dist): the page always carries the SDK of this checkout,
+    // whatever order the workspace's prepare scripts ran in.
+    alias: { '@stoa/sdk': path.join(root, 'sdk/src/index.ts') },
     platform: 'browser',
     format: 'esm',
     target: 'es2022',

@@ -1,22 +1,16 @@
-/** The dashboard's way to the public API: an access token in memory, renewed from the HttpOnly refresh cookie. */
+/**
+ * The dashboard's way to the public API: @stoa/sdk, with the access token in
+ * memory and renewed from the HttpOnly refresh cookie.
+ */
+import { createStoa, StoaError, type Stoa } from '@stoa/sdk';
 
-const API = '/v2';
-
-export interface Problem {
-  status: number;
-  code: string;
-  title?: string;
-  detail?: string;
-  errors?: Array<{ field: string; code: string; message: string }>;
-}
-
-export class ApiError extends Error {
-  readonly problem: Problem;
-  constructor(problem: Problem) {
-    super(problem.detail ?? problem.title ?? `HTTP ${problem.status}`);
-    this.problem = problem;
-  }
-}
+/**
+ * The browser-session routes carry no bearer token (the cookie is the
+ * credential) and are never retried: a refresh repeated after a lost answer
+ * would present a token already rotated, which revokes the whole sign-in.
+ */
+const cookieClient = createStoa({ baseUrl: location.origin, apiVersion: '2', maxRetries: 0 });
+const ONCE = { idempotencyKey: false } as const;
 
 /**
  * A hint, not a credential: "this browser signed in to the dashboard". With it
@@ -34,14 +28,6 @@ interface AccessToken {
   expires_in: number;
 }
 
-async function problemOf(res: Response): Promise<ApiError> {
-  try {
-    return new ApiError((await res.json()) as Problem);
-  } catch {
-    return new ApiError({ status: res.status, code: 'HTTP_ERROR', detail: `HTTP ${res.status}` });
-  }
-}
-
 /**
  * The signed-in person. Tokens never touch localStorage: the access token is
  * a field of this object, the refresh token an HttpOnly cookie the page cannot
@@ -52,14 +38,16 @@ export class Session extends EventTarget {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #renewing: Promise<boolean> | null = null;
 
+  /** The API as the person: the SDK asks for the current token before each attempt, so a renewed one is used at once. */
+  readonly api: Stoa<'2'> = createStoa({ baseUrl: location.origin, apiVersion: '2', accessToken: () => this.#token ?? undefined });
+
   get signedIn(): boolean {
     return this.#token !== null;
   }
 
   async signIn(email: string, password: string): Promise<void> {
-    const res = await fetch(`${API}/auth/browser/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
-    if (!res.ok) throw await problemOf(res);
-    this.#accept(((await res.json()) as { data: AccessToken }).data);
+    const { data } = await cookieClient.request('POST', '/v2/auth/browser/login', { body: { email, password }, ...ONCE });
+    this.#accept(data.data);
   }
 
   /** Signs in again from the cookie; false when there is no valid cookie. */
@@ -67,13 +55,13 @@ export class Session extends EventTarget {
     if (!hasHint()) return Promise.resolve(false);
     this.#renewing ??= (async () => {
       try {
-        const res = await fetch(`${API}/auth/browser/refresh`, { method: 'POST' });
-        if (!res.ok) {
-          this.#drop();
-          return false;
-        }
-        this.#accept(((await res.json()) as { data: AccessToken }).data);
+        const { data } = await cookieClient.request('POST', '/v2/auth/browser/refresh', ONCE);
+        this.#accept(data.data);
         return true;
+      } catch (error) {
+        if (!(error instanceof StoaError)) throw error;
+        this.#drop();
+        return false;
       } finally {
         this.#renewing = null;
       }
@@ -82,25 +70,30 @@ export class Session extends EventTarget {
   }
 
   async signOut(): Promise<void> {
-    await fetch(`${API}/auth/browser/logout`, { method: 'POST' });
-    this.#drop();
+    try {
+      await cookieClient.request('POST', '/v2/auth/browser/logout', ONCE);
+    } finally {
+      this.#drop();
+    }
   }
 
-  /** Calls the API as the person; a 401 renews the token once and tries again. */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const send = () =>
-      fetch(`${API}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.#token ?? ''}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    let res = await send();
-    if (res.status === 401 && (await this.resume())) res = await send();
-    if (res.status === 401) this.#drop();
-    if (!res.ok) throw await problemOf(res);
-    if (res.status === 204 || res.status === 202 && res.headers.get('content-length') === '0') return undefined as T;
-    const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+  /** Runs SDK calls as the person; a 401 renews the token once and runs them again. */
+  async call<T>(operation: (api: Stoa<'2'>) => PromiseLike<T>): Promise<T> {
+    try {
+      return await operation(this.api);
+    } catch (error) {
+      if (!(error instanceof StoaError) || error.status !== 401) throw error;
+      if (!(await this.resume())) {
+        this.#drop();
+        throw error;
+      }
+      try {
+        return await operation(this.api);
+      } catch (again) {
+        if (again instanceof StoaError && again.status === 401) this.#drop();
+        throw again;
+      }
+    }
   }
 
   #accept(token: AccessToken): void {
@@ -110,7 +103,7 @@ export class Session extends EventTarget {
     clearTimeout(this.#timer);
     // Renew a minute before expiry (or at 80 % of short lifetimes).
     const inMs = Math.max(5_000, Math.min(token.expires_in * 800, (token.expires_in - 60) * 1000));
-    this.#timer = setTimeout(() => void this.resume(), inMs);
+    this.#timer = setTimeout(() => void this.resume().catch(() => undefined), inMs);
     if (!wasSignedIn) this.dispatchEvent(new Event('change'));
   }
 
@@ -125,11 +118,12 @@ export class Session extends EventTarget {
 
 export const session = new Session();
 
-/** A problem as one line for the person. */
+/** A problem as one line for the person: what went wrong, the failing fields, and the registry code to look up. */
 export function describe(error: unknown): string {
-  if (error instanceof ApiError) {
-    const fields = error.problem.errors?.map((e) => `${e.field} ${e.message}`).join('; ');
-    return fields ? `${error.message} (${fields})` : error.message;
+  if (error instanceof StoaError) {
+    const fields = error.fields.map((e) => `${e.field} ${e.message}`).join('; ');
+    const what = error.detail || error.title;
+    return `${what}${fields ? ` (${fields})` : ''} · ${error.code}`;
   }
   return error instanceof Error ? error.message : String(error);
 }

@@ -45,7 +45,7 @@ export class StoaDashboard extends LightElement {
       return;
     }
     try {
-      this.me = ((await session.request<{ data: Me }>('GET', '/me')).data);
+      this.me = (await session.call((api) => api.users.me())).data as Me;
       this.state = 'signed-in';
     } catch (error) {
       this.error = describe(error);

@@ -1,5 +1,6 @@
 import { html, nothing } from 'lit';
 import { EVENT_TYPES } from '../../../src/domain/events/events.types.ts';
+import { StoaError, type EventStream } from '@stoa/sdk';
 import { describe, formatTime, session } from './api.ts';
 import { LightElement } from './base.ts';
 
@@ -11,9 +12,23 @@ interface LiveEvent {
   resource: string;
 }
 
+/** The fields of an event the list shows (the SSE frame's data, as GET /v2/events presents it). */
+interface StreamedEvent {
+  sequence: number;
+  type: string;
+  created_at?: string;
+  resource_type?: string;
+  resource_id?: string;
+}
+
 const KEEP = 200;
 
-/** The caller's events as they happen: SSE on GET /v2/events with a ticket; filter, pause, expand. */
+/**
+ * The caller's events as they happen: `events.stream` of @stoa/sdk over
+ * GET /v2/events, each connection with a single-use ticket; the SDK resumes a
+ * dropped stream after the last event seen. Filter and pause act on what was
+ * received, so the stream always carries every type.
+ */
 export class StoaEvents extends LightElement {
   static override properties = { events: { state: true }, filter: { state: true }, paused: { state: true }, status: { state: true }, held: { state: true } };
   declare events: LiveEvent[];
@@ -21,10 +36,18 @@ export class StoaEvents extends LightElement {
   declare paused: boolean;
   declare status: string;
   declare held: number;
-  #source: EventSource | null = null;
+  #stream: EventStream<unknown> | null = null;
   #buffer: LiveEvent[] = [];
-  #lastId: string | null = null;
+  #after: number | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  /** The session's client, with a fetch that tells when a stream connection is open (the SDK yields events, not connection states). */
+  readonly #api = session.api.withOptions({
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      if (response.ok && response.headers.get('content-type')?.startsWith('text/event-stream')) this.status = 'live';
+      return response;
+    },
+  });
 
   constructor() {
     super();
@@ -37,63 +60,47 @@ export class StoaEvents extends LightElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.#connect();
+    void this.#follow();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     clearTimeout(this.#retry);
-    this.#source?.close();
-    this.#source = null;
+    this.#stream?.close();
+    this.#stream = null;
   }
 
-  /** A ticket per connection (EventSource cannot send headers); a dropped stream resumes after the last event seen. */
-  async #connect(): Promise<void> {
-    if (!this.isConnected) return;
+  /**
+   * Follows the stream until the element goes away. The SDK reconnects on its
+   * own after drops; a refusal it cannot fix ends its loop: a 401 (the access
+   * token expired) renews the session once and goes on after the last event
+   * seen, anything else is shown and retried a little later.
+   */
+  async #follow(renewed = false): Promise<void> {
+    if (!this.isConnected || this.#stream) return;
     this.status = 'connecting';
-    let ticket: string;
+    const stream = this.#api.events.stream({ useTicket: true, after: this.#after, onReconnect: () => (this.status = 'reconnecting') });
+    this.#stream = stream;
     try {
-      ticket = (await session.request<{ data: { ticket: string } }>('POST', '/realtime/tickets')).data.ticket;
+      for await (const event of stream) this.#receive(event as StreamedEvent);
     } catch (error) {
+      if (this.#stream !== stream) return;
+      this.#stream = null;
+      this.#after = stream.lastEventId ?? this.#after;
+      if (!renewed && error instanceof StoaError && error.status === 401 && (await session.resume().catch(() => false))) return this.#follow(true);
       this.status = `disconnected: ${describe(error)}`;
-      this.#retry = setTimeout(() => void this.#connect(), 5_000);
-      return;
+      this.#retry = setTimeout(() => void this.#follow(), 5_000);
     }
-    const params = new URLSearchParams({ ticket });
-    if (this.#lastId) params.set('last_event_id', this.#lastId);
-    const source = new EventSource(`/v2/events?${params}`);
-    this.#source = source;
-    source.addEventListener('open', () => (this.status = 'live'));
-    source.addEventListener('error', () => {
-      // The ticket was used up: a reconnect needs a new one.
-      source.close();
-      if (this.#source !== source) return;
-      this.status = 'reconnecting';
-      this.#retry = setTimeout(() => void this.#connect(), 1_000);
-    });
-    for (const type of EVENT_TYPES) source.addEventListener(type, (message) => this.#receive(message as MessageEvent<string>));
   }
 
-  #receive(message: MessageEvent<string>): void {
-    this.#lastId = message.lastEventId || this.#lastId;
-    let data: { type?: string; created_at?: string; occurred_at?: string; resource_id?: string; resource_type?: string } = {};
-    try {
-      data = JSON.parse(message.data) as typeof data;
-    } catch {
-      // Shown raw below.
-    }
+  #receive(data: StreamedEvent): void {
+    this.#after = data.sequence;
     const event: LiveEvent = {
-      sequence: message.lastEventId,
-      type: message.type,
-      at: data.created_at ?? data.occurred_at ?? new Date().toISOString(),
+      sequence: String(data.sequence),
+      type: data.type,
+      at: data.created_at ?? new Date().toISOString(),
       resource: [data.resource_type, data.resource_id].filter(Boolean).join(' '),
-      json: (() => {
-        try {
-          return JSON.stringify(JSON.parse(message.data), null, 2);
-        } catch {
-          return message.data;
-        }
-      })(),
+      json: JSON.stringify(data, null, 2),
     };
     if (this.paused) {
       this.#buffer.push(event);

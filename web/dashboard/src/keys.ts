@@ -15,6 +15,8 @@ interface ApiKey {
   created_at: string;
 }
 
+type NewKey = Parameters<typeof session.api.apiKeys.create>[0];
+
 /** API keys: list, create (the secret shown once), revoke with a confirmation. */
 export class StoaKeys extends LightElement {
   static override properties = { keys: { state: true }, error: { state: true }, secret: { state: true }, copied: { state: true }, revoking: { state: true } };
@@ -40,7 +42,7 @@ export class StoaKeys extends LightElement {
 
   async #load(): Promise<void> {
     try {
-      this.keys = (await session.request<{ data: ApiKey[] }>('GET', '/api-keys?per_page=100')).data;
+      this.keys = (await session.call((api) => api.apiKeys.list({ limit: 100 }))).data as ApiKey[];
     } catch (error) {
       this.error = describe(error);
     }
@@ -57,10 +59,10 @@ export class StoaKeys extends LightElement {
       scopes: data.getAll('scopes').map(String),
       ...(expires ? { expires_at: new Date(expires).toISOString() } : {}),
       ...(version ? { api_version: version } : {}),
-    };
+    } as NewKey; // the boxes offer exactly SCOPES and API_VERSIONS; the server checks them anyway
     this.error = '';
     try {
-      const created = (await session.request<{ data: ApiKey & { secret: string } }>('POST', '/api-keys', body)).data;
+      const created = (await session.call((api) => api.apiKeys.create(body))).data as ApiKey & { secret: string };
       this.secret = { name: created.name, value: created.secret };
       this.copied = false;
       form.reset();
@@ -86,7 +88,7 @@ export class StoaKeys extends LightElement {
     event.preventDefault();
     if (!confirmed || !key) return;
     try {
-      await session.request('DELETE', `/api-keys/${key.id}`);
+      await session.call((api) => api.apiKeys.revoke(key.id));
       await this.#load();
     } catch (error) {
       this.error = describe(error);

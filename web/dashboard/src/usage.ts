@@ -63,10 +63,12 @@ export class StoaUsage extends LightElement {
   async #load(): Promise<void> {
     const to = new Date(Math.ceil((Date.now() + 1) / 60_000) * 60_000);
     const from = new Date(to.getTime() - RANGES[this.range].ms);
-    const base = `/usage?granularity=minute&from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}${this.everyone ? '&user_id=all' : ''}`;
+    const base = { granularity: 'minute', from: from.toISOString(), to: to.toISOString(), ...(this.everyone ? { user_id: 'all' } : {}) } as const;
     try {
       const [classes, versions, clients, rejections] = await Promise.all(
-        ['status_class', 'api_version', 'api_key,api_version', 'rate_limit_policy'].map((group) => session.request<{ data: Usage }>('GET', `${base}&group_by=${group}`).then((r) => r.data)),
+        (['status_class', 'api_version', 'api_key,api_version', 'rate_limit_policy'] as const).map((group) =>
+          session.call((api) => api.request('GET', '/v2/usage', { query: { ...base, group_by: group } })).then((r) => r.data.data as Usage),
+        ),
       );
       this.classes = classes!;
       this.versions = versions!;

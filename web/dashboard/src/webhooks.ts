@@ -81,15 +81,16 @@ export class StoaWebhooks extends LightElement {
 
   async #load(): Promise<void> {
     await this.#try(async () => {
-      this.endpoints = (await session.request<{ data: Endpoint[] }>('GET', '/webhook-endpoints?per_page=100')).data;
+      this.endpoints = (await session.call((api) => api.webhookEndpoints.list({ limit: 100 }))).data as Endpoint[];
       if (this.selected) this.selected = this.endpoints.find((e) => e.id === this.selected!.id) ?? null;
     });
   }
 
   async #refreshDeliveries(): Promise<void> {
-    if (!this.selected || document.hidden) return;
+    const selected = this.selected;
+    if (!selected || document.hidden) return;
     try {
-      this.deliveries = (await session.request<{ data: Delivery[] }>('GET', `/webhook-endpoints/${this.selected.id}/deliveries?per_page=50`)).data;
+      this.deliveries = (await session.call((api) => api.webhookEndpoints.deliveries(selected.id, { limit: 50 }))).data as Delivery[];
     } catch (error) {
       this.error = describe(error);
     }
@@ -106,7 +107,7 @@ export class StoaWebhooks extends LightElement {
     const form = event.target as HTMLFormElement;
     const body = this.#formBody(form);
     await this.#try(async () => {
-      const created = (await session.request<{ data: Endpoint & { secret: string } }>('POST', '/webhook-endpoints', { ...body, description: body.description ?? undefined })).data;
+      const created = (await session.call((api) => api.webhookEndpoints.create({ ...body, description: body.description ?? undefined }))).data as Endpoint & { secret: string };
       this.secret = { url: created.url, value: created.secret };
       form.reset();
       await this.#load();
@@ -118,7 +119,8 @@ export class StoaWebhooks extends LightElement {
     const endpoint = this.editing;
     if (!endpoint) return;
     await this.#try(async () => {
-      await session.request('PATCH', `/webhook-endpoints/${endpoint.id}`, this.#formBody(event.target as HTMLFormElement));
+      const patch = this.#formBody(event.target as HTMLFormElement);
+      await session.call((api) => api.webhookEndpoints.update(endpoint.id, patch));
       this.editing = null;
       await this.#load();
     });
@@ -126,21 +128,21 @@ export class StoaWebhooks extends LightElement {
 
   async #toggle(endpoint: Endpoint): Promise<void> {
     await this.#try(async () => {
-      await session.request('PATCH', `/webhook-endpoints/${endpoint.id}`, { status: endpoint.status === 'enabled' ? 'disabled' : 'enabled' });
+      await session.call((api) => api.webhookEndpoints.update(endpoint.id, { status: endpoint.status === 'enabled' ? 'disabled' : 'enabled' }));
       await this.#load();
     });
   }
 
   async #rotate(endpoint: Endpoint): Promise<void> {
     await this.#try(async () => {
-      const rotated = (await session.request<{ data: { secret: string } }>('POST', `/webhook-endpoints/${endpoint.id}/rotate-secret`, {})).data;
+      const rotated = (await session.call((api) => api.webhookEndpoints.rotateSecret(endpoint.id))).data;
       this.secret = { url: endpoint.url, value: rotated.secret };
     });
   }
 
   async #test(endpoint: Endpoint): Promise<void> {
     await this.#try(async () => {
-      await session.request('POST', `/webhook-endpoints/${endpoint.id}/test`, {});
+      await session.call((api) => api.webhookEndpoints.test(endpoint.id));
       this.notice = `Test event queued for ${endpoint.url}.`;
       await this.#show(endpoint);
     });
@@ -154,7 +156,7 @@ export class StoaWebhooks extends LightElement {
 
   async #retry(delivery: Delivery): Promise<void> {
     await this.#try(async () => {
-      await session.request('POST', `/webhook-deliveries/${delivery.id}/retry`, {});
+      await session.call((api) => api.webhookDeliveries.retry(delivery.id));
       this.notice = `Retry of ${delivery.event_type} queued.`;
       await this.#refreshDeliveries();
     });
