@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { buildDashboard } from './build-dashboard.mjs';
+import { buildGraphiql } from './build-graphiql.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(root, 'dist');
@@ -52,6 +53,9 @@ await build({
 
 // 3. dist/dashboard/ — the /dashboard page's script and styles (scripts/build-dashboard.mjs).
 await buildDashboard();
+
+// 4. dist/graphiql/ — the /graphiql page's GraphiQL, React and graphql-ws (scripts/build-graphiql.mjs).
+await buildGraphiql();
 
 const pgliteVersion = JSON.parse(readFileSync(path.join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')).version;
 const templateDir = path.join(dist, `pglite-${pgliteVersion}`);

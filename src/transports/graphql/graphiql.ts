@@ -1,44 +1,53 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+/** The bundle `npm install` builds (scripts/build-graphiql.mjs): GraphiQL 4, React and graphql-ws. */
+const ASSETS = fileURLToPath(new URL('../../../dist/graphiql/', import.meta.url));
+export const GRAPHIQL_ASSETS_PREFIX = '/graphiql/assets/';
+
 /**
  * GraphiQL against this server's /graphql: queries and mutations over HTTP
  * (the editor's Headers tab carries the credential), subscriptions over
  * graphql-transport-ws on the same path (graphql-ws's client), whose
- * `connection_init` carries the Authorization header from that same tab.
+ * `connection_init` carries the Authorization (or X-API-Key) header from
+ * that same tab. Everything is served from here: no inline script, no CDN;
+ * the bundle reads the endpoint from `data-endpoint`.
  */
-export const GRAPHIQL_HTML = `<!doctype html>
+const PAGE = `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8" />
   <meta name="viewport" content="width=device-width, initial-scale=1" />
   <title>Stoa GraphiQL</title>
-  <link rel="stylesheet" href="https://esm.sh/graphiql@4/dist/style.css" />
-  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+  <link rel="icon" href="data:," />
+  <link rel="stylesheet" href="${GRAPHIQL_ASSETS_PREFIX}graphiql.css" />
+  <script type="module" src="${GRAPHIQL_ASSETS_PREFIX}graphiql.js"></script>
 </head>
 <body>
-  <div id="graphiql">Loading GraphiQL…</div>
-  <script type="module">
-    import React from 'https://esm.sh/react@19';
-    import ReactDOM from 'https://esm.sh/react-dom@19/client';
-    import { GraphiQL } from 'https://esm.sh/graphiql@4?deps=react@19,react-dom@19';
-    import { createGraphiQLFetcher } from 'https://esm.sh/@graphiql/toolkit@0.11?deps=react@19,react-dom@19';
-    import { createClient } from 'https://esm.sh/graphql-ws@6';
-    const url = new URL('/graphql', location.href);
-    const subscriptionUrl = url.toString().replace(/^http/, 'ws');
-    // The headers typed in the editor (GraphiQL keeps them in localStorage), read when the socket opens.
-    const editorHeaders = () => {
-      try {
-        const headers = JSON.parse(localStorage.getItem('graphiql:headers') || '{}');
-        const pick = (name) => Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
-        return { ...(pick('authorization') && { authorization: pick('authorization') }), ...(pick('x-api-key') && { 'x-api-key': pick('x-api-key') }) };
-      } catch {
-        return {};
-      }
-    };
-    const wsClient = createClient({ url: subscriptionUrl, lazy: true, connectionParams: editorHeaders });
-    const fetcher = createGraphiQLFetcher({ url: url.toString(), subscriptionUrl, wsClient });
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, { fetcher, defaultHeaders: JSON.stringify({ Authorization: 'Bearer <access token or API key>' }, null, 2) }),
-    );
-  </script>
+  <div id="graphiql" data-endpoint="/graphql">Loading GraphiQL…</div>
 </body>
 </html>
 `;
+
+const NOT_BUILT = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8" /><title>Stoa GraphiQL</title></head>
+<body><p>GraphiQL is not built: run <code>npm run build</code>. The API itself answers at <code>/graphql</code>.</p></body>
+</html>
+`;
+
+/** Serves the bundle under /graphiql/assets/ and answers the page's HTML (a short notice when the bundle is missing). */
+export function registerGraphiqlAssets(app: FastifyInstance): string {
+  if (!existsSync(`${ASSETS}graphiql.js`)) return NOT_BUILT;
+  // Registered, not awaited: Fastify loads it with the other plugins before the server is ready.
+  void app.register(fastifyStatic, {
+    root: ASSETS,
+    prefix: GRAPHIQL_ASSETS_PREFIX,
+    decorateReply: false,
+    index: false,
+    cacheControl: false,
+    setHeaders: (res) => res.header('cache-control', 'no-cache'),
+  });
+  return PAGE;
+}

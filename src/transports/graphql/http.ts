@@ -6,7 +6,7 @@ import { AppError } from '../../domain/shared/errors.ts';
 import type { GraphqlContext } from './context.ts';
 import { GraphqlEngine } from './engine.ts';
 import { coercionFailure, formatError } from './errors.ts';
-import { GRAPHIQL_HTML } from './graphiql.ts';
+import { registerGraphiqlAssets } from './graphiql.ts';
 import { createLoaders } from './loaders.ts';
 import { GraphqlSubscriptions } from './subscriptions.ts';
 
@@ -170,6 +170,7 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
     );
   }
 
+  const graphiqlPage = registerGraphiqlAssets(app);
   app.get('/graphiql', { config: { auth: 'none', produces: ['text/html'] }, schema: { hide: true } }, async (request, reply) => {
     // Subscriptions connect to ws(s)://<this host>/graphql: named in connect-src, as not every browser counts it as 'self'.
     const host = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(request.headers.host ?? '') ? request.headers.host! : null;
@@ -177,9 +178,10 @@ export function registerGraphql(app: FastifyInstance, container: Container): Gra
     return (
       reply
         .type('text/html; charset=utf-8')
-        // GraphiQL loads from a CDN and runs inline module code: this page alone gets a policy that allows both.
-        .header('content-security-policy', `default-src 'self'; script-src 'self' 'unsafe-inline' https://esm.sh; style-src 'self' 'unsafe-inline' https://esm.sh; connect-src 'self'${sockets} https://esm.sh; img-src 'self' data: https:; font-src 'self' data: https://esm.sh`)
-        .send(GRAPHIQL_HTML)
+        // Everything from this server (the bundle under /graphiql/assets/), nothing inline but styles: GraphiQL's
+        // dialogs and tooltips (Radix, react-remove-scroll) write <style> elements and style attributes at run time.
+        .header('content-security-policy', `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'${sockets}; img-src 'self' data:; font-src 'self' data:; worker-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`)
+        .send(graphiqlPage)
     );
   });
   return new GraphqlSubscriptions(engine, container, app.log);
