@@ -42,7 +42,16 @@ describe('GraphiQL in Chromium', { skip }, () => {
   const setEditor = (selector: string, value: string) => page.evaluate(`document.querySelector(${JSON.stringify(selector)}).CodeMirror.setValue(${JSON.stringify(value)})`);
   const RESULT = `document.querySelector('section[aria-label="Result Window"] .CodeMirror').CodeMirror.getValue()`;
   const result = () => page.evaluate<string>(RESULT);
-  const waitForResult = (pattern: RegExp, timeout = 15_000) => page.waitForFunction(`new RegExp(${JSON.stringify(pattern.source)}).test(${RESULT})`, undefined, { timeout });
+  /** Polls from here: a string predicate in page.waitForFunction is evaluated like eval, which the page's CSP refuses. */
+  const waitForResult = async (pattern: RegExp, timeout = 15_000) => {
+    const until = Date.now() + timeout;
+    for (;;) {
+      const text = await result();
+      if (pattern.test(text)) return text;
+      if (Date.now() > until) throw new Error(`no result matching ${pattern} within ${timeout} ms; last: ${text.slice(0, 300)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
 
   before(async () => {
     if ('missing' in browserFound) throw new Error(`CI=true needs a browser: ${browserFound.missing}`);
