@@ -80,7 +80,8 @@ export class EventStreams {
     }
     const types = query.type === undefined ? undefined : query.type.split(',').map((t) => t.trim());
     checkTypePatterns(types);
-    const after = this.#resumePoint(request, query);
+    // "The present" is fixed before the answer starts: an event committed once the client has the headers is never missed.
+    const after = this.#resumePoint(request, query) ?? (await realtime.feed.head());
     const release = realtime.streams.acquire(principal);
 
     const raw = reply.raw;
