@@ -59,9 +59,12 @@ describe('GraphiQL at /graphiql, self-hosted', () => {
   });
 
   it('serves nothing else from the assets folder: an unknown file and a path out of it are refused', async () => {
-    // (Fastify's static wildcard answers an unknown file as the app's not-found/405 handler decides: a 4xx either way.)
     const unknown = await t.app.inject({ method: 'GET', url: '/graphiql/assets/nope.js' });
-    assert.ok(unknown.statusCode >= 400 && unknown.statusCode < 500, String(unknown.statusCode));
+    assert.equal(unknown.statusCode, 404, 'a missing file is 404, not 405');
+    assert.equal(unknown.json().code, 'NOT_FOUND');
+    assert.match(String(unknown.headers['content-type']), /application\/problem\+json/);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/dashboard/assets/nope.js' })).statusCode, 404);
+    assert.equal((await t.app.inject({ method: 'POST', url: '/graphiql/assets/graphiql.js' })).statusCode, 405, 'a wrong method is still 405');
     for (const url of ['/graphiql/assets/../../package.json', '/graphiql/assets/%2e%2e/%2e%2e/package.json']) {
       const res = await t.app.inject({ method: 'GET', url });
       assert.notEqual(res.statusCode, 200, url);

@@ -89,6 +89,10 @@ export function registerErrorHandling(app: FastifyInstance, options: { publicUrl
   app.setNotFoundHandler((request: FastifyRequest, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     const allowed = METHODS.filter((method) => routes.find(method, path) !== null);
+    // A route that matched and then declined (a static folder without that file) is a missing resource, not a wrong method.
+    if (allowed.includes(request.method as HTTPMethod)) {
+      return sendProblem(reply, request, new AppError('NOT_FOUND', `Nothing at ${path}`), options.publicUrl);
+    }
     if (allowed.length > 0) {
       const error = new AppError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`);
       return sendProblem(reply, request, error, options.publicUrl, { allow: allowed.join(', ') });
