@@ -3,6 +3,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { startStoa, type StoaProcess } from './helpers/process.ts';
+import { createScratchSchema, type ScratchSchema } from './helpers/pg-schema.ts';
 
 // One deployment: the processes share the database schema and their signing keys.
 const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'race-test' }]);
@@ -35,19 +36,14 @@ async function newBuyer(base: string): Promise<string> {
 }
 
 describe('three processes on PostgreSQL', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL' }, () => {
-  const schema = `race_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
+  let scratch: ScratchSchema;
   const processes: StoaProcess[] = [];
   let urls: string[] = [];
   let admin: string;
 
   before(async () => {
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await client.connect();
-    await client.query(`CREATE SCHEMA ${schema}`);
-    await client.end();
-    const database = new URL(process.env.DATABASE_URL!);
-    database.searchParams.set('options', `-c search_path=${schema}`);
-    const env = { ...ENV, DATABASE_URL: database.toString(), ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) };
+    scratch = await createScratchSchema('race');
+    const env = { ...ENV, DATABASE_URL: scratch.databaseUrl, ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) };
     // The first migrates and makes the administrator; the others join it.
     processes.push(await startStoa({ ...env, STOA_ADMIN_EMAIL: ADMIN.email, STOA_ADMIN_PASSWORD: ADMIN.password }));
     processes.push(...(await Promise.all([startStoa(env), startStoa(env)])));
@@ -57,10 +53,7 @@ describe('three processes on PostgreSQL', { skip: !process.env.DATABASE_URL && '
 
   after(async () => {
     await Promise.all(processes.map((p) => p.stop()));
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await scratch?.drop();
   });
 
   it('concurrent orders on the last units, spread over the three processes, never oversell', async () => {
@@ -94,7 +87,7 @@ describe('three processes on PostgreSQL', { skip: !process.env.DATABASE_URL && '
     const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await client.connect();
     try {
-      const rows = await client.query<{ units: number }>(`SELECT coalesce(sum(quantity), 0)::int AS units FROM ${schema}.order_items WHERE product_id = $1`, [productId]);
+      const rows = await client.query<{ units: number }>(`SELECT coalesce(sum(quantity), 0)::int AS units FROM ${scratch.name}.order_items WHERE product_id = $1`, [productId]);
       assert.equal(rows.rows[0]!.units, sold, 'the order items hold exactly the units sold');
     } finally {
       await client.end();

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { startStoa, type StoaProcess } from './helpers/process.ts';
 import { world, type World } from './helpers/world.ts';
+import { createScratchSchema, type ScratchSchema } from './helpers/pg-schema.ts';
 
 // Authentication answers from an in-process cache; these tests hold it to the contract that revocation,
 // suspension and key changes take effect at once — in one process and across three.
@@ -74,21 +74,17 @@ describe('credentials cached in a process still change at once', () => {
 });
 
 describe('three processes on PostgreSQL and Redis: a revoked or suspended credential is refused by all at once', { skip: process.env.DATABASE_URL && process.env.REDIS_URL ? false : 'needs DATABASE_URL and REDIS_URL' }, () => {
-  const schema = `creds_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
+  let scratch: ScratchSchema;
   const dataDirs = [0, 1, 2].map(() => mkdtempSync(path.join(tmpdir(), 'stoa-creds-proc-')));
   const adminEmail = `admin.${randomUUID()}@example.com`;
   const password = 'correct horse battery staple';
   let processes: StoaProcess[] = [];
 
   before(async () => {
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await client.connect();
-    await client.query(`CREATE SCHEMA ${schema}`);
-    await client.end();
-    const url = new URL(process.env.DATABASE_URL!);
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    scratch = await createScratchSchema('creds');
+    const schema = scratch.name;
     const env = {
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: scratch.databaseUrl,
       REDIS_URL: process.env.REDIS_URL!,
       STOA_RATE_LIMIT_PREFIX: `${schema}:`,
       STOA_RATE_LIMIT_LOGIN_IP: '1000/1m',
@@ -108,10 +104,7 @@ describe('three processes on PostgreSQL and Redis: a revoked or suspended creden
   after(async () => {
     await Promise.all(processes.map((p) => p.stop()));
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await scratch?.drop();
   });
 
   const call = async (url: string, method: string, route: string, headers: Record<string, string>, body?: unknown) => {

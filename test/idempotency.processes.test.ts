@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { startStoa, type StoaProcess } from './helpers/process.ts';
+import { createScratchSchema } from './helpers/pg-schema.ts';
 
 // Processes of one deployment share their signing keys (a token from one verifies on the other, and after a restart).
 const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'idem-test' }]);
@@ -14,22 +15,8 @@ const CHARGE = JSON.stringify({ amount: 1234, currency: 'EUR', source: 'tok_slow
 
 /** A schema of its own on the shared server, like test/process.test.ts. */
 async function schemaEnv(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
-  const schema = `idem_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await client.connect();
-  await client.query(`CREATE SCHEMA ${schema}`);
-  await client.end();
-  const url = new URL(process.env.DATABASE_URL!);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    env: { DATABASE_URL: url.toString() },
-    async drop() {
-      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
-    },
-  };
+  const scratch = await createScratchSchema('idem');
+  return { env: { DATABASE_URL: scratch.databaseUrl }, drop: scratch.drop };
 }
 
 async function signUp(url: string): Promise<string> {

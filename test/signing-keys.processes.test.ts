@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader, type JWK } from 'jose';
 import pg from 'pg';
 import { runStoa, startStoa, type StoaProcess } from './helpers/process.ts';
+import { createScratchSchema, type ScratchSchema } from './helpers/pg-schema.ts';
 
 const PUBLIC_URL = 'https://api.stoa.test';
 const PASSWORD = 'correct horse battery staple';
@@ -42,7 +43,7 @@ async function jwks(url: string): Promise<JWK[]> {
 }
 
 describe('three processes on one PostgreSQL and Redis share their JWT signing keys', { skip: process.env.DATABASE_URL ? false : 'needs DATABASE_URL' }, () => {
-  const schema = `keys_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
+  let scratch: ScratchSchema;
   const dataDirs = [0, 1, 2].map(() => mkdtempSync(path.join(tmpdir(), 'stoa-keys-proc-')));
   let env: Record<string, string>;
   let processes: StoaProcess[] = [];
@@ -51,14 +52,10 @@ describe('three processes on one PostgreSQL and Redis share their JWT signing ke
   let firstToken = '';
 
   before(async () => {
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await client.connect();
-    await client.query(`CREATE SCHEMA ${schema}`);
-    await client.end();
-    const url = new URL(process.env.DATABASE_URL!);
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    scratch = await createScratchSchema('keys');
+    const schema = scratch.name;
     env = {
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: scratch.databaseUrl,
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       STOA_PUBLIC_URL: PUBLIC_URL,
       STOA_RATE_LIMIT_PREFIX: `${schema}:`,
@@ -76,14 +73,11 @@ describe('three processes on one PostgreSQL and Redis share their JWT signing ke
   after(async () => {
     await Promise.all(processes.map((p) => p.stop()));
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await scratch?.drop();
   });
 
   it('one key is created for all of them, and every process publishes the same JWKS', async () => {
-    const rows = await query<{ kid: string; verify_until: Date | null }>('SELECT kid, verify_until FROM signing_keys', schema);
+    const rows = await query<{ kid: string; verify_until: Date | null }>('SELECT kid, verify_until FROM signing_keys', scratch.name);
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.verify_until, null);
     const sets = await Promise.all(processes.map((p) => jwks(p.url)));
@@ -120,7 +114,7 @@ describe('three processes on one PostgreSQL and Redis share their JWT signing ke
     assert.ok(newKid && newKid !== oldKid, rotated.stdout);
     assert.match(rotated.stdout, new RegExp(`signing key ${oldKid} verifies until`));
 
-    const rows = await query<{ kid: string; private_key: string }>('SELECT kid, private_key FROM signing_keys', schema);
+    const rows = await query<{ kid: string; private_key: string }>('SELECT kid, private_key FROM signing_keys', scratch.name);
     assert.deepEqual(rows.map((r) => r.kid).sort(), [newKid, oldKid].sort());
 
     // Every process switches to the new key by itself, without a restart (STOA_JWT_KEYS_RELOAD=2s).

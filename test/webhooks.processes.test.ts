@@ -5,9 +5,9 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { startStoa, type StoaProcess } from './helpers/process.ts';
+import { createScratchSchema } from './helpers/pg-schema.ts';
 
 const JWT_KEYS = JSON.stringify([{ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'webhooks-processes' }]);
 const BASE_ENV = {
@@ -99,22 +99,8 @@ const killed = async (p: StoaProcess) => {
 };
 
 async function schemaEnv(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
-  const schema = `whk_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await client.connect();
-  await client.query(`CREATE SCHEMA ${schema}`);
-  await client.end();
-  const url = new URL(process.env.DATABASE_URL!);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    env: { DATABASE_URL: url.toString() },
-    async drop() {
-      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
-    },
-  };
+  const scratch = await createScratchSchema('whk');
+  return { env: { DATABASE_URL: scratch.databaseUrl }, drop: scratch.drop };
 }
 
 describe('workers as processes', () => {
