@@ -5,10 +5,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium, outputDir } from './helpers/browser.ts';
 import { startStoa, type StoaProcess } from './helpers/process.ts';
+import { createScratchSchema, type ScratchSchema } from './helpers/pg-schema.ts';
 
 // The dashboard driven in a real headless Chromium against `stoa serve` (docs/dashboard.md).
 const browserFound = findChromium();
@@ -30,7 +30,7 @@ describe('the dashboard in Chromium', { skip }, () => {
   let receiverUrl: string;
   const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
   const consoleErrors: string[] = [];
-  let schema: string | undefined;
+  let scratch: ScratchSchema | undefined;
   let email: string;
   let token: string;
   const shots = outputDir('dashboard');
@@ -49,17 +49,8 @@ describe('the dashboard in Chromium', { skip }, () => {
   before(async () => {
     if ('missing' in browserFound) throw new Error(`CI=true needs a browser: ${browserFound.missing}`);
     execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build-dashboard.mjs', import.meta.url))]);
-    let databaseUrl: string | undefined;
-    if (process.env.DATABASE_URL) {
-      schema = `dash_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
-      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`CREATE SCHEMA ${schema}`);
-      await admin.end();
-      const url = new URL(process.env.DATABASE_URL);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      databaseUrl = url.toString();
-    }
+    if (process.env.DATABASE_URL) scratch = await createScratchSchema('dash');
+    const databaseUrl = scratch?.databaseUrl;
     stoa = await startStoa({
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { STOA_DATA_DIR: 'memory' }),
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
@@ -104,12 +95,7 @@ describe('the dashboard in Chromium', { skip }, () => {
     await browser?.close();
     await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
     await stoa?.stop();
-    if (schema) {
-      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await admin.end();
-    }
+    await scratch?.drop();
   });
 
   it('is served by Stoa under its strict CSP, with no inline script', async () => {

@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium, outputDir } from './helpers/browser.ts';
 import { startStoa, type StoaProcess } from './helpers/process.ts';
+import { createScratchSchema, type ScratchSchema } from './helpers/pg-schema.ts';
 
 // /graphiql driven in a real headless Chromium against `stoa serve`: the self-hosted bundle, under its CSP,
 // runs a query with the Headers tab's Authorization and a subscription over graphql-ws on /graphql.
@@ -24,7 +24,7 @@ describe('GraphiQL in Chromium', { skip }, () => {
   let stoa: StoaProcess;
   let browser: Browser;
   let page: Page;
-  let schema: string | undefined;
+  let scratch: ScratchSchema | undefined;
   let email: string;
   let token: string;
   const consoleErrors: string[] = [];
@@ -56,17 +56,8 @@ describe('GraphiQL in Chromium', { skip }, () => {
   before(async () => {
     if ('missing' in browserFound) throw new Error(`CI=true needs a browser: ${browserFound.missing}`);
     execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build-graphiql.mjs', import.meta.url))]);
-    let databaseUrl: string | undefined;
-    if (process.env.DATABASE_URL) {
-      schema = `giql_${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
-      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`CREATE SCHEMA ${schema}`);
-      await admin.end();
-      const url = new URL(process.env.DATABASE_URL);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      databaseUrl = url.toString();
-    }
+    if (process.env.DATABASE_URL) scratch = await createScratchSchema('giql');
+    const databaseUrl = scratch?.databaseUrl;
     stoa = await startStoa({
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { STOA_DATA_DIR: 'memory' }),
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
@@ -99,12 +90,7 @@ describe('GraphiQL in Chromium', { skip }, () => {
   after(async () => {
     await browser?.close();
     await stoa?.stop();
-    if (schema) {
-      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await admin.end();
-    }
+    await scratch?.drop();
   });
 
   it('runs `me` with the Authorization header typed in the Headers tab and shows the caller', async () => {
