@@ -1,3 +1,4 @@
+import { AppError } from '../../domain/shared/errors.ts';
 import type { RealtimeBus } from './bus.ts';
 
 /** A chat message as every subscriber of its room receives it. */
@@ -11,6 +12,18 @@ export interface ChatMessage {
 export const CHAT_ROOM = /^[a-z0-9-]{1,64}$/;
 /** The largest `data` of a chat message, as JSON bytes. */
 export const CHAT_DATA_MAX_BYTES = 4096;
+
+/**
+ * The size rule of a chat message, for every transport that publishes one;
+ * `field` names what carried the data in that transport (`data` on the
+ * WebSocket, `text` on gRPC).
+ */
+export function checkChatData(data: Record<string, unknown>, field: string): void {
+  if (Buffer.byteLength(JSON.stringify(data)) <= CHAT_DATA_MAX_BYTES) return;
+  throw new AppError('VALIDATION_FAILED', `A chat message may be at most ${CHAT_DATA_MAX_BYTES} bytes of JSON`, {
+    errors: [{ field, code: 'too_long', message: `at most ${CHAT_DATA_MAX_BYTES} bytes as JSON` }],
+  });
+}
 
 /**
  * Chat rooms across processes: messages go through the bus (never the event

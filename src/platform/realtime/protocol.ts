@@ -4,7 +4,7 @@ import { AppError, type ErrorCode } from '../../domain/shared/errors.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
 import { asAppError } from '../errors/index.ts';
 import { resolveChannel, type ChannelDeps } from './channels.ts';
-import { CHAT_DATA_MAX_BYTES, type ChatMessage, type ChatRelay } from './chat.ts';
+import { checkChatData, type ChatMessage, type ChatRelay } from './chat.ts';
 import type { EventHub, HubSubscription } from './hub.ts';
 
 /** What the server sends, as JSON objects. */
@@ -206,9 +206,7 @@ export class RealtimeSession {
       const resolved = await resolveChannel(this.#principal, channel, undefined, this.#deps);
       if (resolved.kind !== 'chat') throw new AppError('VALIDATION_FAILED', 'Only chat channels take publications');
       if (!isObject(data)) throw new AppError('VALIDATION_FAILED', '"data" must be a JSON object');
-      if (Buffer.byteLength(JSON.stringify(data)) > CHAT_DATA_MAX_BYTES) {
-        throw new AppError('VALIDATION_FAILED', `"data" may be at most ${CHAT_DATA_MAX_BYTES} bytes of JSON`);
-      }
+      checkChatData(data, 'data');
       await this.#deps.chat.publish({ room: resolved.room, data, from: this.#principal.userId, sent_at: this.#deps.clock.now().toISOString() });
     } catch (error) {
       this.#fail(undefined, error);

@@ -3,7 +3,7 @@ import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Container } from '../../../container.ts';
 import { AppError } from '../../../domain/shared/errors.ts';
-import { CHAT_DATA_MAX_BYTES, resolveChannel, type ChatMessage } from '../../../platform/realtime/index.ts';
+import { checkChatData, resolveChannel, type ChatMessage } from '../../../platform/realtime/index.ts';
 import { principalOf } from '../context.ts';
 import type { ChatRequest, ChatResponseSchema, ChatService } from '../gen/stoa/v1/chat_pb.ts';
 import { BoundedQueue } from '../queue.ts';
@@ -34,11 +34,7 @@ export function chatService(deps: Deps): Partial<ServiceImpl<typeof ChatService>
           if (!rooms.has(channel.room)) rooms.set(channel.room, deps.realtime.chat.join(channel.room, (message) => inbox.push(message)));
           if (request.text === '') continue;
           const data = { text: request.text };
-          if (Buffer.byteLength(JSON.stringify(data)) > CHAT_DATA_MAX_BYTES) {
-            throw new AppError('VALIDATION_FAILED', `A chat message may be at most ${CHAT_DATA_MAX_BYTES} bytes of JSON`, {
-              errors: [{ field: 'text', code: 'too_long', message: `at most ${CHAT_DATA_MAX_BYTES} bytes as JSON` }],
-            });
-          }
+          checkChatData(data, 'text');
           await deps.realtime.chat.publish({ room: channel.room, data, from: actor.userId, sent_at: deps.clock.now().toISOString() });
         }
       })();
