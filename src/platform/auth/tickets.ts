@@ -86,8 +86,19 @@ export class RealtimeTickets {
   }
 }
 
+/**
+ * When a credential presented as `Authorization` stops being valid for a
+ * long-lived stream (or a ticket standing for it): an access token's expiry;
+ * null for API keys, which end only by revocation.
+ */
+export function credentialExpiry(principal: Principal, authorization: string | undefined): Date | null {
+  if (principal.via !== 'session' || !authorization) return null;
+  const token = authorization.replace(/^Bearer +/i, '').trim();
+  return token ? accessTokenExpiry(token) : null;
+}
+
 /** The `exp` of a JWT already verified by the authenticator; null when it has none. */
-export function accessTokenExpiry(token: string): Date | null {
+function accessTokenExpiry(token: string): Date | null {
   try {
     const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
     return typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : null;

@@ -6,7 +6,7 @@ import { CloseCode, handleProtocols, makeServer, type SubscribePayload } from 'g
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Container } from '../../container.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
-import { accessTokenExpiry } from '../../platform/auth/tickets.ts';
+import { credentialExpiry } from '../../platform/auth/tickets.ts';
 import { asAppError } from '../../platform/errors/index.ts';
 import type { GraphqlContext } from './context.ts';
 import type { GraphqlEngine } from './engine.ts';
@@ -130,8 +130,7 @@ export class GraphqlSubscriptions {
   async #credentials(authorization: string | undefined, apiKey: string | undefined): Promise<{ principal: Principal; expiresAt: Date | null } | null> {
     const principal = await this.#container.authenticator.authenticate({ authorization, apiKey });
     if (!principal) return null;
-    const token = authorization?.replace(/^Bearer +/i, '').trim();
-    return { principal, expiresAt: principal.via === 'session' && token ? accessTokenExpiry(token) : null };
+    return { principal, expiresAt: credentialExpiry(principal, authorization) };
   }
 
   #open(socket: WebSocket, known: Omit<Connection, 'socket' | 'missedPongs'>): void {

@@ -3,7 +3,7 @@ import Negotiator from 'negotiator';
 import { checkTypePatterns, matchesTypes, presentEvent, type StoredEvent } from '../../domain/events/index.ts';
 import { AppError } from '../../domain/shared/errors.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
-import { accessTokenExpiry } from '../../platform/auth/tickets.ts';
+import { credentialExpiry } from '../../platform/auth/tickets.ts';
 import type { Realtime } from '../../platform/realtime/index.ts';
 
 export const EVENT_STREAM = 'text/event-stream';
@@ -68,8 +68,7 @@ export class EventStreams {
     let principal: Principal | null = request.principal;
     let expiresAt: Date | null = null;
     if (principal) {
-      const authorization = header(request, 'authorization');
-      if (principal.via === 'session' && authorization) expiresAt = accessTokenExpiry(authorization.replace(/^Bearer +/i, '').trim());
+      expiresAt = credentialExpiry(principal, header(request, 'authorization'));
     } else if (query.ticket !== undefined) {
       const grant = await realtime.tickets.redeem(query.ticket);
       if (!grant) throw new AppError('UNAUTHENTICATED', 'The ticket is unknown, used or expired: get a new one from POST /v1/realtime/tickets', { authChallenge: { error: 'invalid_token' } });

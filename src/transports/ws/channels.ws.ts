@@ -8,7 +8,7 @@ import { AppError, ERROR_CODES } from '../../domain/shared/errors.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
 import type { Clock } from '../../domain/shared/clock.ts';
 import type { Authenticator } from '../../platform/auth/index.ts';
-import { accessTokenExpiry } from '../../platform/auth/tickets.ts';
+import { credentialExpiry } from '../../platform/auth/tickets.ts';
 import { asAppError } from '../../platform/errors/index.ts';
 import { RealtimeSession, userPostsAuthorization, type ProtocolDeps, type Realtime, type ServerMessage } from '../../platform/realtime/index.ts';
 
@@ -179,8 +179,7 @@ export class WebSocketGateway {
     const apiKey = first(request.headers['x-api-key']);
     const principal = await this.#deps.authenticator.authenticate({ authorization, apiKey });
     if (principal) {
-      const token = authorization?.replace(/^Bearer +/i, '').trim();
-      return { principal, expiresAt: principal.via === 'session' && token ? accessTokenExpiry(token) : null };
+      return { principal, expiresAt: credentialExpiry(principal, authorization) };
     }
     const ticket = url.searchParams.get('ticket');
     if (ticket !== null) {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { accessTokenExpiry, TICKET_TTL_SECONDS, type RealtimeTickets } from '../../../platform/auth/tickets.ts';
+import { credentialExpiry, TICKET_TTL_SECONDS, type RealtimeTickets } from '../../../platform/auth/tickets.ts';
 import { headerValue } from '../headers.ts';
 import { principalOf } from '../plugins/request-context.ts';
 import { Envelope, NoQuery, problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
@@ -31,7 +31,7 @@ export function registerRealtimeRoutes(fastify: FastifyInstance, { tickets }: { 
     handler: async (request, reply) => {
       const principal = principalOf(request);
       const authorization = headerValue(request, 'authorization');
-      const credentialExpiresAt = principal.via === 'session' && authorization ? accessTokenExpiry(authorization.replace(/^Bearer +/i, '').trim()) : null;
+      const credentialExpiresAt = credentialExpiry(principal, authorization);
       const issued = await tickets.issue({ principal, credentialExpiresAt });
       reply.code(201).header('cache-control', 'no-store');
       return { data: { ticket: issued.ticket, expires_at: issued.expiresAt.toISOString() } };
