@@ -65,6 +65,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (role !== 'worker') {
     out(`  API       ${url}/v1`);
     out(`  Docs      ${url}/docs   (OpenAPI: ${url}/openapi.json)`);
+    out(`  GraphQL   ${url}/graphql   (GraphiQL: ${url}/graphiql)   Events: ${url}/v1/events, ${url.replace(/^http/, 'ws')}/v1/ws`);
     out(`  gRPC      ${config.grpc.tlsCert ? 'TLS' : 'h2c'} on port ${grpc!.port}; Connect and gRPC-Web at ${url}/rpc`);
     out(`  Dashboard ${url}/dashboard`);
   }
