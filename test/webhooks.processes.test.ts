@@ -230,9 +230,12 @@ describe('workers as processes', () => {
         'every delivery succeeded at its first attempt',
       );
     }
-    // Both workers took part (the metrics of each count attempts).
-    const attempted = await Promise.all(workers.map(async (w) => /stoa_queue_attempts_total\{kind="webhook.deliver"\} [1-9]/.test(await (await fetch(`${w.url}/metrics`)).text())));
-    assert.ok(attempted.every(Boolean), `attempts per worker: ${attempted}`);
+    // The two workers' own counts add up to one attempt per delivery: none was made twice. (Which worker made how
+    // many is the queue's business: one fast worker may claim them all.)
+    const attempts = await Promise.all(
+      workers.map(async (w) => Number(/stoa_queue_attempts_total\{kind="webhook.deliver"\} (\d+)/.exec(await (await fetch(`${w.url}/metrics`)).text())?.[1] ?? 0)),
+    );
+    assert.equal(attempts[0]! + attempts[1]!, posts * endpoints.length, `attempts per worker: ${attempts}`);
     await Promise.all([apiProcess, ...workers].map((p) => p.stop()));
   });
 });
