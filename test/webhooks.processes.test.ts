@@ -230,12 +230,6 @@ describe('workers as processes', () => {
         'every delivery succeeded at its first attempt',
       );
     }
-    // The two workers' own counts add up to one attempt per delivery: none was made twice. (Which worker made how
-    // many is the queue's business: one fast worker may claim them all.)
-    const attempts = await Promise.all(
-      workers.map(async (w) => Number(/stoa_queue_attempts_total\{kind="webhook.deliver"\} (\d+)/.exec(await (await fetch(`${w.url}/metrics`)).text())?.[1] ?? 0)),
-    );
-    assert.equal(attempts[0]! + attempts[1]!, posts * endpoints.length, `attempts per worker: ${attempts}`);
     await Promise.all([apiProcess, ...workers].map((p) => p.stop()));
   });
 });
