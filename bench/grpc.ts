@@ -1,12 +1,13 @@
 /**
- * gRPC GetUser: Stoa's gRPC stack (Connect-ES on HTTP/2 with the one
- * interceptor — request id, authentication, rate limiting, logging, metrics —
- * then UsersService.get) against a bare @grpc/grpc-js server answering the
- * same row from the same database (one Kysely select, the same message
- * encoding), side by side in one run, many calls in flight. Two more columns:
- * bare Connect-ES (the bare handler, no interceptor: the library's own cost)
- * and Stoa's handler and interceptor served by grpc-js through the adapter
- * (src/transports/grpc/grpc-js.ts): what switching the port's library would give.
+ * gRPC GetUser: Stoa's gRPC port (grpc-js through the adapter of
+ * src/transports/grpc/grpc-js.ts, the one interceptor — request id,
+ * authentication, rate limiting, logging, metrics — then UsersService.get)
+ * against a bare @grpc/grpc-js server answering the same row from the same
+ * database (one Kysely select, the same message encoding), side by side in
+ * one run, many calls in flight. Two more columns: the same Stoa services and
+ * interceptor on Connect-ES (as the port served them before grpc-js, and as
+ * /rpc still does), and bare Connect-ES (the bare handler, no interceptor:
+ * the library's own cost).
  *
  *   node --import tsx bench/grpc.ts [--duration 3] [--rounds 3] [--in-flight 64]     # PGlite in memory unless DATABASE_URL
  *
@@ -20,22 +21,25 @@
  * Target (issue 16): Stoa ≥ 0.8× bare.
  */
 import { fork } from 'node:child_process';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { createContextValues, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
 import { GetUserRequestSchema, GetUserResponseSchema, UserSchema, UserService } from '../src/transports/grpc/gen/stoa/v1/users_pb.ts';
-import { grpcJsService } from '../src/transports/grpc/grpc-js.ts';
+import { kPeer } from '../src/transports/grpc/context.ts';
 import { listenGrpc } from '../src/transports/grpc/listener.ts';
 import { createRpc } from '../src/transports/grpc/rpc.ts';
-import { userService } from '../src/transports/grpc/services/users.ts';
 import { runIfMain, writeResult } from './results.ts';
 
 const PATH = '/stoa.v1.UserService/GetUser';
@@ -67,6 +71,22 @@ async function load(address: string, id: string, apiKey: string, seconds: number
   if (errors > 0) throw new Error(`${address}: ${errors} failed calls`);
   latencies.sort((a, b) => a - b);
   return { calls_per_second: latencies.length / seconds, latency_p50_ms: latencies[Math.floor(latencies.length / 2)]!, latency_p99_ms: latencies[Math.floor(latencies.length * 0.99)]!, calls: latencies.length };
+}
+
+/** Connect-ES on plaintext HTTP/2, for the two Connect columns. */
+async function listenConnect(routes: (router: ConnectRouter) => void, interceptors: Interceptor[] = []) {
+  const server = http2.createServer({}, connectNodeAdapter({ routes, interceptors, contextValues: (req) => createContextValues().set(kPeer, { address: req.socket.remoteAddress, forwardedFor: undefined }) }));
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => (sessions.add(session), session.once('close', () => sessions.delete(session))));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const session of sessions) session.destroy();
+      }),
+  };
 }
 
 interface LoadJob {
@@ -161,27 +181,18 @@ export async function main(argv: string[]): Promise<number> {
     const barePort = await new Promise<number>((resolve, reject) => bare.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
 
     // Connect-ES with no interceptor and the bare handler: splits the library's cost from Stoa's stack.
-    const connectBare = await listenGrpc(
-      {
-        routes: (router) =>
-          router.rpc(UserService.method.getUser, async (req) => {
-            const row = await db.selectFrom('users').select(['id', 'email', 'name', 'role', 'status', 'plan', 'created_at', 'updated_at']).where('id', '=', req.id).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
-            return { user: { id: row.id, email: row.email, displayName: row.name, role: row.role, status: row.status, plan: row.plan, createdAt: timestampFromDate(row.created_at), updatedAt: timestampFromDate(row.updated_at) } };
-          }),
-        interceptors: [],
-        shutdownStreams: () => {},
-      },
-      { port: 0, host: '127.0.0.1', config: config.grpc },
+    const connectBare = await listenConnect((router) =>
+      router.rpc(UserService.method.getUser, async (req) => {
+        const row = await db.selectFrom('users').select(['id', 'email', 'name', 'role', 'status', 'plan', 'created_at', 'updated_at']).where('id', '=', req.id).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
+        return { user: { id: row.id, email: row.email, displayName: row.name, role: row.role, status: row.status, plan: row.plan, createdAt: timestampFromDate(row.created_at), updatedAt: timestampFromDate(row.updated_at) } };
+      }),
     );
-    closers.push(() => connectBare.close(500));
-    // Stoa's handler and interceptor on grpc-js, through the adapter.
-    const adapted = grpcJsService(UserService, userService(container) as Record<string, unknown>, rpc.interceptors);
-    const stoaGrpcJs = new grpc.Server();
-    stoaGrpcJs.addService(adapted.definition, adapted.handlers);
-    const stoaGrpcJsPort = await new Promise<number>((resolve, reject) => stoaGrpcJs.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
-    closers.push(async () => void stoaGrpcJs.forceShutdown());
+    closers.push(connectBare.close);
+    // Stoa's services and interceptor on Connect-ES, as the gRPC port served them before grpc-js.
+    const stoaConnect = await listenConnect((router) => rpc.routes(router), rpc.interceptors);
+    closers.push(stoaConnect.close);
 
-    const targets = { stoa: `127.0.0.1:${stoa.port}`, stoa_grpc_js: `127.0.0.1:${stoaGrpcJsPort}`, bare: `127.0.0.1:${barePort}`, connect: `127.0.0.1:${connectBare.port}` };
+    const targets = { stoa: `127.0.0.1:${stoa.port}`, stoa_connect: `127.0.0.1:${stoaConnect.port}`, bare: `127.0.0.1:${barePort}`, connect: `127.0.0.1:${connectBare.port}` };
     type Name = keyof typeof targets;
     const names = Object.keys(targets) as Name[];
     const client = loadClient();
@@ -222,16 +233,16 @@ export async function main(argv: string[]): Promise<number> {
       machine: { cpus: cpus().length, loadavg: loadavg() },
       options: { duration, rounds, in_flight: inFlight },
       stoa: summary('stoa'),
-      stoa_grpc_js: summary('stoa_grpc_js'),
+      stoa_connect: summary('stoa_connect'),
       bare: summary('bare'),
       connect: summary('connect'),
       ratio,
-      ratio_stoa_grpc_js_to_bare: rate('stoa_grpc_js', 'bare'),
+      ratio_stoa_connect_to_bare: rate('stoa_connect', 'bare'),
       ratio_connect_bare_to_grpc_js: rate('connect', 'bare'),
-      ratio_stoa_to_connect_bare: rate('stoa', 'connect'),
+      ratio_stoa_connect_to_connect_bare: rate('stoa_connect', 'connect'),
       cpu_ratio_bare_over_stoa: cpu('stoa', 'bare'),
-      cpu_ratio_bare_over_stoa_grpc_js: cpu('stoa_grpc_js', 'bare'),
-      cpu_ratio_stoa_over_stoa_grpc_js: cpu('stoa_grpc_js', 'stoa'),
+      cpu_ratio_stoa_connect_over_stoa: cpu('stoa', 'stoa_connect'),
+      cpu_ratio_bare_over_stoa_connect: cpu('stoa_connect', 'bare'),
       cpu_ratio_bare_over_connect: cpu('connect', 'bare'),
       target: 0.8,
       rounds: results,
@@ -239,8 +250,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`\n| | calls/s | p50 ms | p99 ms | CPU µs/call |\n|---|---|---|---|---|\n`);
     for (const name of names) process.stdout.write(`| ${name} | ${report[name].calls_per_second.toFixed(0)} | ${report[name].latency_p50_ms.toFixed(2)} | ${report[name].latency_p99_ms.toFixed(2)} | ${report[name].cpu_us_per_call.toFixed(0)} |\n`);
     process.stdout.write(
-      `\ncalls/s stoa/bare grpc-js: ${ratio.toFixed(2)} (target ≥ 0.8); stoa on grpc-js/bare grpc-js ${report.ratio_stoa_grpc_js_to_bare.toFixed(2)}; bare Connect/bare grpc-js ${report.ratio_connect_bare_to_grpc_js.toFixed(2)}; stoa/bare Connect ${report.ratio_stoa_to_connect_bare.toFixed(2)}\n` +
-        `CPU per call, bare grpc-js/stoa: ${report.cpu_ratio_bare_over_stoa.toFixed(2)}; bare grpc-js/stoa on grpc-js ${report.cpu_ratio_bare_over_stoa_grpc_js.toFixed(2)}; stoa (Connect)/stoa on grpc-js ${report.cpu_ratio_stoa_over_stoa_grpc_js.toFixed(2)}; bare grpc-js/bare Connect ${report.cpu_ratio_bare_over_connect.toFixed(2)}\n${writeResult('grpc', report)}\n`,
+      `\ncalls/s stoa/bare grpc-js: ${ratio.toFixed(2)} (target ≥ 0.8); stoa on Connect/bare grpc-js ${report.ratio_stoa_connect_to_bare.toFixed(2)}; bare Connect/bare grpc-js ${report.ratio_connect_bare_to_grpc_js.toFixed(2)}\n` +
+        `CPU per call, bare grpc-js/stoa: ${report.cpu_ratio_bare_over_stoa.toFixed(2)}; stoa on Connect/stoa: ${report.cpu_ratio_stoa_connect_over_stoa.toFixed(2)}; bare grpc-js/stoa on Connect ${report.cpu_ratio_bare_over_stoa_connect.toFixed(2)}; bare grpc-js/bare Connect ${report.cpu_ratio_bare_over_connect.toFixed(2)}\n${writeResult('grpc', report)}\n`,
     );
     return 0;
   } finally {
