@@ -1,29 +1,43 @@
 /**
- * gRPC GetUser: Stoa's gRPC stack (Connect-ES on HTTP/2 with the one
- * interceptor — request id, authentication, rate limiting, logging, metrics —
- * then UsersService.get) against a bare @grpc/grpc-js server answering the
- * same row from the same database (one Kysely select, the same message
- * encoding), side by side in one run, many calls in flight.
+ * gRPC GetUser: Stoa's gRPC port (grpc-js through the adapter of
+ * src/transports/grpc/grpc-js.ts, the one interceptor — request id,
+ * authentication, rate limiting, logging, metrics — then UsersService.get)
+ * against a bare @grpc/grpc-js server answering the same row from the same
+ * database (one Kysely select, the same message encoding), side by side in
+ * one run, many calls in flight. Two more columns: the same Stoa services and
+ * interceptor on Connect-ES (as the port served them before grpc-js, and as
+ * /rpc still does), and bare Connect-ES (the bare handler, no interceptor:
+ * the library's own cost).
  *
  *   node --import tsx bench/grpc.ts [--duration 3] [--rounds 3] [--in-flight 64]     # PGlite in memory unless DATABASE_URL
  *
- * The client is @grpc/grpc-js in this process (4 channels), keeping
+ * The client is @grpc/grpc-js in a child process (4 channels), keeping
  * --in-flight unary calls open; the servers take turns for --rounds rounds of
- * --duration seconds; the ratio is the median of the rounds' ratios.
+ * --duration seconds; ratios are medians of the rounds' ratios. Besides
+ * calls/s, each round measures the server process's CPU time per call
+ * (process.cpuUsage; the client's CPU is not in it): on a machine shared
+ * with other work it moves far less than calls/s.
  * Prints a table, writes bench/results/grpc-<timestamp>.json.
  * Target (issue 16): Stoa ≥ 0.8× bare.
  */
+import { fork } from 'node:child_process';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { createContextValues, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
 import { GetUserRequestSchema, GetUserResponseSchema, UserSchema, UserService } from '../src/transports/grpc/gen/stoa/v1/users_pb.ts';
+import { kPeer } from '../src/transports/grpc/context.ts';
 import { listenGrpc } from '../src/transports/grpc/listener.ts';
 import { createRpc } from '../src/transports/grpc/rpc.ts';
 import { runIfMain, writeResult } from './results.ts';
@@ -33,7 +47,9 @@ const serialize = (value: { id: string }) => Buffer.from(toBinary(GetUserRequest
 const deserialize = (bytes: Buffer) => fromBinary(GetUserResponseSchema, bytes);
 
 /** Keeps `inFlight` GetUser calls open against `address` for `seconds`; calls per second and latency. */
-async function load(address: string, id: string, metadata: grpc.Metadata, seconds: number, inFlight: number) {
+async function load(address: string, id: string, apiKey: string, seconds: number, inFlight: number) {
+  const metadata = new grpc.Metadata();
+  metadata.set('x-api-key', apiKey);
   const clients = Array.from({ length: 4 }, () => new grpc.Client(address, grpc.credentials.createInsecure()));
   const latencies: number[] = [];
   let errors = 0;
@@ -57,9 +73,57 @@ async function load(address: string, id: string, metadata: grpc.Metadata, second
   return { calls_per_second: latencies.length / seconds, latency_p50_ms: latencies[Math.floor(latencies.length / 2)]!, latency_p99_ms: latencies[Math.floor(latencies.length * 0.99)]!, calls: latencies.length };
 }
 
+/** Connect-ES on plaintext HTTP/2, for the two Connect columns. */
+async function listenConnect(routes: (router: ConnectRouter) => void, interceptors: Interceptor[] = []) {
+  const server = http2.createServer({}, connectNodeAdapter({ routes, interceptors, contextValues: (req) => createContextValues().set(kPeer, { address: req.socket.remoteAddress, forwardedFor: undefined }) }));
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => (sessions.add(session), session.once('close', () => sessions.delete(session))));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const session of sessions) session.destroy();
+      }),
+  };
+}
+
+interface LoadJob {
+  address: string;
+  id: string;
+  apiKey: string;
+  seconds: number;
+  inFlight: number;
+}
+
+/** The load generator in a child process (this file with --client), so the server process's CPU time is the servers' alone. */
+function loadClient() {
+  const child = fork(fileURLToPath(import.meta.url), ['--client'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    run: (job: LoadJob) =>
+      new Promise<Awaited<ReturnType<typeof load>>>((resolve, reject) => {
+        child.once('message', (answer: { error?: string; result?: Awaited<ReturnType<typeof load>> }) => (answer.result ? resolve(answer.result) : reject(new Error(answer.error))));
+        child.send(job);
+      }),
+    close: () => child.kill(),
+  };
+}
+
+function serveLoad(): Promise<number> {
+  process.on('message', (job: LoadJob) => {
+    load(job.address, job.id, job.apiKey, job.seconds, job.inFlight).then(
+      (result) => process.send!({ result }),
+      (error: Error) => process.send!({ error: error.message }),
+    );
+  });
+  return new Promise(() => {});
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--client') return serveLoad();
   const { values } = parseArgs({
     args: argv,
     options: { duration: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, 'in-flight': { type: 'string', default: '64' } },
@@ -117,51 +181,78 @@ export async function main(argv: string[]): Promise<number> {
     const barePort = await new Promise<number>((resolve, reject) => bare.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
 
     // Connect-ES with no interceptor and the bare handler: splits the library's cost from Stoa's stack.
-    const connectBare = await listenGrpc(
-      {
-        routes: (router) =>
-          router.rpc(UserService.method.getUser, async (req) => {
-            const row = await db.selectFrom('users').select(['id', 'email', 'name', 'role', 'status', 'plan', 'created_at', 'updated_at']).where('id', '=', req.id).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
-            return { user: { id: row.id, email: row.email, displayName: row.name, role: row.role, status: row.status, plan: row.plan, createdAt: timestampFromDate(row.created_at), updatedAt: timestampFromDate(row.updated_at) } };
-          }),
-        interceptors: [],
-        shutdownStreams: () => {},
-      },
-      { port: 0, host: '127.0.0.1', config: config.grpc },
+    const connectBare = await listenConnect((router) =>
+      router.rpc(UserService.method.getUser, async (req) => {
+        const row = await db.selectFrom('users').select(['id', 'email', 'name', 'role', 'status', 'plan', 'created_at', 'updated_at']).where('id', '=', req.id).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
+        return { user: { id: row.id, email: row.email, displayName: row.name, role: row.role, status: row.status, plan: row.plan, createdAt: timestampFromDate(row.created_at), updatedAt: timestampFromDate(row.updated_at) } };
+      }),
     );
-    closers.push(() => connectBare.close(500));
-    const metadata = new grpc.Metadata();
-    metadata.set('x-api-key', apiKey);
-    const targets = { stoa: `127.0.0.1:${stoa.port}`, bare: `127.0.0.1:${barePort}`, connect: `127.0.0.1:${connectBare.port}` };
-    // Warm up both (JIT, caches, connection pools).
-    for (const address of Object.values(targets)) await load(address, user.id, metadata, 1, inFlight);
+    closers.push(connectBare.close);
+    // Stoa's services and interceptor on Connect-ES, as the gRPC port served them before grpc-js.
+    const stoaConnect = await listenConnect((router) => rpc.routes(router), rpc.interceptors);
+    closers.push(stoaConnect.close);
 
-    type Name = 'stoa' | 'bare' | 'connect';
-    const results: Array<Record<Name, Awaited<ReturnType<typeof load>>>> = [];
+    const targets = { stoa: `127.0.0.1:${stoa.port}`, stoa_connect: `127.0.0.1:${stoaConnect.port}`, bare: `127.0.0.1:${barePort}`, connect: `127.0.0.1:${connectBare.port}` };
+    type Name = keyof typeof targets;
+    const names = Object.keys(targets) as Name[];
+    const client = loadClient();
+    closers.push(async () => void client.close());
+    const measure = async (name: Name, seconds: number) => {
+      const cpu = process.cpuUsage();
+      const result = await client.run({ address: targets[name], id: user.id, apiKey, seconds, inFlight });
+      const used = process.cpuUsage(cpu);
+      return { ...result, cpu_us_per_call: (used.user + used.system) / result.calls };
+    };
+    // Warm up each (JIT, caches, connection pools).
+    for (const name of names) await measure(name, 1);
+
+    const results: Array<Record<Name, Awaited<ReturnType<typeof measure>>>> = [];
     for (let r = 0; r < rounds; r++) {
-      const round = {} as Record<Name, Awaited<ReturnType<typeof load>>>;
-      for (const name of (r % 2 === 0 ? ['stoa', 'bare', 'connect'] : ['bare', 'connect', 'stoa']) as Name[]) round[name] = await load(targets[name], user.id, metadata, duration, inFlight);
+      const round = {} as Record<Name, Awaited<ReturnType<typeof measure>>>;
+      // Each round in another order, so no server always runs right after the same one.
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(k + r) % names.length]!;
+        round[name] = await measure(name, duration);
+      }
       results.push(round);
-      process.stdout.write(`round ${r + 1}: stoa ${round.stoa.calls_per_second.toFixed(0)}/s, bare grpc-js ${round.bare.calls_per_second.toFixed(0)}/s, bare Connect ${round.connect.calls_per_second.toFixed(0)}/s\n`);
+      process.stdout.write(`round ${r + 1}: ${names.map((n) => `${n} ${round[n].calls_per_second.toFixed(0)}/s ${round[n].cpu_us_per_call.toFixed(0)} µs CPU/call`).join(', ')}\n`);
     }
-    const ratio = median(results.map((r) => r.stoa.calls_per_second / r.bare.calls_per_second));
+    const summary = (name: Name) => ({
+      calls_per_second: median(results.map((r) => r[name].calls_per_second)),
+      latency_p50_ms: median(results.map((r) => r[name].latency_p50_ms)),
+      latency_p99_ms: median(results.map((r) => r[name].latency_p99_ms)),
+      cpu_us_per_call: median(results.map((r) => r[name].cpu_us_per_call)),
+    });
+    const rate = (a: Name, b: Name) => median(results.map((r) => r[a].calls_per_second / r[b].calls_per_second));
+    // CPU per call of b over a: ≥ 1 means a spends no more CPU per call than b.
+    const cpu = (a: Name, b: Name) => median(results.map((r) => r[b].cpu_us_per_call / r[a].cpu_us_per_call));
+    const ratio = rate('stoa', 'bare');
     const report = {
       bench: 'grpc',
       store: process.env.DATABASE_URL ? 'postgres' : 'pglite',
       machine: { cpus: cpus().length, loadavg: loadavg() },
       options: { duration, rounds, in_flight: inFlight },
-      stoa: { calls_per_second: median(results.map((r) => r.stoa.calls_per_second)), latency_p50_ms: median(results.map((r) => r.stoa.latency_p50_ms)), latency_p99_ms: median(results.map((r) => r.stoa.latency_p99_ms)) },
-      bare: { calls_per_second: median(results.map((r) => r.bare.calls_per_second)), latency_p50_ms: median(results.map((r) => r.bare.latency_p50_ms)), latency_p99_ms: median(results.map((r) => r.bare.latency_p99_ms)) },
-      connect: { calls_per_second: median(results.map((r) => r.connect.calls_per_second)), latency_p50_ms: median(results.map((r) => r.connect.latency_p50_ms)), latency_p99_ms: median(results.map((r) => r.connect.latency_p99_ms)) },
+      stoa: summary('stoa'),
+      stoa_connect: summary('stoa_connect'),
+      bare: summary('bare'),
+      connect: summary('connect'),
       ratio,
-      ratio_connect_bare_to_grpc_js: median(results.map((r) => r.connect.calls_per_second / r.bare.calls_per_second)),
-      ratio_stoa_to_connect_bare: median(results.map((r) => r.stoa.calls_per_second / r.connect.calls_per_second)),
+      ratio_stoa_connect_to_bare: rate('stoa_connect', 'bare'),
+      ratio_connect_bare_to_grpc_js: rate('connect', 'bare'),
+      ratio_stoa_connect_to_connect_bare: rate('stoa_connect', 'connect'),
+      cpu_ratio_bare_over_stoa: cpu('stoa', 'bare'),
+      cpu_ratio_stoa_connect_over_stoa: cpu('stoa', 'stoa_connect'),
+      cpu_ratio_bare_over_stoa_connect: cpu('stoa_connect', 'bare'),
+      cpu_ratio_bare_over_connect: cpu('connect', 'bare'),
       target: 0.8,
       rounds: results,
     };
-    process.stdout.write(`\n| | calls/s | p50 ms | p99 ms |\n|---|---|---|---|\n`);
-    for (const name of ['stoa', 'bare', 'connect'] as const) process.stdout.write(`| ${name} | ${report[name].calls_per_second.toFixed(0)} | ${report[name].latency_p50_ms.toFixed(2)} | ${report[name].latency_p99_ms.toFixed(2)} |\n`);
-    process.stdout.write(`\nratio stoa/bare grpc-js: ${ratio.toFixed(2)} (target ≥ 0.8); bare Connect/bare grpc-js ${report.ratio_connect_bare_to_grpc_js.toFixed(2)}; stoa/bare Connect ${report.ratio_stoa_to_connect_bare.toFixed(2)}\n${writeResult('grpc', report)}\n`);
+    process.stdout.write(`\n| | calls/s | p50 ms | p99 ms | CPU µs/call |\n|---|---|---|---|---|\n`);
+    for (const name of names) process.stdout.write(`| ${name} | ${report[name].calls_per_second.toFixed(0)} | ${report[name].latency_p50_ms.toFixed(2)} | ${report[name].latency_p99_ms.toFixed(2)} | ${report[name].cpu_us_per_call.toFixed(0)} |\n`);
+    process.stdout.write(
+      `\ncalls/s stoa/bare grpc-js: ${ratio.toFixed(2)} (target ≥ 0.8); stoa on Connect/bare grpc-js ${report.ratio_stoa_connect_to_bare.toFixed(2)}; bare Connect/bare grpc-js ${report.ratio_connect_bare_to_grpc_js.toFixed(2)}\n` +
+        `CPU per call, bare grpc-js/stoa: ${report.cpu_ratio_bare_over_stoa.toFixed(2)}; stoa on Connect/stoa: ${report.cpu_ratio_stoa_connect_over_stoa.toFixed(2)}; bare grpc-js/stoa on Connect ${report.cpu_ratio_bare_over_stoa_connect.toFixed(2)}; bare grpc-js/bare Connect ${report.cpu_ratio_bare_over_connect.toFixed(2)}\n${writeResult('grpc', report)}\n`,
+    );
     return 0;
   } finally {
     bare.forceShutdown();

@@ -40,8 +40,10 @@ const POLICIES: Record<string, MethodPolicy> = {
   'grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo': TOOL,
 };
 
-/** The gRPC services of one process: routes and interceptors shared by the gRPC port and /rpc, and the shutdown of their streams. */
+/** The gRPC services of one process: implementations and interceptors shared by the gRPC port and /rpc, and the shutdown of their streams. */
 export interface Rpc {
+  /** Each service with its one implementation (Connect's shape; the gRPC port serves it through grpc-js). */
+  services: ReadonlyArray<{ service: DescService; impl: object }>;
   routes(router: ConnectRouter): void;
   interceptors: Interceptor[];
   /** Ends every open server stream with UNAVAILABLE. */
@@ -52,14 +54,18 @@ export function createRpc(container: Container, logger: Logger): Rpc {
   const shutdown = new AbortController();
   const names = STOA_SERVICES.map((s) => s.typeName);
   const reflection = reflectionServices(FILES, [...names, ...TOOLING.map((s) => s.typeName)]);
+  const services = [
+    { service: UserService, impl: userService(container) },
+    { service: OrderService, impl: orderService(container) },
+    { service: ChatService, impl: chatService(container) },
+    { service: Health, impl: healthService(container.readiness, [...names, Health.typeName]) },
+    { service: ServerReflection, impl: reflection.v1 },
+    { service: ServerReflectionAlpha, impl: reflection.v1alpha },
+  ];
   return {
+    services,
     routes(router) {
-      router.service(UserService, userService(container));
-      router.service(OrderService, orderService(container));
-      router.service(ChatService, chatService(container));
-      router.service(Health, healthService(container.readiness, [...names, Health.typeName]));
-      router.service(ServerReflection, reflection.v1);
-      router.service(ServerReflectionAlpha, reflection.v1alpha);
+      for (const { service, impl } of services) router.service(service, impl as never);
     },
     interceptors: [
       stoaInterceptor({

@@ -273,4 +273,16 @@ const stateMachine: Case[] = [
   { name: 'answers NOT_FOUND when moving an unknown order', actor: 'admin', operation: 'orders.update', input: { id: 'ord_00000000000000000000000000', status: 'confirmed' }, expect: { error: 'NOT_FOUND' } },
 ];
 
-export const ORDERS: Table = { area: 'orders', cases: [...placing, ...validation, ...isolation, ...stateMachine] };
+const listing: Case[] = [
+  {
+    name: "lists only the caller's own orders",
+    actor: 'newcomer',
+    operation: 'orders.list',
+    given: [{ actor: 'newcomer', operation: 'orders.create', input: { items: [{ product_id: ref('product'), quantity: 1 }] } }],
+    input: {},
+    expect: { ok: [{ id: output(0, 'id'), user_id: ref('newcomer.id'), status: 'pending' }] },
+  },
+  { name: 'needs a caller to list orders', actor: 'anonymous', operation: 'orders.list', input: {}, expect: { error: 'UNAUTHENTICATED' } },
+];
+
+export const ORDERS: Table = { area: 'orders', cases: [...placing, ...validation, ...isolation, ...stateMachine, ...listing] };

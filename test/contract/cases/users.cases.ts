@@ -147,4 +147,26 @@ const update: Case[] = [
   { name: 'answers NOT_FOUND when updating an unknown user', actor: 'admin', operation: 'users.update', input: { id: 'usr_00000000000000000000000000', display_name: 'x' }, expect: { error: 'NOT_FOUND' } },
 ];
 
-export const USERS: Table = { area: 'users', cases: [...create, ...read, ...update] };
+const removal: Case[] = [
+  {
+    name: "deletes one's own account, which is then NOT_FOUND",
+    actor: 'newcomer',
+    operation: 'users.delete',
+    input: { id: ref('newcomer.id') },
+    expect: { ok: true },
+    then: [{ actor: 'admin', operation: 'users.get', input: { id: ref('newcomer.id') }, expect: { error: 'NOT_FOUND' } }],
+  },
+  {
+    name: "refuses deleting someone else's account",
+    actor: 'bob',
+    operation: 'users.delete',
+    input: { id: ref('newcomer.id') },
+    expect: { error: 'FORBIDDEN' },
+    then: [{ actor: 'admin', operation: 'users.get', input: { id: ref('newcomer.id') }, expect: { ok: { id: ref('newcomer.id') } } }],
+  },
+  { name: 'needs a caller to delete', actor: 'anonymous', operation: 'users.delete', input: { id: ref('ada.id') }, expect: { error: 'UNAUTHENTICATED' } },
+  { name: 'needs users:write for an API key to delete', actor: 'adaReadOnlyKey', operation: 'users.delete', input: { id: ref('ada.id') }, expect: { error: 'INSUFFICIENT_SCOPE', details: { required_scope: 'users:write' } } },
+  { name: 'needs a caller to list users', actor: 'anonymous', operation: 'users.list', input: {}, expect: { error: 'UNAUTHENTICATED' } },
+];
+
+export const USERS: Table = { area: 'users', cases: [...create, ...read, ...update, ...removal] };

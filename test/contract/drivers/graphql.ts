@@ -26,11 +26,12 @@ interface Mapping {
   keyRequired?: true;
 }
 
-/** Every operation of the contract as a GraphQL document. */
-const MAPPINGS: Record<Operation, Mapping> = {
+/** The operations of the contract as GraphQL documents; `users.delete` has no mutation in the schema. */
+const MAPPINGS: Record<Exclude<Operation, 'users.delete'>, Mapping> = {
   'users.create': { document: `mutation($input: SignUpInput!) { data: signUp(input: $input) { ${USER} } }`, field: 'data', user: true },
   'users.get': { document: `query($id: ID!) { data: user(id: $id) { ${USER} } }`, field: 'data', args: ['id'], user: true },
   'users.update': { document: `mutation($id: ID!, $input: UpdateUserInput!) { data: updateUser(id: $id, input: $input) { ${USER} } }`, field: 'data', args: ['id'], user: true },
+  'users.list': { document: `query { data: users(first: 100) { nodes { ${USER} } } }`, field: 'data', nodes: true },
   'posts.create': { document: `mutation($input: CreatePostInput!) { data: createPost(input: $input) { ${POST} } }`, field: 'data' },
   'posts.get': { document: `query($id: ID!) { data: post(id: $id) { ${POST} } }`, field: 'data', args: ['id'] },
   'posts.update': { document: `mutation($id: ID!, $input: UpdatePostInput!) { data: updatePost(id: $id, input: $input) { ${POST} } }`, field: 'data', args: ['id'] },
@@ -45,6 +46,7 @@ const MAPPINGS: Record<Operation, Mapping> = {
   'orders.get': { document: `query($id: ID!) { data: order(id: $id) { ${ORDER} } }`, field: 'data', args: ['id'] },
   'orders.update': { document: `mutation($id: ID!, $input: UpdateOrderStatusInput!) { data: updateOrderStatus(id: $id, input: $input) { ${ORDER} } }`, field: 'data', args: ['id'] },
   'orders.cancel': { document: `mutation($id: ID!) { data: cancelOrder(id: $id) { ${ORDER} } }`, field: 'data', args: ['id'] },
+  'orders.list': { document: `query { data: orders(first: 100) { nodes { ${ORDER} } } }`, field: 'data', nodes: true },
   'charges.create': { document: `mutation($input: CreateChargeInput!, $key: String) { data: createCharge(input: $input, idempotencyKey: $key) { ${CHARGE} } }`, field: 'data', keyRequired: true },
   'charges.get': { document: `query($id: ID!) { data: charge(id: $id) { ${CHARGE} } }`, field: 'data', args: ['id'] },
   'charges.list': { document: `query { data: charges(first: 100) { nodes { ${CHARGE} } } }`, field: 'data', nodes: true },
@@ -87,9 +89,11 @@ export function graphqlDriver(): Driver {
       app = world.base.app;
     },
     skip(c: Case): string | undefined {
+      if ([c, ...(c.given ?? []), ...(c.then ?? [])].some((s) => s.operation === 'users.delete')) return 'the GraphQL schema has no mutation deleting a user';
       return UNEXPRESSIBLE.find(([operation, name]) => operation === c.operation && name === c.name)?.[2];
     },
     async call(actor: Actor, operation: Operation, input: Record<string, unknown>, options: CallOptions = {}): Promise<Outcome> {
+      if (operation === 'users.delete') throw new Error('GraphQL has no users.delete (skipped)');
       const mapping = MAPPINGS[operation];
       const variables: Record<string, unknown> = {};
       const rest = { ...input };

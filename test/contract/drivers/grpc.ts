@@ -2,7 +2,7 @@ import { toJson, type DescMethod } from '@bufbuild/protobuf';
 import type { Case, Operation, Step } from '../case.ts';
 import type { ContractWorld } from '../world.ts';
 import type { Actor, Driver, Outcome } from './driver.ts';
-import { failureOf, GrpcClient } from '../../helpers/grpc.ts';
+import { collect, failureOf, GrpcClient } from '../../helpers/grpc.ts';
 import { listenGrpc, type GrpcListener } from '../../../src/transports/grpc/listener.ts';
 import { OrderService } from '../../../src/transports/grpc/gen/stoa/v1/orders_pb.ts';
 import { UserService } from '../../../src/transports/grpc/gen/stoa/v1/users_pb.ts';
@@ -11,18 +11,26 @@ interface Mapping {
   method: DescMethod;
   /** The request message from the operation's canonical input (snake_case, as REST v2). */
   request(input: Record<string, unknown>): Record<string, unknown>;
-  /** The field of the response holding the resource. */
+  /** The field of the response holding the resource (or resources). */
   field: string;
+  /** A server stream: the data is the field of every message, in order. */
+  stream?: true;
 }
 
 const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const camelKeys = (input: Record<string, unknown>) => Object.fromEntries(Object.entries(input).map(([k, v]) => [camel(k), v]));
 
+/** The pagination core's canonical `limit`/`cursor` as the methods' `page_size`/`page_token`. */
+const pageOf = (input: Record<string, unknown>) => ({ ...(input.limit === undefined ? {} : { pageSize: input.limit }), ...(input.cursor === undefined ? {} : { pageToken: input.cursor }) });
+
 /** The operations of the contract gRPC exposes (PRODUCT.md §9); every other one is a skip with its reason. */
 const MAPPINGS: Partial<Record<Operation, Mapping>> = {
   'users.create': { method: UserService.method.createUser, request: camelKeys, field: 'user' },
   'users.get': { method: UserService.method.getUser, request: (i) => ({ id: i.id }), field: 'user' },
+  'users.delete': { method: UserService.method.deleteUser, request: (i) => ({ id: i.id }), field: 'deleted_id' },
+  'users.list': { method: UserService.method.listUsers, request: (i) => pageOf(i), field: 'user', stream: true },
   'orders.get': { method: OrderService.method.getOrder, request: (i) => ({ id: i.id }), field: 'order' },
+  'orders.list': { method: OrderService.method.listOrders, request: (i) => pageOf(i), field: 'orders' },
 };
 
 /** Cases protobuf's type system cannot express as the table writes them, each with the reason. */
@@ -79,10 +87,14 @@ export function grpcDriver(): Driver {
     },
     async call(actor: Actor, operation: Operation, input: Record<string, unknown>): Promise<Outcome> {
       const mapping = MAPPINGS[operation]!;
+      const field = (message: unknown) => (toJson(mapping.method.output, message as never, { useProtoFieldName: true }) as Record<string, unknown>)[mapping.field] ?? null;
       try {
+        if (mapping.stream) {
+          const messages = await collect(client.serverStream(mapping.method, mapping.request(input) as never, metadataFor(actor)));
+          return { ok: true, data: canonical(messages.map(field)) };
+        }
         const { message } = await client.unary(mapping.method, mapping.request(input) as never, metadataFor(actor));
-        const json = toJson(mapping.method.output, message as never, { useProtoFieldName: true }) as Record<string, unknown>;
-        return { ok: true, data: canonical(json[mapping.field] ?? null) };
+        return { ok: true, data: canonical(field(message)) };
       } catch (error) {
         const f = failureOf(error);
         return {
