@@ -23,6 +23,7 @@ const USERS = SHORT ? 3 : 5;
 const HOLD_AFTER = 2;
 const ADMIN = { email: 'chaos-admin@example.com', password: 'chaos admin password 1' };
 const PRODUCT_STOCK = 1_000_000;
+const EVENT_TYPES = ['order.created', 'charge.created', 'charge.succeeded'] as const;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stdout.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -71,7 +72,7 @@ async function chaos(services: PrivateServices, cleanups: Array<() => Promise<vo
     STOA_WEBHOOK_RETRY_SCHEDULE: '500ms,1s,1s,2s,2s,5s,5s,5s,10s,10s',
     STOA_WORKER_POLL_MS: '100',
     STOA_WORKER_LEASE_MS: '2000',
-    STOA_REPORT_STEP_ORDERS: '20',
+    STOA_REPORT_STEP_ORDERS: '5',
     STOA_PROCESSOR_SLOW_MS: '1500',
     // The plans fail open (decided on each process's own counters while Redis is away); login fails closed.
     STOA_RATE_LIMIT_FREE: '1000000/1m fail-open',
@@ -97,9 +98,10 @@ async function chaos(services: PrivateServices, cleanups: Array<() => Promise<vo
     stopping = true;
     await Promise.all(slots.map((s) => (s.proc ? s.proc.stop() : undefined)));
   });
-  // The first migrates alone; the third holds report jobs after HOLD_AFTER steps, where the run kills it.
-  await launch(slots[0]!, false);
-  await Promise.all([launch(slots[1]!, false), launch(slots[2]!, true)]);
+  // The first migrates alone. Until they are killed and restarted, they hold a report job after HOLD_AFTER of
+  // their steps (between two committed steps), where the run kills them.
+  await launch(slots[0]!, true);
+  await Promise.all([launch(slots[1]!, true), launch(slots[2]!, true)]);
   log(`three processes up: ${slots.map((s) => s.proc!.url).join(' ')}`);
 
   const ledger = new Ledger(REQUEST_TIMEOUT_MS, () => slots.filter((s) => s.proc).map((s) => s.proc!.url));
@@ -117,12 +119,20 @@ async function chaos(services: PrivateServices, cleanups: Array<() => Promise<vo
     const email = `chaos.${i}.${randomUUID()}@example.com`;
     const created = await ledger.setup('POST', '/v1/users', undefined, { email, name: `Chaos ${i}`, password: 'chaos user password 1' });
     const auth = await ledger.login(email, 'chaos user password 1');
-    const endpoint = await ledger.setup('POST', '/v1/webhook-endpoints', auth, { url: `http://127.0.0.1:${receiver.port}/u/${i}`, event_types: ['order.created', 'charge.created', 'charge.succeeded'] });
+    const endpoint = await ledger.setup('POST', '/v1/webhook-endpoints', auth, { url: `http://127.0.0.1:${receiver.port}/u/${i}`, event_types: [...EVENT_TYPES] });
     users.push({ id: String(created.id), auth, email, endpointId: String(endpoint.id) });
   }
   const streams = new Streams(() => slots.filter((s) => s.proc).map((s) => s.proc!.url));
-  users.forEach((u, i) => streams.open(String(i), u.auth));
+  users.forEach((u, i) => {
+    streams.open(`sse:${i}`, u.auth);
+    streams.openWs(`ws:${i}`, u.auth, [...EVENT_TYPES]);
+  });
   cleanups.push(() => streams.closeAll());
+  await streams.ready();
+  // Orders enough for a report of many steps.
+  await Promise.all(users.map(async (user) => {
+    for (let i = 0; i < 40 / USERS; i++) await ledger.keyed('order', user.auth, '/v1/orders', { items: [{ product_id: productId, quantity: 1 }] });
+  }));
 
   // The steady load.
   let loading = true;
@@ -154,18 +164,26 @@ async function chaos(services: PrivateServices, cleanups: Array<() => Promise<vo
   phase('steady load');
   await sleep(STEADY_MS);
 
-  // 1. kill -9 during a report job: the third process holds the job between two committed steps.
+  // 1. kill -9 during a report job: whichever process holds it between two committed steps, until it is done.
   {
     const p = phase('kill -9: report job');
     const jobId = await report();
-    const until = Date.now() + 60_000;
-    while (!slots[2]!.proc!.output().includes(`job ${jobId} held after step ${HOLD_AFTER}`) && Date.now() < until) await sleep(100);
-    const held = slots[2]!.proc!.output().includes(`job ${jobId} held after step`);
-    if (!held) p.note(`the job was not held by process 2 within 60 s; killed it anyway`);
-    const killedAt = Date.now();
-    await killSlot(slots[2]!);
-    await launch(slots[2]!, false);
-    p.recovery(await waitUntil(async () => (await jobStatus(db, jobId)) === 'succeeded', 120_000), killedAt);
+    const started = Date.now();
+    let kills = 0;
+    let lastKill = started;
+    while (Date.now() - started < 180_000 && (await jobStatus(db, jobId)) !== 'succeeded') {
+      const holder = slots.find((s) => s.proc?.output().includes(`job ${jobId} held after step ${HOLD_AFTER}`));
+      if (holder) {
+        lastKill = Date.now();
+        await killSlot(holder);
+        kills++;
+        await launch(holder, false);
+      }
+      await sleep(100);
+    }
+    p.note(`${kills} process(es) killed while holding the report job`);
+    if (kills === 0) p.violation('the report job finished before any process held it: the fault was not exercised');
+    p.recovery((await jobStatus(db, jobId)) === 'succeeded' ? Date.now() : undefined, lastKill);
     await sleep(STEADY_MS / 2);
   }
 
@@ -231,7 +249,6 @@ async function chaos(services: PrivateServices, cleanups: Array<() => Promise<vo
   // 5. Redis stopped for 20 s: the plans fail open (no 429, no 5xx), login fails closed (429 + Retry-After).
   {
     const p = phase('Redis stopped 20 s');
-    void report();
     await services.stopRedis();
     const stoppedAt = Date.now();
     const logins = { refused: 0, refusedWithoutRetryAfter: 0, admitted: 0, other: 0 };
@@ -367,10 +384,17 @@ async function verify({ db, ledger, receiver, streams, users, productId }: Verif
       }
     }
     for (const row of rows) if (!acked.has(row.id)) add(verdict.doubled, ledger.phaseAt(row.created_at.getTime()));
-    if (kind === 'charge') {
-      const unsettled = rows.filter((r) => r.status !== 'succeeded');
-      if (unsettled.length > 0) verdict.violations.push(`${unsettled.length} charge(s) not succeeded after the drain: ${unsettled.slice(0, 5).map((r) => `${r.id}=${r.status}`).join(', ')}`);
+  }
+  // Charges: every one settles (a pending charge whose process died is submitted again by a worker).
+  const chargesUntil = Date.now() + 90_000;
+  for (;;) {
+    const pending = (await db.query<{ id: string; status: string }>(`SELECT id, status FROM charges WHERE user_id = ANY($1) AND status <> 'succeeded'`, [userIds])).rows;
+    if (pending.length === 0) break;
+    if (Date.now() > chargesUntil) {
+      verdict.violations.push(`${pending.length} charge(s) not succeeded 90 s after the load stopped: ${pending.slice(0, 5).map((r) => `${r.id}=${r.status}`).join(', ')}`);
+      break;
     }
+    await sleep(500);
   }
 
   // Stock: taken once per ordered unit, and the ordered units are the acknowledged ones.
@@ -386,7 +410,7 @@ async function verify({ db, ledger, receiver, streams, users, productId }: Verif
     const missing = await missingEvents(db, receiver, streams, users);
     if (missing.total === 0 || Date.now() > until) {
       for (const m of missing.items) add(verdict.lost, ledger.phaseAt(m.at));
-      if (missing.total > 0) verdict.violations.push(`${missing.streams} event(s) never reached their stream, ${missing.webhooks} never reached their endpoint (${missing.sample})`);
+      if (missing.total > 0) verdict.violations.push(`${missing.streams} event(s) never reached their SSE stream, ${missing.sockets} their WebSocket, ${missing.webhooks} never reached their endpoint (${missing.sample})`);
       break;
     }
     await sleep(500);
@@ -414,29 +438,33 @@ async function verify({ db, ledger, receiver, streams, users, productId }: Verif
 async function missingEvents(db: pg.Pool, receiver: Receiver, streams: Streams, users: Array<{ id: string }>) {
   const items: Array<{ at: number }> = [];
   let streamsMissing = 0;
+  let socketsMissing = 0;
   let webhooksMissing = 0;
   let sample = '';
   for (const [i, user] of users.entries()) {
     const events = (
       await db.query<{ id: string; sequence: number; type: string; created_at: Date }>(
         `SELECT id, sequence, type, created_at FROM events WHERE $1 = ANY(audience) AND type = ANY($2) ORDER BY sequence`,
-        [user.id, ['order.created', 'charge.created', 'charge.succeeded']],
+        [user.id, [...EVENT_TYPES]],
       )
     ).rows;
-    const streamed = streams.sequences(String(i));
+    const streamed = streams.sequences(`sse:${i}`);
+    const socketed = streams.sequences(`ws:${i}`);
     const delivered = receiver.seen.get(`/u/${i}`) ?? new Set();
     for (const e of events) {
       const noStream = !streamed.has(Number(e.sequence));
+      const noSocket = !socketed.has(Number(e.sequence));
+      if (noSocket) socketsMissing++;
       const noHook = !delivered.has(e.id);
       if (noStream) streamsMissing++;
       if (noHook) webhooksMissing++;
-      if (noStream || noHook) {
+      if (noStream || noHook || noSocket) {
         items.push({ at: e.created_at.getTime() });
-        if (!sample) sample = `e.g. ${e.type} #${e.sequence}${noStream ? ' not streamed' : ''}${noHook ? ' not delivered' : ''}`;
+        if (!sample) sample = `e.g. ${e.type} #${e.sequence}${noStream ? ' not on SSE' : ''}${noSocket ? ' not on the WebSocket' : ''}${noHook ? ' not delivered' : ''}`;
       }
     }
   }
-  return { total: items.length, streams: streamsMissing, webhooks: webhooksMissing, items, sample };
+  return { total: items.length, streams: streamsMissing, sockets: socketsMissing, webhooks: webhooksMissing, items, sample };
 }
 
 main().then(
