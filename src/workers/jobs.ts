@@ -1,5 +1,6 @@
 import { presentJob, type Job, type JobScheduler, type JobsService } from '../domain/jobs/index.ts';
 import type { WebhookSender } from '../domain/webhooks/index.ts';
+import { AppError } from '../domain/shared/errors.ts';
 import { newId } from '../domain/shared/ids.ts';
 import type { Clock } from '../domain/shared/clock.ts';
 import type { Transactor } from '../domain/shared/transactor.ts';
@@ -8,6 +9,8 @@ import { signatureHeader } from '../platform/webhooks/index.ts';
 
 export const JOB_STEP_KIND = 'job.step';
 export const JOB_CALLBACK_KIND = 'job.callback';
+/** A step that met an unreachable database runs again after this, however many steps the job has taken. */
+const UNAVAILABLE_RETRY_MS = 1_000;
 
 export function createJobScheduler(queue: WorkQueue, transactor: Transactor, wake: () => void): JobScheduler {
   const poke = () => transactor.afterCommit(wake);
@@ -57,6 +60,10 @@ export function jobWork(deps: JobWorkDeps): Record<string, WorkHandler> {
       try {
         outcome = await deps.jobs.step(jobId);
       } catch (error) {
+        // The database away (a restart, a failover) is not the job's fault: the step runs again once it is back.
+        if (error instanceof AppError && error.code === 'SERVICE_UNAVAILABLE') {
+          return { state: 'queued', runAt: new Date(deps.clock.now().getTime() + UNAVAILABLE_RETRY_MS), error: error.message };
+        }
         await deps.jobs.fail(jobId, error instanceof Error ? error.message : String(error));
         return { state: 'done' };
       }

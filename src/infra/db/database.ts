@@ -3,6 +3,7 @@ import { Kysely, PGliteDialect, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database } from './schema.ts';
+import { unavailableAs503 } from './unavailable.ts';
 
 export type Db = Kysely<Database>;
 
@@ -68,7 +69,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     // the pool drops a client that is no longer usable when it comes back.
     pool.on('error', () => {});
     pool.on('connect', (client) => client.on('error', () => {}));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: unavailableAs503(pool) }), ...(log ? { log } : {}) });
     return {
       db,
       kind: 'postgres',
