@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { createTestApp, problemOf, signUp, signUpAdmin, type SignedUp, type TestApp } from './helpers/app.ts';
 import { world, type ProductFields, type World } from './helpers/world.ts';
+import { comesAfter } from '../src/domain/orders/index.ts';
 
 type Json = Record<string, unknown>;
 /** POST /v1/orders requires an Idempotency-Key: a fresh one per order. */
@@ -736,5 +737,17 @@ describe('orders', () => {
       assert.equal(found.length, ops.length);
       for (const op of found) assert.deepEqual(op.tags, ['orders']);
     });
+  });
+});
+
+describe('comesAfter: which status an order can still reach (what a watcher has not shown yet)', () => {
+  it('follows the fulfilment path forward only, and cancellation only from a cancellable status', () => {
+    assert.equal(comesAfter('confirmed', 'pending'), true);
+    assert.equal(comesAfter('delivered', 'pending'), true);
+    assert.equal(comesAfter('shipped', 'shipped'), false);
+    assert.equal(comesAfter('confirmed', 'shipped'), false);
+    assert.equal(comesAfter('cancelled', 'confirmed'), true);
+    assert.equal(comesAfter('cancelled', 'shipped'), false);
+    assert.equal(comesAfter('delivered', 'cancelled'), false);
   });
 });

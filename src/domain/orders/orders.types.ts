@@ -100,6 +100,18 @@ export function presentOrder(order: Order & { items?: readonly OrderItem[] }) {
   };
 }
 
+/**
+ * Whether an order in `current` can come to be in `next` by the moves the domain allows: a watcher uses it to tell
+ * a change it has not shown yet from one its first read already included.
+ */
+export function comesAfter(next: OrderStatus, current: OrderStatus): boolean {
+  if (next === 'cancelled') return canBeCancelled(current);
+  for (let status = NEXT_STATUS[current]; status !== undefined; status = NEXT_STATUS[status]) {
+    if (status === next) return true;
+  }
+  return false;
+}
+
 /** Whether an order can still change: a delivered or cancelled order never does (a watch of it ends there). */
 export function isFinalStatus(status: OrderStatus): boolean {
   return NEXT_STATUS[status] === undefined && !canBeCancelled(status);

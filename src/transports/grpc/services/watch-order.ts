@@ -1,7 +1,7 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { HandlerContext } from '@connectrpc/connect';
 import type { Container } from '../../../container.ts';
-import { isFinalStatus } from '../../../domain/orders/index.ts';
+import { comesAfter, isFinalStatus, type OrderStatus } from '../../../domain/orders/index.ts';
 import type { StoredEvent } from '../../../domain/events/index.ts';
 import { principalOf } from '../context.ts';
 import { orderMessage } from '../convert.ts';
@@ -32,9 +32,10 @@ export function watchOrder(deps: Deps) {
       while (!isFinalStatus(order.status)) {
         const event = await changes.take(ctx.signal);
         if (event === undefined) return;
-        const next = await deps.orders.get(actor, req.id);
-        if (next.status === order.status && next.updatedAt.getTime() === order.updatedAt.getTime()) continue;
-        order = next;
+        // Each change as its event recorded it: reading the order again would merge changes that come close together.
+        const change = event.data as { status?: OrderStatus; updated_at?: string };
+        if (change.status === undefined || !comesAfter(change.status, order.status)) continue;
+        order = { ...order, status: change.status, updatedAt: new Date(change.updated_at ?? event.createdAt) };
         yield { order: orderMessage(order) };
       }
     } finally {
