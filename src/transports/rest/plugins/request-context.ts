@@ -69,7 +69,7 @@ export function registerRequestContext(app: FastifyInstance, authenticator: Auth
     }
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-cache');
     if (request.method === 'GET' || request.method === 'HEAD') {
       // The same Vary on 200 and 304, whatever the body size (compression only adds it to large bodies).
@@ -81,7 +81,7 @@ export function registerRequestContext(app: FastifyInstance, authenticator: Auth
       if (config.auth !== undefined && config.auth !== 'none' && !publicCache) tokens.push('Authorization', 'X-API-Key');
       appendVary(reply, tokens);
     }
-    return payload;
+    done(null, payload);
   });
 }
 
