@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
+import type { Logger } from 'pino';
 import { AppError } from '../../../domain/shared/errors.ts';
 import type { Principal } from '../../../domain/shared/principal.ts';
 import type { Authenticator } from '../../../platform/auth/index.ts';
@@ -63,7 +64,8 @@ export function registerRequestContext(app: FastifyInstance, authenticator: Auth
     const principal = await authenticator.authenticate({ authorization: headerValue(request, 'authorization'), apiKey: headerValue(request, 'x-api-key') });
     if (principal) {
       request.principal = principal;
-      request.log = request.log.child({ principal: principal.userId, ...(principal.apiKeyId ? { api_key: principal.apiKeyId } : {}) });
+      // Fastify made this request its own child logger: binding here costs no second child (and its completion line carries the caller too).
+      (request.log as Logger).setBindings({ principal: principal.userId, ...(principal.apiKeyId ? { api_key: principal.apiKeyId } : {}) });
     } else if (config.auth === 'required') {
       throw new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <access token or API key>" or "X-API-Key"');
     }
