@@ -1,7 +1,8 @@
 /**
  * The request path against its floor, side by side in one run:
  *
- *   npm run bench -- pipeline [--duration 5] [--rounds 5] [--connections 50] [--database-url …] [--redis-url …]
+ *   npm run bench -- pipeline [--duration 5] [--rounds 5] [--connections 50] [--warmup 2] [--database-url …] [--redis-url …]
+ *                             [--skip-embedded] [--cpu-prof dir] [--baseline other-checkout]
  *
  * `GET /v1/products/{id}` through the whole of Stoa (authentication, both rate-limit header sets with two
  * policies, versioning, envelope, ETag) with an API key and with an access token, against a bare Fastify route
@@ -10,10 +11,15 @@
  * REDIS_URL) both read the same PostgreSQL. Each server is a child process; autocannon runs here. Rounds take
  * turns through the three targets; a ratio is the median of the rounds' ratios. The SQL statements one request
  * runs are counted by Stoa's server before it listens, and reported beside the ratios.
+ * Each row also has the server process's CPU time per request (`cpu_us_per_request`; PostgreSQL's and Redis's own work
+ * is outside it), steadier than req/s on a shared machine. `--cpu-prof dir` writes each server's V8 CPU profile there.
+ * `--baseline dir` adds that checkout's Stoa (its own bench/pipeline-server.ts) to the same rounds, for an A/B.
  * Target (issue #12): Stoa ≥ 0.8× the bare route for each credential and store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -26,8 +32,9 @@ interface Started<T> {
   info: T;
 }
 
-async function startServer<T>(args: string[]): Promise<Started<T>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startServer<T>(args: string[], cpuProfDir: string, server = SERVER): Promise<Started<T>> {
+  const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', server, ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.dirname(path.dirname(server)) });
   const info = await new Promise<T>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -47,6 +54,12 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** User + system CPU time a process has used, in microseconds (Linux /proc; clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100;
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 interface StoaInfo {
@@ -58,25 +71,39 @@ interface StoaInfo {
   statements: { api_key: number; jwt: number };
 }
 
-async function measureStore(label: string, databaseUrl: string | undefined, redisUrl: string | undefined, opts: { duration: number; rounds: number; connections: number }) {
-  const stoa = await startServer<StoaInfo>(['stoa', databaseUrl ?? '', redisUrl ?? '']);
-  const bare = await startServer<{ port: number; path: string }>(['bare', databaseUrl ?? '', stoa.info.schema ?? '']);
+async function measureStore(label: string, databaseUrl: string | undefined, redisUrl: string | undefined, opts: { duration: number; rounds: number; connections: number; cpuProfDir: string; baseline: string; warmup: number }) {
+  const stoa = await startServer<StoaInfo>(['stoa', databaseUrl ?? '', redisUrl ?? ''], opts.cpuProfDir);
+  const bare = await startServer<{ port: number; path: string }>(['bare', databaseUrl ?? '', stoa.info.schema ?? ''], opts.cpuProfDir);
+  const base = opts.baseline ? await startServer<StoaInfo>(['stoa', databaseUrl ?? '', redisUrl ?? ''], opts.cpuProfDir, path.resolve(opts.baseline, 'bench/pipeline-server.ts')) : undefined;
   try {
+    const baseTargets = base
+      ? [
+          { name: 'base-api-key', pid: base.child.pid!, url: `http://127.0.0.1:${base.info.port}${base.info.path}`, headers: { 'x-api-key': base.info.apiKey } as Record<string, string> },
+          { name: 'base-jwt', pid: base.child.pid!, url: `http://127.0.0.1:${base.info.port}${base.info.path}`, headers: { authorization: `Bearer ${base.info.accessToken}` } as Record<string, string> },
+        ]
+      : [];
     const targets = [
-      { name: 'bare', url: `http://127.0.0.1:${bare.info.port}${bare.info.path}`, headers: {} as Record<string, string> },
-      { name: 'stoa-api-key', url: `http://127.0.0.1:${stoa.info.port}${stoa.info.path}`, headers: { 'x-api-key': stoa.info.apiKey } },
-      { name: 'stoa-jwt', url: `http://127.0.0.1:${stoa.info.port}${stoa.info.path}`, headers: { authorization: `Bearer ${stoa.info.accessToken}` } },
+      { name: 'bare', pid: bare.child.pid!, url: `http://127.0.0.1:${bare.info.port}${bare.info.path}`, headers: {} as Record<string, string> },
+      { name: 'stoa-api-key', pid: stoa.child.pid!, url: `http://127.0.0.1:${stoa.info.port}${stoa.info.path}`, headers: { 'x-api-key': stoa.info.apiKey } },
+      { name: 'stoa-jwt', pid: stoa.child.pid!, url: `http://127.0.0.1:${stoa.info.port}${stoa.info.path}`, headers: { authorization: `Bearer ${stoa.info.accessToken}` } },
+      ...baseTargets,
     ];
-    for (const target of targets) await autocannon({ url: target.url, headers: target.headers, connections: opts.connections, duration: 1 });
+    for (const target of targets) await autocannon({ url: target.url, headers: target.headers, connections: opts.connections, duration: opts.warmup });
     const rps: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+    // The server process's CPU time per answered request: far steadier than req/s on a shared machine.
+    const cpu: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
     const errors: Record<string, number> = Object.fromEntries(targets.map((t) => [t.name, 0]));
     for (let round = 0; round < opts.rounds; round++) {
       for (const target of targets) {
+        const cpuBefore = cpuMicros(target.pid);
         const result = await autocannon({ url: target.url, headers: target.headers, connections: opts.connections, duration: opts.duration });
+        cpu[target.name]!.push((cpuMicros(target.pid) - cpuBefore) / Math.max(1, result.requests.total));
         rps[target.name]!.push(result.requests.average);
         errors[target.name]! += result.non2xx + result.errors;
       }
-      process.stderr.write(`${label} round ${round + 1}: ${targets.map((t) => `${t.name} ${Math.round(rps[t.name]!.at(-1)!)}`).join(', ')} req/s\n`);
+      process.stderr.write(
+        `${label} round ${round + 1}: ${targets.map((t) => `${t.name} ${Math.round(rps[t.name]!.at(-1)!)} req/s ${Math.round(cpu[t.name]!.at(-1)!)} µs`).join(', ')}\n`,
+      );
     }
     const ratio = (name: string) => Number(median(rps[name]!.map((value, i) => value / rps.bare![i]!)).toFixed(3));
     return {
@@ -86,13 +113,25 @@ async function measureStore(label: string, databaseUrl: string | undefined, redi
       jwt_rps: Math.round(median(rps['stoa-jwt']!)),
       api_key_ratio: ratio('stoa-api-key'),
       jwt_ratio: ratio('stoa-jwt'),
+      cpu_us_per_request: { bare: Math.round(median(cpu.bare!)), api_key: Math.round(median(cpu['stoa-api-key']!)), jwt: Math.round(median(cpu['stoa-jwt']!)) },
+      cpu_ratio_bare_over_api_key: Number((median(cpu.bare!) / median(cpu['stoa-api-key']!)).toFixed(3)),
+      cpu_ratio_bare_over_jwt: Number((median(cpu.bare!) / median(cpu['stoa-jwt']!)).toFixed(3)),
+      ...(base
+        ? {
+            baseline: opts.baseline,
+            baseline_cpu_us_per_request: { api_key: Math.round(median(cpu['base-api-key']!)), jwt: Math.round(median(cpu['base-jwt']!)) },
+            baseline_api_key_ratio: ratio('base-api-key'),
+            baseline_jwt_ratio: ratio('base-jwt'),
+          }
+        : {}),
       statements_api_key: stoa.info.statements.api_key,
       statements_jwt: stoa.info.statements.jwt,
       non_2xx_or_errors: errors,
       rounds: rps,
+      cpu_rounds: cpu,
     };
   } finally {
-    await Promise.all([stop(stoa.child), stop(bare.child)]);
+    await Promise.all([stop(stoa.child), stop(bare.child), ...(base ? [stop(base.child)] : [])]);
   }
 }
 
@@ -106,13 +145,25 @@ export async function main(argv: string[]): Promise<number> {
       'database-url': { type: 'string', default: process.env.DATABASE_URL ?? '' },
       'redis-url': { type: 'string', default: process.env.REDIS_URL ?? '' },
       'skip-embedded': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string', default: '' },
+      baseline: { type: 'string', default: '' },
+      warmup: { type: 'string', default: '2' },
     },
   });
-  const opts = { duration: Number(values.duration), rounds: Number(values.rounds), connections: Number(values.connections) };
+  const opts = {
+    duration: Number(values.duration),
+    rounds: Number(values.rounds),
+    connections: Number(values.connections),
+    cpuProfDir: values['cpu-prof'],
+    baseline: values.baseline,
+    warmup: Number(values.warmup),
+  };
   const rows = [];
   if (!values['skip-embedded']) rows.push(await measureStore('pglite', undefined, undefined, opts));
   if (values['database-url']) rows.push(await measureStore('postgres+redis', values['database-url'], values['redis-url'] || undefined, opts));
-  console.table(rows.map(({ rounds: _rounds, non_2xx_or_errors: _errors, ...row }) => row));
+  console.table(
+    rows.map(({ rounds: _rounds, cpu_rounds: _cpu, non_2xx_or_errors: _errors, cpu_us_per_request: cpuUs, ...row }) => ({ ...row, cpu_us: `${cpuUs.bare} / ${cpuUs.api_key} / ${cpuUs.jwt}` })),
+  );
   const file = writeResult('pipeline', { ...opts, load_average: loadavg(), rows });
   process.stdout.write(`wrote ${file}\n`);
   return rows.every((row) => Object.values(row.non_2xx_or_errors).every((n) => n === 0)) ? 0 : 1;

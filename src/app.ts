@@ -4,7 +4,6 @@ import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import { pino, type Logger } from 'pino';
 import type { Container } from './container.ts';
 import { registerGraphql } from './transports/graphql/http.ts';
@@ -12,6 +11,7 @@ import type { GraphqlSubscriptions } from './transports/graphql/subscriptions.ts
 import { registerErrorHandling } from './transports/rest/plugins/errors.ts';
 import { registerJsonBodyParser } from './transports/rest/plugins/json-body.ts';
 import { registerHttpMetrics } from './transports/rest/plugins/metrics.ts';
+import { registerSecurityHeaders } from './transports/rest/plugins/security-headers.ts';
 import { registerOpenApi } from './transports/rest/plugins/openapi.ts';
 import { registerRequestContext, requestIdFor } from './transports/rest/plugins/request-context.ts';
 import { registerIdempotency } from './transports/rest/plugins/idempotency.ts';
@@ -113,8 +113,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   registerJsonBodyParser(app);
   app.addSchema(ProblemSchema);
 
-  await app.register(helmet, {
-    global: true,
+  registerSecurityHeaders(app, {
     // Plain-HTTP local starts must still load /docs; HSTS only where TLS is expected.
     contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     hsts: config.nodeEnv === 'production',

@@ -15,6 +15,8 @@ import type { Clock } from '../../domain/shared/clock.ts';
 
 const ALGORITHM = 'EdDSA';
 const CLOCK_SKEW_SECONDS = 30;
+/** Verified tokens remembered (an Ed25519 verification is most of an authenticated request's own CPU). */
+const VERIFIED_CACHE_ENTRIES = 10_000;
 
 /**
  * Where signing keys come from when they can change while the process runs
@@ -37,6 +39,8 @@ export interface AccessTokenOptions {
   audience: string;
   ttlSeconds: number;
   clock: Clock;
+  /** How many verified tokens to remember (by exact text, until they expire); 0 verifies every time. */
+  verifiedCacheEntries?: number;
 }
 
 export interface AccessTokens {
@@ -79,6 +83,15 @@ export async function createAccessTokens(options: AccessTokenOptions): Promise<A
   let state: Promise<KeyState> | undefined;
   let stateSource: readonly JWK[] | undefined;
   let published: { source: readonly JWK[]; jwks: { keys: JWK[] } } | undefined;
+  /**
+   * Tokens that verified, by their exact text: the subject and expiry, and the key set that verified them (a
+   * changed set verifies again, so a withdrawn key takes its tokens with it). A token is stateless until it
+   * expires, so remembering the signature check changes no answer; revocation is the caller's user check.
+   */
+  const verified = new Map<string, { sub: string; exp: number; source: readonly JWK[] }>();
+  const maxVerified = options.verifiedCacheEntries ?? VERIFIED_CACHE_ENTRIES;
+  /** jose's expiry rule: valid while now (whole seconds) − skew < exp. */
+  const unexpired = (exp: number) => Math.floor(options.clock.now().getTime() / 1000) - CLOCK_SKEW_SECONDS < exp;
 
   /** The imported keys for the source's current set, rebuilt when the set changes. */
   function keyState(): Promise<KeyState> {
@@ -129,6 +142,11 @@ export async function createAccessTokens(options: AccessTokenOptions): Promise<A
         .sign(signingKey);
     },
     async verify(token) {
+      const known = verified.get(token);
+      if (known !== undefined) {
+        if (known.source === source.current() && unexpired(known.exp)) return known.sub;
+        verified.delete(token);
+      }
       try {
         let keys = await keyState();
         const kid = kidOf(token);
@@ -146,6 +164,11 @@ export async function createAccessTokens(options: AccessTokenOptions): Promise<A
           currentDate: options.clock.now(),
         });
         if (typeof payload.sub !== 'string' || payload.sub === '') throw new Error('no subject');
+        // A token with a start time (nbf) is not remembered: its answer depends on the time at both ends.
+        if (maxVerified > 0 && payload.nbf === undefined && typeof payload.exp === 'number') {
+          if (verified.size >= maxVerified) verified.delete(verified.keys().next().value as string);
+          verified.set(token, { sub: payload.sub, exp: payload.exp, source: keys.source });
+        }
         return payload.sub;
       } catch (cause) {
         const expired = (cause as { code?: string }).code === 'ERR_JWT_EXPIRED';

@@ -2,6 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import type { Product, ProductRepository } from '../../../domain/products/index.ts';
 import { paginate, type SortColumn } from '../keyset.ts';
 import type { ProductsTable } from '../schema.ts';
+import { compiledOnce } from '../compiled.ts';
 import type { Connection } from '../transactions.ts';
 
 const COLUMNS = [
@@ -49,6 +50,7 @@ async function missOrMismatch(connection: Connection, id: string, expectedVersio
 }
 
 export function createProductRepository(connection: Connection): ProductRepository {
+  const byId = compiledOnce(connection, 1, (db, id: string) => db.selectFrom('products').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null));
   return {
     async insert(product) {
       const row = await connection()
@@ -70,7 +72,7 @@ export function createProductRepository(connection: Connection): ProductReposito
     },
 
     async findById(id) {
-      const row = await connection().selectFrom('products').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      const [row] = await byId(id);
       return row && toProduct(row);
     },
 

@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { EmailVerification, EmailVerificationRepository, User, UserRecord, UserRepository } from '../../../domain/users/index.ts';
+import { compiledOnce } from '../compiled.ts';
 import type { Connection } from '../transactions.ts';
 import type { UsersTable } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
@@ -32,6 +33,7 @@ export function toUser(row: Row): User {
 }
 
 export function createUserRepository(connection: Connection): UserRepository {
+  const byId = compiledOnce(connection, 1, (db, id: string) => db.selectFrom('users').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null));
   return {
     async insert(user) {
       try {
@@ -57,7 +59,7 @@ export function createUserRepository(connection: Connection): UserRepository {
     },
 
     async findById(id) {
-      const row = await connection().selectFrom('users').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      const [row] = await byId(id);
       return row && toUser(row);
     },
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
+import type { Logger } from 'pino';
 import { AppError } from '../../../domain/shared/errors.ts';
 import type { Principal } from '../../../domain/shared/principal.ts';
 import type { Authenticator } from '../../../platform/auth/index.ts';
@@ -63,13 +64,14 @@ export function registerRequestContext(app: FastifyInstance, authenticator: Auth
     const principal = await authenticator.authenticate({ authorization: headerValue(request, 'authorization'), apiKey: headerValue(request, 'x-api-key') });
     if (principal) {
       request.principal = principal;
-      request.log = request.log.child({ principal: principal.userId, ...(principal.apiKeyId ? { api_key: principal.apiKeyId } : {}) });
+      // Fastify made this request its own child logger: binding here costs no second child (and its completion line carries the caller too).
+      (request.log as Logger).setBindings({ principal: principal.userId, ...(principal.apiKeyId ? { api_key: principal.apiKeyId } : {}) });
     } else if (config.auth === 'required') {
       throw new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <access token or API key>" or "X-API-Key"');
     }
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-cache');
     if (request.method === 'GET' || request.method === 'HEAD') {
       // The same Vary on 200 and 304, whatever the body size (compression only adds it to large bodies).
@@ -81,7 +83,7 @@ export function registerRequestContext(app: FastifyInstance, authenticator: Auth
       if (config.auth !== undefined && config.auth !== 'none' && !publicCache) tokens.push('Authorization', 'X-API-Key');
       appendVary(reply, tokens);
     }
-    return payload;
+    done(null, payload);
   });
 }
 

@@ -7,9 +7,9 @@ import type { UsageRecorder } from '../../../platform/usage/index.ts';
  * requests count, so an unversioned request forwarded in-process counts once.
  */
 export function registerUsageRecording(app: FastifyInstance, recorder: UsageRecorder, now: () => number): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const principal = request.principal;
-    if (!principal || !request.versioned) return;
+    if (!principal || !request.versioned) return done();
     recorder.record({
       userId: principal.userId,
       apiKeyId: principal.apiKeyId,
@@ -18,5 +18,6 @@ export function registerUsageRecording(app: FastifyInstance, recorder: UsageReco
       rateLimitPolicy: reply.statusCode === 429 ? request.rateLimit?.violated[0]?.name : undefined,
       at: now(),
     });
+    done();
   });
 }

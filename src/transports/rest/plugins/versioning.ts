@@ -80,7 +80,8 @@ export function registerVersioning(app: FastifyInstance, options: VersioningOpti
     reply.type('text/html; charset=utf-8').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Stoa API versions</title></head><body><pre>${escaped}</pre></body></html>`),
   );
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks here and below: a request passes them all, and an async one costs a promise each.
+  app.addHook('onRequest', (request, reply, done) => {
     // Even a refused version choice answers with the version that would serve it otherwise.
     reply.header('stoa-version', LATEST_VERSION);
     const path = request.url.split('?')[0] ?? '/';
@@ -113,9 +114,10 @@ export function registerVersioning(app: FastifyInstance, options: VersioningOpti
         extensions: { successor_version: '2', successor: `${options.publicUrl}${successor}`, sunset },
       });
     }
+    done();
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.vendorMediaType && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) {
       reply.header('content-type', request.vendorMediaType);
     }
@@ -126,13 +128,12 @@ export function registerVersioning(app: FastifyInstance, options: VersioningOpti
       const location = reply.getHeader('location');
       if (typeof location === 'string') reply.header('location', v1Path(location));
     }
-    return payload;
+    done(null, payload);
   });
 
-  app.addHook('onResponse', async (request) => {
-    if (!request.versioned) return;
-    const client = request.principal?.apiKeyId ?? request.principal?.userId ?? 'anonymous';
-    usage.inc({ version: request.apiVersion, client });
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (request.versioned) usage.inc({ version: request.apiVersion, client: request.principal?.apiKeyId ?? request.principal?.userId ?? 'anonymous' });
+    done();
   });
 
   // Unversioned paths are served by the chosen version, in process.
@@ -193,7 +194,8 @@ export function registerV1Transformer(scope: FastifyInstance): void {
     route.config = { ...(route.config as object), v1UserBody: userBody } as typeof route.config;
   });
 
-  scope.addHook('preValidation', async (request) => {
+  // Callback style: every v1 request passes these, and an async hook costs a promise each.
+  scope.addHook('preValidation', (request, _reply, done) => {
     const query = request.query as Record<string, unknown> | undefined;
     if (query) {
       const userCollection = USER_COLLECTIONS.has(unversionedRoute(request));
@@ -201,15 +203,16 @@ export function registerV1Transformer(scope: FastifyInstance): void {
         if (typeof query[key] === 'string') query[key] = listTokensFromV1(query[key], userCollection);
       }
     }
+    done();
   });
 
-  scope.addHook('preHandler', async (request) => {
+  scope.addHook('preHandler', (request, _reply, done) => {
     if (request.routeOptions.config.v1UserBody) request.body = userBodyFromV1(request.body);
+    done();
   });
 
-  scope.addHook('preSerialization', async (request, reply, payload) => {
-    if (payload === null || typeof payload !== 'object') return payload;
-    if (reply.statusCode >= 400) return problemToV1(payload as Record<string, unknown>);
-    return toV1(payload);
+  scope.addHook('preSerialization', (_request, reply, payload, done) => {
+    if (payload === null || typeof payload !== 'object') return done(null, payload);
+    done(null, reply.statusCode >= 400 ? problemToV1(payload as Record<string, unknown>) : toV1(payload));
   });
 }
