@@ -38,33 +38,34 @@ type EventMessage = Extract<ServerMessage, { type: 'event' }>;
 
 /**
  * The bytes of event messages, serialized once per event being fanned out:
- * subscribers whose subscription id and channel are the same share one frame
- * text. Only the current
- * event is kept, so memory does not grow with the ring of recent events.
- * A string, not a Buffer: ws writes a string and its frame header as one
- * buffer (one write), a Buffer as two (cork, writev), which costs more.
+ * subscribers whose subscription id and channel are the same share one
+ * UTF-8 buffer. Only the current event is kept, so memory does not grow with
+ * the ring of recent events.
+ * A Buffer, not a string: `ws` writes either as a frame header plus the
+ * payload (cork, writev), but a string is measured and encoded again for
+ * every socket: ~20 % of the CPU of each send (bench/README.md, realtime).
  */
 class EventFrames {
   #event: Record<string, unknown> | null = null;
   #json = '';
-  readonly #frames = new Map<string, string>();
+  readonly #frames = new Map<string, Buffer>();
   #lastId = '';
   #lastChannel = '';
-  #lastFrame = '';
+  #lastFrame: Buffer | null = null;
 
-  frame(message: EventMessage): string {
+  frame(message: EventMessage): Buffer {
     if (message.event !== this.#event) {
       this.#event = message.event;
       this.#json = JSON.stringify(message.event);
       this.#frames.clear();
-      this.#lastFrame = '';
+      this.#lastFrame = null;
     }
     // Most subscribers of one event share the previous one's id and channel: no key to build then.
-    if (message.id === this.#lastId && message.channel === this.#lastChannel && this.#lastFrame !== '') return this.#lastFrame;
+    if (message.id === this.#lastId && message.channel === this.#lastChannel && this.#lastFrame !== null) return this.#lastFrame;
     const key = `${message.id}\n${message.channel}`;
     let frame = this.#frames.get(key);
     if (!frame) {
-      frame = `{"type":"event","id":${JSON.stringify(message.id)},"channel":${JSON.stringify(message.channel)},"event":${this.#json}}`;
+      frame = Buffer.from(`{"type":"event","id":${JSON.stringify(message.id)},"channel":${JSON.stringify(message.channel)},"event":${this.#json}}`);
       if (this.#frames.size < 1_000) this.#frames.set(key, frame);
     }
     this.#lastId = message.id;
@@ -73,6 +74,9 @@ class EventFrames {
     return frame;
   }
 }
+
+/** A shared event buffer goes out as a text frame (a Buffer would be binary by default). */
+const TEXT = { binary: false } as const;
 
 interface Peer {
   socket: WebSocket;
@@ -202,7 +206,7 @@ export class WebSocketGateway {
     };
     const send = (message: ServerMessage) => {
       if (closing || socket.readyState !== socket.OPEN) return;
-      if (message.type === 'event') socket.send(this.#eventFrames.frame(message));
+      if (message.type === 'event') socket.send(this.#eventFrames.frame(message), TEXT);
       else socket.send(JSON.stringify(message));
       // ws queues without bound (ws#2009): bound it here.
       if (realtime.sendBuffers.exceeded(socket.bufferedAmount)) {
