@@ -8,9 +8,8 @@ import { AppError, ERROR_CODES } from '../../domain/shared/errors.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
 import type { Clock } from '../../domain/shared/clock.ts';
 import type { Authenticator } from '../../platform/auth/index.ts';
-import { credentialExpiry } from '../../platform/auth/tickets.ts';
 import { asAppError } from '../../platform/errors/index.ts';
-import { RealtimeSession, userPostsAuthorization, type ProtocolDeps, type Realtime, type ServerMessage } from '../../platform/realtime/index.ts';
+import { RealtimeSession, upgradeCredential, userPostsAuthorization, type ProtocolDeps, type Realtime, type ServerMessage, type StreamCredential } from '../../platform/realtime/index.ts';
 
 /** Close codes of /v1/ws. */
 export const WS_CLOSE = { goingAway: 1001, tooBig: 1009, tryAgainLater: 1013, unauthorized: 4401 } as const;
@@ -82,10 +81,6 @@ interface Peer {
   socket: WebSocket;
   session: RealtimeSession;
   missedPongs: number;
-}
-
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function destroySocket(this: Duplex): void {
@@ -178,19 +173,9 @@ export class WebSocketGateway {
     for (const peer of [...this.#peers]) peer.socket.close(WS_CLOSE.goingAway, 'server shutting down');
   }
 
-  async #authenticate(request: IncomingMessage, url: URL): Promise<{ principal: Principal; expiresAt: Date | null }> {
-    const authorization = first(request.headers.authorization);
-    const apiKey = first(request.headers['x-api-key']);
-    const principal = await this.#deps.authenticator.authenticate({ authorization, apiKey });
-    if (principal) {
-      return { principal, expiresAt: credentialExpiry(principal, authorization) };
-    }
-    const ticket = url.searchParams.get('ticket');
-    if (ticket !== null) {
-      const grant = await this.#deps.realtime.tickets.redeem(ticket);
-      if (grant) return { principal: grant.principal, expiresAt: grant.credentialExpiresAt };
-      throw new AppError('UNAUTHENTICATED', 'The ticket is unknown, used or expired: get a new one from POST /v1/realtime/tickets');
-    }
+  async #authenticate(request: IncomingMessage, url: URL): Promise<StreamCredential> {
+    const found = await upgradeCredential({ authenticator: this.#deps.authenticator, tickets: this.#deps.realtime.tickets }, request, url);
+    if (found) return found;
     throw new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <access token or API key>", "X-API-Key" or ?ticket=');
   }
 
