@@ -2,7 +2,7 @@
  * A server for bench/realtime.ts, one per child process, driven over IPC:
  *
  *   node --expose-gc --import tsx bench/realtime-server.ts stoa   # DATABASE_URL / REDIS_URL from the environment
- *   node --expose-gc --import tsx bench/realtime-server.ts bare
+ *   node --expose-gc --import tsx bench/realtime-server.ts bare [string|buffer]
  *
  * `stoa` is the whole app (production settings, rate limiting and load shedding off so 5,000 streams of one
  * key are admitted, the stream cap raised to 10,000) with an admin API key; events are committed through the
@@ -12,6 +12,7 @@
  *
  * First message to the parent: `{ready, port, apiKey}`. Then requests `{id, cmd, ...}` answered `{id, ...}`:
  *   mem                       → memory after two full GCs, and how many sockets/streams the server holds
+ *   cpu                       → `us`: this process's CPU time so far (user + system, microseconds)
  *   commit                    → one event committed (stoa: a post; bare: a broadcast on both transports), `t` = epoch ms after
  *   chat                      → one chat message published to `chat:bench` (stoa only)
  *   rate {rate, seconds}      → events at `rate` a second for `seconds`; `times` = [[resource id, epoch ms of commit]]
@@ -29,6 +30,10 @@ const mode = process.argv[2];
 const now = () => performance.timeOrigin + performance.now();
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const reply = (message: object) => process.send!(message);
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 
 function memory() {
   gc();
@@ -98,9 +103,12 @@ if (mode === 'stoa') {
           return reply({ id: request.id, file: writeHeapSnapshot(`/tmp/stoa-${Date.now()}.heapsnapshot`) });
         }
         case 'commit': {
+          const cpu = cpuMicros();
           const [resource, t] = await commit(n++);
-          return reply({ id: request.id, resource, t });
+          return reply({ id: request.id, resource, t, commit_us: cpuMicros() - cpu });
         }
+        case 'cpu':
+          return reply({ id: request.id, us: cpuMicros() });
         case 'chat': {
           const t = now();
           await container.realtime.chat.publish({ room: 'bench', data: { n: n++ }, from: admin.id, sent_at: new Date().toISOString() });
@@ -128,6 +136,7 @@ if (mode === 'stoa') {
   });
   reply({ ready: true, port: typeof address === 'object' && address ? address.port : 0, apiKey });
 } else if (mode === 'bare') {
+  const sendBuffer = process.argv[3] === 'buffer';
   const sockets = new Set<WebSocket>();
   const streams = new Set<ServerResponse>();
   const server = createServer((req, res) => {
@@ -150,11 +159,17 @@ if (mode === 'stoa') {
   let n = 0;
   const broadcast = (i: number): [string, number] => {
     const t = now();
-    // The same shape and size as Stoa's event message: serialized once, sent to every socket.
-    const resource = `pst_bare${String(i).padStart(18, '0')}`;
-    const event = { id: `evt_bare${String(i).padStart(18, '0')}`, sequence: i + 1, type: 'post.created', resource_type: 'post', resource_id: resource, data: { id: resource, title: `bench ${i}`, content: 'A post committed by the realtime bench.', author_id: 'usr_bare000000000000000000', created_at: new Date().toISOString(), updated_at: new Date().toISOString() }, created_at: new Date().toISOString() };
+    // Stoa's event message byte for byte (ids of the same length, the post's fields in the order jsonb keeps
+    // them): serialized once, sent to every socket as a string, or with `buffer` as one shared Buffer.
+    const resource = `pst_bare${String(i).padStart(22, '0')}`;
+    const event = { id: `evt_bare${String(i).padStart(22, '0')}`, sequence: i + 1, type: 'post.created', resource_type: 'post', resource_id: resource, data: { id: resource, likes: 0, title: `bench ${i}`, content: 'A post committed by the realtime bench.', author_id: 'usr_bare0000000000000000000000', created_at: new Date().toISOString(), updated_at: new Date().toISOString() }, created_at: new Date().toISOString() };
     const text = JSON.stringify({ type: 'event', id: 'bench', channel: 'events', event });
-    for (const socket of sockets) socket.send(text);
+    if (sendBuffer) {
+      const payload = Buffer.from(text);
+      for (const socket of sockets) socket.send(payload, { binary: false });
+    } else {
+      for (const socket of sockets) socket.send(text);
+    }
     const frame = `id: ${event.sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
     for (const res of streams) res.write(frame);
     return [resource, t];
@@ -168,6 +183,8 @@ if (mode === 'stoa') {
           const [resource, t] = broadcast(n++);
           return reply({ id: request.id, resource, t });
         }
+        case 'cpu':
+          return reply({ id: request.id, us: cpuMicros() });
         case 'rate':
           return reply({ id: request.id, times: await atRate(request.rate!, request.seconds!, async () => broadcast(n++)) });
       }

@@ -1,6 +1,6 @@
 /**
  * Real-time fan-out, side by side with bare servers in the same run:
- *   node --import tsx bench/realtime.ts [--connections 5000] [--rounds 11] [--subscribers 1000] [--rate 500] [--seconds 4] [--short]
+ *   node --import tsx bench/realtime.ts [--connections 5000] [--rounds 11] [--subscribers 1000] [--rate 500] [--seconds 4] [--bare-send string|buffer] [--short]
  *   (PGlite in memory unless DATABASE_URL; REDIS_URL is passed on)
  *
  * Each server runs in a child process of its own (bench/realtime-server.ts), so its memory is its own; the
@@ -73,6 +73,10 @@ const median = (values: number[]) => {
 };
 const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
 const round1 = (n: number) => Math.round(n * 10) / 10;
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 interface Memory {
@@ -101,8 +105,8 @@ class Server {
     });
   }
 
-  static start(mode: 'stoa' | 'bare'): Promise<Server> {
-    const child = fork(SERVER, [mode], { execArgv: ['--expose-gc', ...(process.env.BENCH_CPU_PROF && mode === 'stoa' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  static start(mode: 'stoa' | 'bare', bareSend = 'string'): Promise<Server> {
+    const child = fork(SERVER, mode === 'bare' ? [mode, bareSend] : [mode], { execArgv: ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.BENCH_CPU_PROF, mode)}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const server = new Server(child);
     return new Promise((resolve, reject) => {
       child.once('message', (message: { ready?: boolean; port: number; apiKey?: string }) => {
@@ -162,6 +166,8 @@ function resourceOf(text: string): string | null {
 /** Where every client reports what it receives. */
 class Inbox {
   count = 0;
+  /** The size of the last message received (the payload of a WebSocket frame, or an SSE chunk). */
+  bytes = 0;
   readonly arrivals = new Map<string, number[]>();
   #waiter: { target: number; resolve: () => void } | null = null;
   recordArrivals = false;
@@ -222,6 +228,7 @@ function openSocket(port: number, apiKey: string, inbox: Inbox): Promise<WebSock
         } else reject(new Error(`unexpected first message: ${text}`));
         return;
       }
+      inbox.bytes = (data as Buffer).length;
       inbox.receive(text);
     });
   });
@@ -263,31 +270,47 @@ const perConnection = (before: Memory, after: Memory, n: number) => ({
   heap_bytes: Math.round((after.heap_used + after.external - before.heap_used - before.external) / n),
 });
 
-/** One event to every client, `rounds` times per server interleaved; milliseconds from the request to the last delivery. */
+/**
+ * One event to every client, `rounds` times per server interleaved; milliseconds from the request to the last
+ * delivery, and CPU milliseconds spent meanwhile by the server and by this (the clients') process: on a loaded
+ * machine the wall time mostly measures the scheduler, CPU time what each side did.
+ */
 async function broadcastRounds(servers: Array<{ name: string; server: Server; inbox: Inbox }>, connections: number, rounds: number) {
   const times: Record<string, number[]> = {};
   const commitToLast: Record<string, number[]> = {};
+  const serverCpu: Record<string, number[]> = {};
+  const commitCpu: Record<string, number[]> = {};
+  const clientCpu: Record<string, number[]> = {};
+  const bytes: Record<string, number> = {};
   for (let r = 0; r < rounds + 1; r++) {
     for (const { name, server, inbox } of servers) {
       inbox.reset();
+      const serverBefore = (await server.ask<{ us: number }>('cpu')).us;
+      const clientBefore = cpuMicros();
       const asked = now();
-      const answer = await server.ask<{ t: number }>('commit');
+      const answer = await server.ask<{ t: number; commit_us?: number }>('commit');
       const complete = await inbox.until(connections, 60_000);
       const last = now();
+      const clientUsed = cpuMicros() - clientBefore;
+      const serverUsed = (await server.ask<{ us: number }>('cpu')).us - serverBefore;
       if (!complete) throw new Error(`${name}: only ${inbox.count} of ${connections} deliveries within 60 s`);
       await sleep(200);
       if (inbox.count !== connections) throw new Error(`${name}: ${inbox.count} deliveries for ${connections} subscribers`);
       if (r === 0) continue; // warm-up
       (times[name] ??= []).push(last - asked);
       (commitToLast[name] ??= []).push(last - answer.t);
+      (serverCpu[name] ??= []).push(serverUsed / 1000);
+      (clientCpu[name] ??= []).push(clientUsed / 1000);
+      if (answer.commit_us !== undefined) (commitCpu[name] ??= []).push(answer.commit_us / 1000);
+      bytes[name] = inbox.bytes;
     }
   }
-  return { times, commitToLast };
+  return { times, commitToLast, serverCpu, commitCpu, clientCpu, bytes };
 }
 
-async function wsPart(connections: number, rounds: number) {
+async function wsPart(connections: number, rounds: number, bareSend: string) {
   const stoa = await Server.start('stoa');
-  const bare = await Server.start('bare');
+  const bare = await Server.start('bare', bareSend);
   try {
     const result: Record<string, unknown> = {};
     const sides = [];
@@ -300,13 +323,24 @@ async function wsPart(connections: number, rounds: number) {
       result[name] = { memory_per_connection: perConnection(before, after, connections), held: after.held };
       sides.push({ name, server, inbox, sockets });
     }
-    const { times, commitToLast } = await broadcastRounds(sides, connections, rounds);
+    const { times, commitToLast, serverCpu, commitCpu, clientCpu, bytes } = await broadcastRounds(sides, connections, rounds);
     for (const side of sides) {
-      Object.assign(result[side.name] as object, { last_delivery_ms: round1(median(times[side.name]!)), rounds_ms: times[side.name]!.map(round1) });
-      if (side.name === 'stoa') Object.assign(result.stoa as object, { commit_to_last_ms: round1(median(commitToLast.stoa!)) });
+      Object.assign(result[side.name] as object, {
+        last_delivery_ms: round1(median(times[side.name]!)),
+        rounds_ms: times[side.name]!.map(round1),
+        server_cpu_ms: round1(median(serverCpu[side.name]!)),
+        client_cpu_ms: round1(median(clientCpu[side.name]!)),
+        message_bytes: bytes[side.name],
+      });
+      if (side.name === 'stoa') Object.assign(result.stoa as object, { commit_to_last_ms: round1(median(commitToLast.stoa!)), commit_cpu_ms: round1(median(commitCpu.stoa!)) });
       await closeAll(side.sockets);
     }
-    return { ...result, ratio: ratio(median(times.stoa!), median(times.bare!)), ratio_of_best_rounds: ratio(Math.min(...times.stoa!), Math.min(...times.bare!)) };
+    return {
+      ...result,
+      ratio: ratio(median(times.stoa!), median(times.bare!)),
+      ratio_of_best_rounds: ratio(Math.min(...times.stoa!), Math.min(...times.bare!)),
+      server_cpu_ratio: ratio(median(serverCpu.stoa!), median(serverCpu.bare!)),
+    };
   } finally {
     await Promise.all([stoa.stop(), bare.stop()]);
   }
@@ -383,7 +417,7 @@ async function latencyPart(subscribers: number, rate: number, seconds: number) {
 }
 
 type Bytes = { rss_bytes: number; heap_bytes: number };
-type WsSide = { last_delivery_ms: number; commit_to_last_ms?: number; memory_per_connection: Bytes };
+type WsSide = { last_delivery_ms: number; commit_to_last_ms?: number; memory_per_connection: Bytes; server_cpu_ms: number; client_cpu_ms: number; commit_cpu_ms?: number; message_bytes: number };
 type SseSide = { last_delivery_ms: number; commit_to_last_ms: number; memory_per_stream: Bytes };
 
 export async function main(argv: string[]): Promise<number> {
@@ -396,6 +430,7 @@ export async function main(argv: string[]): Promise<number> {
       rate: { type: 'string' },
       seconds: { type: 'string' },
       only: { type: 'string' },
+      'bare-send': { type: 'string', default: 'string' },
       short: { type: 'boolean', default: false },
     },
   });
@@ -409,13 +444,14 @@ export async function main(argv: string[]): Promise<number> {
   await bundleServer();
   const store = process.env.DATABASE_URL ? (process.env.REDIS_URL ? 'postgres+redis' : 'postgres') : 'pglite';
 
-  const report: Record<string, unknown> = { store, connections, rounds, machine: { cpus: cpus().length, loadavg: loadavg() } };
-  let out = `realtime (${store}, ${connections} connections, ${rounds} rounds)\n`;
+  const report: Record<string, unknown> = { store, connections, rounds, bare_send: values['bare-send'], machine: { cpus: cpus().length, loadavg: loadavg() } };
+  let out = `realtime (${store}, ${connections} connections, ${rounds} rounds, bare ws sends a ${values['bare-send']})\n`;
   const kb = (bytes: number) => `${round1(bytes / 1024)} KB`;
   if (parts.has('ws')) {
-    const ws = (report.ws = await wsPart(connections, rounds)) as unknown as { ratio: number; ratio_of_best_rounds: number; stoa: WsSide; bare: WsSide };
+    const ws = (report.ws = await wsPart(connections, rounds, values['bare-send'])) as unknown as { ratio: number; ratio_of_best_rounds: number; server_cpu_ratio: number; stoa: WsSide; bare: WsSide };
     out +=
       `  ws broadcast  Stoa ${ws.stoa.last_delivery_ms} ms (commit → last ${ws.stoa.commit_to_last_ms} ms)  bare ws ${ws.bare.last_delivery_ms} ms  ratio ${ws.ratio}× (best rounds ${ws.ratio_of_best_rounds}×)\n` +
+      `  ws cpu        server Stoa ${ws.stoa.server_cpu_ms} ms (commit ${ws.stoa.commit_cpu_ms} ms)  bare ${ws.bare.server_cpu_ms} ms  ratio ${ws.server_cpu_ratio}×; clients ${ws.stoa.client_cpu_ms} / ${ws.bare.client_cpu_ms} ms; message ${ws.stoa.message_bytes} / ${ws.bare.message_bytes} bytes\n` +
       `  ws memory     Stoa ${kb(ws.stoa.memory_per_connection.rss_bytes)} RSS / ${kb(ws.stoa.memory_per_connection.heap_bytes)} heap per connection  bare ${kb(ws.bare.memory_per_connection.rss_bytes)} / ${kb(ws.bare.memory_per_connection.heap_bytes)}\n`;
   }
   if (parts.has('sse')) {

@@ -69,6 +69,17 @@ describe('WebSocket /v1/ws', () => {
     assert.equal((await refused({}, `?ticket=${encodeURIComponent(ticket)}`)).status, 401, 'a used ticket');
   });
 
+  it('reads the headers before a ticket: a good header leaves the ticket unused, a bad one is 401 without using it', async () => {
+    const ticket = (await w.app.inject({ method: 'POST', url: '/v1/realtime/tickets', headers: w.ada.auth })).json().data.ticket as string;
+    const query = `?ticket=${encodeURIComponent(ticket)}`;
+    await connect(w.bob.auth, query);
+    assert.equal((await refused({ authorization: 'Bearer nope' }, query)).status, 401);
+    const viaTicket = await connect({}, query);
+    viaTicket.send({ type: 'ping' });
+    await viaTicket.next((m) => m.type === 'pong');
+    assert.equal((await refused({}, query)).status, 401, 'now used');
+  });
+
   it('answers bad JSON, non-objects and unknown types with error BAD_REQUEST and stays open', async () => {
     const client = await connect(w.bob.auth);
     for (const bad of ['{not json', '42', '{"no":"type"}', '{"type":"dance"}']) client.send(bad);

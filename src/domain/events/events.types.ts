@@ -73,7 +73,9 @@ export const EVENT_FAMILY_SCOPES: Readonly<Record<string, Scope | null>> = {
 
 /** The family of an event type: `order` for `order.created`. */
 export function familyOf(type: string): string {
-  return type.split('.')[0]!;
+  // Called per subscriber while an event is fanned out: no array for one prefix.
+  const dot = type.indexOf('.');
+  return dot < 0 ? type : type.slice(0, dot);
 }
 
 /** The scope an API key needs to see events of a type (none for the public catalogue). */

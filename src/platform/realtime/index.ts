@@ -15,6 +15,7 @@ export * from './feed.ts';
 export * from './hub.ts';
 export * from './protocol.ts';
 export * from './streams.ts';
+export * from './upgrade-auth.ts';
 export * from './watch.ts';
 
 export interface RealtimeConfig {

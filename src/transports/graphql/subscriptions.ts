@@ -8,6 +8,7 @@ import type { Container } from '../../container.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
 import { credentialExpiry } from '../../platform/auth/tickets.ts';
 import { asAppError } from '../../platform/errors/index.ts';
+import { upgradeCredential } from '../../platform/realtime/index.ts';
 import type { GraphqlContext } from './context.ts';
 import type { GraphqlEngine } from './engine.ts';
 import { coercionFailure, formatError, toGraphqlError } from './errors.ts';
@@ -27,10 +28,6 @@ interface Connection {
   refused: boolean;
   unwatch?: () => void;
   missedPongs: number;
-}
-
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function stringOf(params: Readonly<Record<string, unknown>> | undefined, ...names: string[]): string | undefined {
@@ -113,15 +110,10 @@ export class GraphqlSubscriptions {
     for (const connection of [...this.#connections]) connection.socket.close(GRAPHQL_WS_CLOSE.goingAway, 'server shutting down');
   }
 
-  /** A principal from the upgrade, null when it carried no credential, false when the one it carried failed. */
+  /** A principal from the upgrade (headers, then ticket, as /v1/ws), null when it carried no credential, false when the one it carried failed. */
   async #authenticateUpgrade(request: IncomingMessage, url: URL): Promise<{ principal: Principal; expiresAt: Date | null } | null | false> {
     try {
-      const ticket = url.searchParams.get('ticket');
-      if (ticket !== null) {
-        const grant = await this.#container.realtime.tickets.redeem(ticket);
-        return grant ? { principal: grant.principal, expiresAt: grant.credentialExpiresAt } : false;
-      }
-      return await this.#credentials(first(request.headers.authorization), first(request.headers['x-api-key']));
+      return await upgradeCredential({ authenticator: this.#container.authenticator, tickets: this.#container.realtime.tickets }, request, url);
     } catch {
       return false;
     }

@@ -8,9 +8,8 @@ import { AppError, ERROR_CODES } from '../../domain/shared/errors.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
 import type { Clock } from '../../domain/shared/clock.ts';
 import type { Authenticator } from '../../platform/auth/index.ts';
-import { credentialExpiry } from '../../platform/auth/tickets.ts';
 import { asAppError } from '../../platform/errors/index.ts';
-import { RealtimeSession, userPostsAuthorization, type ProtocolDeps, type Realtime, type ServerMessage } from '../../platform/realtime/index.ts';
+import { RealtimeSession, upgradeCredential, userPostsAuthorization, type ProtocolDeps, type Realtime, type ServerMessage, type StreamCredential } from '../../platform/realtime/index.ts';
 
 /** Close codes of /v1/ws. */
 export const WS_CLOSE = { goingAway: 1001, tooBig: 1009, tryAgainLater: 1013, unauthorized: 4401 } as const;
@@ -37,34 +36,57 @@ function presentOnce(event: StoredEvent): Record<string, unknown> {
 type EventMessage = Extract<ServerMessage, { type: 'event' }>;
 
 /**
- * The bytes of event messages, serialized once per event being fanned out:
- * subscribers whose subscription id and channel are the same share one frame
- * text. Only the current
- * event is kept, so memory does not grow with the ring of recent events.
- * A string, not a Buffer: ws writes a string and its frame header as one
- * buffer (one write), a Buffer as two (cork, writev), which costs more.
+ * A whole unmasked WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, the
+ * payload length in 7, 16 or 64 bits) around `payload`.
+ */
+function textFrame(payload: Buffer): Buffer {
+  const length = payload.length;
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (length < 126) frame[1] = length;
+  else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, header);
+  return frame;
+}
+
+/**
+ * The frames of event messages, built once per event being fanned out:
+ * subscribers whose subscription id and channel are the same share one
+ * frame. Only the current event is kept, so memory does not grow with the
+ * ring of recent events.
+ * Whole frames written to each socket (ws made `Sender.frame` public for
+ * this, websockets/ws#1016): `ws.send` would frame every copy again — a
+ * header buffer, cork, writev — and a string would also be measured and
+ * encoded per socket; together ~25 % of a send's CPU (bench/README.md, realtime).
  */
 class EventFrames {
   #event: Record<string, unknown> | null = null;
   #json = '';
-  readonly #frames = new Map<string, string>();
+  readonly #frames = new Map<string, Buffer>();
   #lastId = '';
   #lastChannel = '';
-  #lastFrame = '';
+  #lastFrame: Buffer | null = null;
 
-  frame(message: EventMessage): string {
+  frame(message: EventMessage): Buffer {
     if (message.event !== this.#event) {
       this.#event = message.event;
       this.#json = JSON.stringify(message.event);
       this.#frames.clear();
-      this.#lastFrame = '';
+      this.#lastFrame = null;
     }
     // Most subscribers of one event share the previous one's id and channel: no key to build then.
-    if (message.id === this.#lastId && message.channel === this.#lastChannel && this.#lastFrame !== '') return this.#lastFrame;
+    if (message.id === this.#lastId && message.channel === this.#lastChannel && this.#lastFrame !== null) return this.#lastFrame;
     const key = `${message.id}\n${message.channel}`;
     let frame = this.#frames.get(key);
     if (!frame) {
-      frame = `{"type":"event","id":${JSON.stringify(message.id)},"channel":${JSON.stringify(message.channel)},"event":${this.#json}}`;
+      frame = textFrame(Buffer.from(`{"type":"event","id":${JSON.stringify(message.id)},"channel":${JSON.stringify(message.channel)},"event":${this.#json}}`));
       if (this.#frames.size < 1_000) this.#frames.set(key, frame);
     }
     this.#lastId = message.id;
@@ -78,10 +100,6 @@ interface Peer {
   socket: WebSocket;
   session: RealtimeSession;
   missedPongs: number;
-}
-
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function destroySocket(this: Duplex): void {
@@ -162,7 +180,7 @@ export class WebSocketGateway {
     this.#authenticate(request, url).then(
       ({ principal, expiresAt }) => {
         if (socket.destroyed) return;
-        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#open(ws, principal, expiresAt));
+        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#open(ws, socket, principal, expiresAt));
       },
       (error: unknown) => refuse(socket, asAppError(error), this.#deps.publicUrl, url.pathname),
     );
@@ -174,23 +192,19 @@ export class WebSocketGateway {
     for (const peer of [...this.#peers]) peer.socket.close(WS_CLOSE.goingAway, 'server shutting down');
   }
 
-  async #authenticate(request: IncomingMessage, url: URL): Promise<{ principal: Principal; expiresAt: Date | null }> {
-    const authorization = first(request.headers.authorization);
-    const apiKey = first(request.headers['x-api-key']);
-    const principal = await this.#deps.authenticator.authenticate({ authorization, apiKey });
-    if (principal) {
-      return { principal, expiresAt: credentialExpiry(principal, authorization) };
-    }
-    const ticket = url.searchParams.get('ticket');
-    if (ticket !== null) {
-      const grant = await this.#deps.realtime.tickets.redeem(ticket);
-      if (grant) return { principal: grant.principal, expiresAt: grant.credentialExpiresAt };
-      throw new AppError('UNAUTHENTICATED', 'The ticket is unknown, used or expired: get a new one from POST /v1/realtime/tickets');
-    }
+  async #authenticate(request: IncomingMessage, url: URL): Promise<StreamCredential> {
+    const found = await upgradeCredential({ authenticator: this.#deps.authenticator, tickets: this.#deps.realtime.tickets }, request, url);
+    if (found) return found;
     throw new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <access token or API key>", "X-API-Key" or ?ticket=');
   }
 
-  #open(socket: WebSocket, principal: Principal, expiresAt: Date | null): void {
+  /**
+   * `raw` is the upgraded TCP socket `ws` writes its frames to. Event frames
+   * are written to it whole, between `ws`'s own writes: `ws` writes each frame
+   * in one synchronous call and, without permessage-deflate (off here), never
+   * holds one back, so frames never interleave; `bufferedAmount` counts both.
+   */
+  #open(socket: WebSocket, raw: Duplex, principal: Principal, expiresAt: Date | null): void {
     const { realtime } = this.#deps;
     let closing = false;
     const close = (code: number, reason: string) => {
@@ -202,7 +216,7 @@ export class WebSocketGateway {
     };
     const send = (message: ServerMessage) => {
       if (closing || socket.readyState !== socket.OPEN) return;
-      if (message.type === 'event') socket.send(this.#eventFrames.frame(message));
+      if (message.type === 'event') raw.write(this.#eventFrames.frame(message));
       else socket.send(JSON.stringify(message));
       // ws queues without bound (ws#2009): bound it here.
       if (realtime.sendBuffers.exceeded(socket.bufferedAmount)) {
