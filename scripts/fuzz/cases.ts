@@ -191,10 +191,10 @@ export async function build(c: Case, ops: Array<{ truth: OpenApiTruth; op: Opera
   if (c.accept !== undefined) headers.accept = c.accept;
   if (c.idempotencyKey === 'fresh') headers['idempotency-key'] = randomUUID();
   else if (c.idempotencyKey !== 'none') headers['idempotency-key'] = c.idempotencyKey;
-  if (c.ifMatch === 'current') {
+  if (c.ifMatch === 'current' && op.method !== 'GET') {
     const current = await target.app.inject({ method: 'GET', url: path, headers: target.headersOf('admin') });
     if (current.headers.etag) headers['if-match'] = String(current.headers.etag);
-  } else if (c.ifMatch !== 'none') headers['if-match'] = c.ifMatch;
+  } else if (c.ifMatch !== 'none' && c.ifMatch !== 'current') headers['if-match'] = c.ifMatch;
   const options: InjectOptions & { method: string; url: string } = { method: op.method, url, headers };
   if (c.body.kind === 'raw') {
     if (c.body.contentType !== undefined) headers['content-type'] = c.body.contentType;

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { servedDocuments } from '../../test/helpers/api-walk.ts';
 import { build, caseArbitrary, describe, operationsOf, type Case } from './cases.ts';
 import { judge, type Finding } from './oracle.ts';
-import { ACTOR_OWNER, Target, type Owner } from './target.ts';
+import { ACTOR_OWNER, Target, type Actor, type Owner } from './target.ts';
 
 const { values: args } = parseArgs({
   options: { seed: { type: 'string' }, minutes: { type: 'string' }, path: { type: 'string' } },
@@ -37,7 +37,21 @@ const perStatus = new Map<number, number>();
 const encountered = new Map<string, { finding: Finding; request: string }>();
 const reported = new Map<string, { finding: Finding; request: string; reproduce: string }>();
 
-const WRITE_SHAPES = /\/(cancel|rotate-secret|retry|logout|verify-email)$/;
+/** The JSON body a request carried, if it carried one under a JSON media type. */
+function sentJson(options: { headers?: unknown; payload?: unknown }): { sentJson: { value: unknown } } | undefined {
+  const type = String((options.headers as Record<string, string> | undefined)?.['content-type'] ?? '');
+  if (options.payload === undefined || !/^application\/json\s*(;|$)/.test(type)) return undefined;
+  try {
+    return { sentJson: { value: JSON.parse(String(options.payload)) } };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Successful writes that can take a fixture away: deletions, cancellations, account and order changes. */
+function mayBreakFixtures(method: string, template: string): boolean {
+  return method === 'DELETE' || /\/cancel$/.test(template) || (/^(PUT|PATCH)$/.test(method) && /\/(users|orders)\/\{id\}$/.test(template));
+}
 
 /** Sends one case and judges the answer; heals the fixtures when a write went through. */
 async function execute(c: Case): Promise<{ findings: Finding[]; request: string }> {
@@ -65,22 +79,62 @@ async function execute(c: Case): Promise<{ findings: Finding[]; request: string 
     contentType: res.headers['content-type'] as string | undefined,
     body: res.body,
     privateIds: { a: target.privateIds('a'), b: target.privateIds('b') },
+    ...(sentJson(options) ?? {}),
     ...(before ? { before } : {}),
     ...(after ? { after } : {}),
   });
-  if (writes && res.statusCode < 300 && (op.method !== 'POST' || WRITE_SHAPES.test(op.path) || op.path.includes('/users'))) {
-    const owners = new Set<Owner>([pathOwner ?? ACTOR_OWNER[c.actor] ?? 'a']);
-    if (op.path.includes('/users')) owners.add(ACTOR_OWNER[c.actor] ?? 'a');
-    await target.heal([...owners]);
-  }
+  if (res.statusCode < 300 && mayBreakFixtures(op.method, op.path)) await target.heal([...new Set<Owner>([pathOwner ?? ACTOR_OWNER[c.actor] ?? 'a'])]);
   const request = describe(options);
   for (const f of findings) if (!encountered.has(f.key)) encountered.set(f.key, { finding: f, request: `${request}\n  → ${res.statusCode} ${String(res.headers['content-type'] ?? '')} ${res.body.slice(0, 300)}` });
   return { findings, request: `${request}\n  → ${res.statusCode} ${String(res.headers['content-type'] ?? '')} ${res.body.slice(0, 300)}` };
 }
 
+/**
+ * Hand-written requests for defects found before (an outside run): they run
+ * first, every time, through the same judge, so they stay fixed.
+ */
+async function standingProbes(): Promise<void> {
+  const a = target.fixtures.a;
+  const probes: Array<{ template: string; method: string; url: string; actor: Actor; headers?: Record<string, string>; connectionClose?: boolean }> = [
+    { template: '/v2/posts/{id}', method: 'GET', url: '/v2/posts/%zz', actor: 'a' },
+    { template: '/v2/posts/{id}', method: 'GET', url: `/v2/posts/${'x'.repeat(200)}`, actor: 'a' },
+    { template: '/v2/posts/{id}', method: 'GET', url: `/v2/posts/${'y'.repeat(3000)}`, actor: 'a' },
+    { template: '/v2/posts/{id}', method: 'GET', url: `/v2/posts/${a.posts}`, actor: 'a', headers: { 'x-padding': 'p'.repeat(17 * 1024) }, connectionClose: true },
+    { template: '/v2/users', method: 'GET', url: '/v2/users?fields=role', actor: 'b' },
+    { template: '/v2/users', method: 'GET', url: '/v2/users?fields=email,status', actor: 'b-key-read-only' },
+    { template: '/v2/posts', method: 'GET', url: '/v2/posts?created_after=2026-02-01T00:00:00Z&created_before=2026-01-01T00:00:00Z', actor: 'a' },
+    { template: '/v2/users/{id}/posts', method: 'GET', url: `/v2/users/${a.users}/posts?created_after=2026-02-01T00:00:00Z&created_before=2026-01-01T00:00:00Z`, actor: 'b' },
+    { template: '/v2/users/{id}/posts', method: 'GET', url: '/v2/users/usr_0000000000000000/posts', actor: 'a' },
+    { template: '/v2/orders', method: 'GET', url: '/v2/orders', actor: 'a', headers: { accept: 'text/csv' } },
+    { template: '/v2/me', method: 'GET', url: '/v2/me?unknown=1', actor: 'a' },
+    { template: '/v2/me', method: 'GET', url: '/v2/me', actor: 'a', headers: { accept: 'image/png' } },
+    { template: '/v2/api-keys/{id}', method: 'GET', url: `/v2/api-keys/${a['api-keys']}?unknown=1`, actor: 'a' },
+    { template: '/v2/orders', method: 'POST', url: '/v2/orders', actor: 'a', headers: { 'content-type': 'application/json' } },
+    { template: '/v2/charges', method: 'POST', url: '/v2/charges', actor: 'a', headers: { 'content-type': 'application/json' } },
+  ];
+  for (const probe of probes) {
+    const index = ops.findIndex(({ op }) => op.path === probe.template && op.method === probe.method);
+    const { truth, op } = ops[index]!;
+    const options = { method: probe.method, url: probe.url, headers: { ...target.headersOf(probe.actor), ...probe.headers }, ...(probe.method === 'POST' ? { payload: '{"items":[],"amount":1}' } : {}) };
+    const res = await target.send(options);
+    if (!res) throw new Error(`probe ${probe.method} ${probe.url.slice(0, 60)} could not be sent`);
+    requests += 1;
+    perOperation.set(index, (perOperation.get(index) ?? 0) + 1);
+    perStatus.set(res.statusCode, (perStatus.get(res.statusCode) ?? 0) + 1);
+    const findings = judge({ truth, op, actor: probe.actor, pathOwner: undefined, method: probe.method, url: probe.url, status: res.statusCode, contentType: res.headers['content-type'], body: res.body, privateIds: { a: target.privateIds('a'), b: target.privateIds('b') } });
+    if (probe.connectionClose && res.headers.connection !== 'close') findings.push({ kind: 'document', key: `probe ${probe.url.slice(0, 40)} connection`, message: `a ${res.statusCode} that closes the connection did not say Connection: close` });
+    const request = `${describe(options)}\n  → ${res.statusCode} ${res.headers['content-type'] ?? ''} ${res.body.slice(0, 300)}`;
+    for (const f of findings) if (!reported.has(f.key)) reported.set(f.key, { finding: f, request, reproduce: 'npm run fuzz (standing probe)' });
+    for (const f of findings) console.log(`\n✗ ${f.message}\n  standing probe:\n  ${request.replace(/\n/g, '\n  ')}`);
+  }
+  for (const key of reported.keys()) known.add(key);
+}
+
 /** Defects seen in earlier rounds: a round fails only on one not seen before. */
 const known = new Set<string>();
 const property = fc.asyncProperty(arbitrary, async (c) => (await execute(c)).findings.every((f) => known.has(f.key)));
+
+await standingProbes();
 
 for (let round = 0; Date.now() < deadline; round++) {
   const roundSeed = (seed + round) | 0;

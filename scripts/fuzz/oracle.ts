@@ -5,7 +5,7 @@ import { ACTOR_OWNER, ACTOR_SCOPES, type Actor, type Owner } from './target.ts';
 
 /** One way an answer is wrong; `key` groups the same defect seen many times. */
 export interface Finding {
-  kind: '5xx' | 'document' | 'authorization' | 'scope' | 'leak' | 'state' | 'unrouted';
+  kind: '5xx' | 'document' | 'authorization' | 'scope' | 'leak' | 'state' | 'unrouted' | 'accepted-invalid';
   key: string;
   message: string;
 }
@@ -22,6 +22,8 @@ export interface Exchange {
   body: string;
   /** Private ids of each user, for spotting one user's data in another's answer. */
   privateIds: Record<Owner, string[]>;
+  /** The JSON body sent, when one was (parsed back from the wire text). */
+  sentJson?: { value: unknown };
   /** State digests around a write, when taken. */
   before?: Record<string, string>;
   after?: Record<string, string>;
@@ -110,6 +112,10 @@ export function judge(x: Exchange): Finding[] {
     const others: Owner[] = owner ? [owner === 'a' ? 'b' : 'a'] : ['a', 'b'];
     const leaked = others.flatMap((o) => x.privateIds[o]).filter((id) => x.body.includes(id));
     if (leaked.length) out.push({ kind: 'leak', key: `leak ${op} ${x.actor}`, message: `${op} by ${x.actor} answered another user's private ids ${leaked.join(', ')}` });
+  }
+  if (ok && template && x.sentJson) {
+    const errors = x.truth.requestBodyErrors(template, x.method, x.sentJson.value);
+    if (errors?.length) out.push({ kind: 'accepted-invalid', key: `accepted-invalid ${op} ${errors[0]!.replace(/\/\d+/g, '/n')}`, message: `${op} accepted (${x.status}) a body its documented schema refuses: ${errors.join('; ')}` });
   }
   if (x.status >= 400 && x.status < 500 && x.before && x.after) {
     const changed = Object.keys(x.before).filter((t) => x.before![t] !== x.after![t]);
