@@ -20,6 +20,8 @@ export type BodyPlan =
 /** One generated request, in terms that survive a restart (no ids, only roles). */
 export interface Case {
   op: number;
+  /** A method sent instead of the operation's own (the path may not document it). */
+  method: (typeof OTHER_METHODS)[number] | undefined;
   actor: Actor;
   target: PathTarget;
   query: Array<[string, string]>;
@@ -35,7 +37,9 @@ export interface Built {
   pathOwner: Owner | undefined;
 }
 
-const ACCEPTS = [undefined, 'application/json', 'application/problem+json', 'text/csv', '*/*', 'image/png', 'application/xml', 'text/csv;q=0.1, application/json', ''];
+const ACCEPTS = [undefined, 'application/json', 'application/problem+json', 'text/csv', '*/*', 'image/png', 'application/xml', 'text/csv;q=0.1, application/json', '', 'application/json;q=0', '*/*;q=0', 'text/*', 'application/*', 'application/vnd.stoa.v1+json', 'application/vnd.stoa.v9+json', 'application/json;charset=latin1'];
+/** Methods sent to a documented path that may not document them. */
+export const OTHER_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'] as const;
 const RAW_BODIES: Array<[string | undefined, string]> = [
   ['application/json', '{"broken'],
   ['application/json', ''],
@@ -103,9 +107,13 @@ export function caseArbitrary(ops: Array<{ truth: OpenApiTruth; op: Operation }>
     const documentedQuery = queryParams.length
       ? fc.array(fc.constantFrom(...queryParams).chain((p) => queryValue(schemas, p.schema).map((v): [string, string] => [p.name, v])), { maxLength: 4 })
       : fc.constant([] as Array<[string, string]>);
-    const query = fc.tuple(documentedQuery, fc.array(fc.constantFrom(...UNKNOWN_QUERY), { maxLength: 1 }), fc.integer({ min: 0, max: 5 })).map(([documented, extra, roll]) =>
-      roll === 0 ? [...documented, ...extra] : documented,
-    );
+    const query = fc.tuple(documentedQuery, fc.array(fc.constantFrom(...UNKNOWN_QUERY), { maxLength: 1 }), fc.integer({ min: 0, max: 5 })).map(([documented, extra, roll]) => {
+      if (roll === 0) return [...documented, ...extra];
+      // The same parameter twice, or in bracket form: a parser hands the route an array.
+      if (roll === 1 && documented[0]) return [...documented, documented[0]];
+      if (roll === 2 && documented[0]) return [[`${documented[0][0]}[]`, documented[0][1]] as [string, string], ...documented.slice(1)];
+      return documented;
+    });
     const bodySchema = op.operation.requestBody?.content?.['application/json']?.schema;
     const takesBody = ['POST', 'PUT', 'PATCH'].includes(op.method);
     const body: fc.Arbitrary<BodyPlan> = takesBody
@@ -135,6 +143,7 @@ export function caseArbitrary(ops: Array<{ truth: OpenApiTruth; op: Operation }>
       : fc.constant<PathTarget>({ kind: 'owned', owner: 'a' });
     return fc.record<Case>({
       op: fc.constant(index),
+      method: fc.oneof({ weight: 19, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(...OTHER_METHODS) }),
       actor: fc.constantFrom(...ACTORS),
       target,
       query,
@@ -195,7 +204,7 @@ export async function build(c: Case, ops: Array<{ truth: OpenApiTruth; op: Opera
     const current = await target.app.inject({ method: 'GET', url: path, headers: target.headersOf('admin') });
     if (current.headers.etag) headers['if-match'] = String(current.headers.etag);
   } else if (c.ifMatch !== 'none' && c.ifMatch !== 'current') headers['if-match'] = c.ifMatch;
-  const options: InjectOptions & { method: string; url: string } = { method: op.method, url, headers };
+  const options: InjectOptions & { method: string; url: string } = { method: c.method ?? op.method, url, headers };
   if (c.body.kind === 'raw') {
     if (c.body.contentType !== undefined) headers['content-type'] = c.body.contentType;
     options.payload = c.body.text;

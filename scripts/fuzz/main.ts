@@ -57,7 +57,7 @@ function mayBreakFixtures(method: string, template: string): boolean {
 async function execute(c: Case): Promise<{ findings: Finding[]; request: string }> {
   const { truth, op } = ops[c.op]!;
   const { options, pathOwner } = await build(c, ops, target);
-  const writes = op.method !== 'GET';
+  const writes = options.method !== 'GET' && options.method !== 'HEAD';
   const before = writes ? await target.digest() : undefined;
   const res = await target.send(options);
   if (!res) {
@@ -78,12 +78,13 @@ async function execute(c: Case): Promise<{ findings: Finding[]; request: string 
     status: res.statusCode,
     contentType: res.headers['content-type'] as string | undefined,
     body: res.body,
+    ...(res.headers.allow ? { allow: String(res.headers.allow) } : {}),
     privateIds: { a: target.privateIds('a'), b: target.privateIds('b') },
     ...(sentJson(options) ?? {}),
     ...(before ? { before } : {}),
     ...(after ? { after } : {}),
   });
-  if (res.statusCode < 300 && mayBreakFixtures(op.method, op.path)) await target.heal([...new Set<Owner>([pathOwner ?? ACTOR_OWNER[c.actor] ?? 'a'])]);
+  if (res.statusCode < 300 && mayBreakFixtures(options.method, op.path)) await target.heal([...new Set<Owner>([pathOwner ?? ACTOR_OWNER[c.actor] ?? 'a'])]);
   const request = describe(options);
   for (const f of findings) if (!encountered.has(f.key)) encountered.set(f.key, { finding: f, request: `${request}\n  → ${res.statusCode} ${String(res.headers['content-type'] ?? '')} ${res.body.slice(0, 300)}` });
   return { findings, request: `${request}\n  → ${res.statusCode} ${String(res.headers['content-type'] ?? '')} ${res.body.slice(0, 300)}` };

@@ -20,6 +20,8 @@ export interface Exchange {
   status: number;
   contentType: string | undefined;
   body: string;
+  /** The Allow header, if any. */
+  allow?: string;
   /** Private ids of each user, for spotting one user's data in another's answer. */
   privateIds: Record<Owner, string[]>;
   /** The JSON body sent, when one was (parsed back from the wire text). */
@@ -79,6 +81,14 @@ function documentCategory(problem: string): string {
 export function judge(x: Exchange): Finding[] {
   const out: Finding[] = [];
   const template = x.truth.templateOf(x.method, x.url);
+  const pathTemplate = x.truth.templateOf(x.op.method, x.url);
+  if (!template && pathTemplate && x.method !== 'HEAD' && x.method !== 'OPTIONS') {
+    // A documented path, a method it does not document: 405 naming the allowed ones (or a refusal before routing).
+    const allowed = x.status === 405 ? (x.allow ?? '') : undefined;
+    const fine = x.status < 500 && x.status >= 400 && /^application\/problem\+json/.test(x.contentType ?? '') && (allowed === undefined || allowed !== '');
+    if (!fine) return [{ kind: 'unrouted', key: `method ${x.method} ${pathTemplate} ${x.status}`, message: `${x.method} on ${pathTemplate} (not documented) answered ${x.status} ${x.contentType ?? ''}${x.status === 405 ? ` Allow: ${x.allow ?? '(none)'}` : ''}: ${x.body.slice(0, 200)}` }];
+    return [];
+  }
   const op = `${x.method} ${template ?? x.op.path}`;
   const ok = x.status >= 200 && x.status < 300;
   if (x.status >= 500) out.push({ kind: '5xx', key: `5xx ${op} ${x.status}`, message: `${op} answered ${x.status}: ${x.body.slice(0, 300)}` });
