@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { servedDocuments } from '../../test/helpers/api-walk.ts';
 import { build, caseArbitrary, describe, operationsOf, type Case } from './cases.ts';
-import { judge, type Finding } from './oracle.ts';
+import { judge, judgeAftermath, type Finding } from './oracle.ts';
 import { ACTOR_OWNER, Target, type Actor, type Owner } from './target.ts';
 
 const { values: args } = parseArgs({
@@ -48,6 +48,38 @@ function sentJson(options: { headers?: unknown; payload?: unknown }): { sentJson
   }
 }
 
+/**
+ * A resource a 201 created can be read at its `self` link (by its creator when a person); a
+ * resource a DELETE removed can no longer be read, even by an administrator.
+ */
+async function aftermath(c: Case, options: { method: string; url: string }, res: { statusCode: number; body: string }, template: string | undefined): Promise<Finding[]> {
+  if (!template) return [];
+  const op = `${options.method} ${template}`;
+  if (res.statusCode === 201) {
+    const self = (() => {
+      try {
+        return (JSON.parse(res.body) as { data?: { links?: { self?: string } } }).data?.links?.self;
+      } catch {
+        return undefined;
+      }
+    })();
+    if (!self || !ops.some((o) => o.op.method === 'GET' && o.truth.templateOf('GET', self))) return [];
+    // The creator reads it back; a sign-up makes someone else, and a key may lack the read scope: then the administrator does.
+    const reader = c.actor === 'a' || c.actor === 'b' ? (/\/users$/.test(template) ? 'admin' : c.actor) : 'admin';
+    const got = await target.send({ method: 'GET', url: self, headers: target.headersOf(reader) });
+    requests += 1;
+    return got ? judgeAftermath('created', op, self, got.statusCode) : [];
+  }
+  if (options.method === 'DELETE' && res.statusCode >= 200 && res.statusCode < 300 && !/\/followers\/me$|\/jobs\//.test(template)) {
+    const path = options.url.split('?')[0]!;
+    if (!ops.some((o) => o.op.method === 'GET' && o.truth.templateOf('GET', path))) return [];
+    const got = await target.send({ method: 'GET', url: path, headers: target.headersOf('admin') });
+    requests += 1;
+    return got ? judgeAftermath('deleted', op, path, got.statusCode) : [];
+  }
+  return [];
+}
+
 /** Successful writes that can take a fixture away: deletions, cancellations, account and order changes. */
 function mayBreakFixtures(method: string, template: string): boolean {
   return method === 'DELETE' || /\/cancel$/.test(template) || (/^(PUT|PATCH)$/.test(method) && /\/(users|orders)\/\{id\}$/.test(template));
@@ -79,11 +111,13 @@ async function execute(c: Case): Promise<{ findings: Finding[]; request: string 
     contentType: res.headers['content-type'] as string | undefined,
     body: res.body,
     ...(res.headers.allow ? { allow: String(res.headers.allow) } : {}),
+    sentHeaders: options.headers as Record<string, string>,
     privateIds: { a: target.privateIds('a'), b: target.privateIds('b') },
     ...(sentJson(options) ?? {}),
     ...(before ? { before } : {}),
     ...(after ? { after } : {}),
   });
+  findings.push(...(await aftermath(c, options, res, truth.templateOf(options.method, options.url))));
   if (res.statusCode < 300 && mayBreakFixtures(options.method, op.path)) await target.heal([...new Set<Owner>([pathOwner ?? ACTOR_OWNER[c.actor] ?? 'a'])]);
   const request = describe(options);
   for (const f of findings) if (!encountered.has(f.key)) encountered.set(f.key, { finding: f, request: `${request}\n  → ${res.statusCode} ${String(res.headers['content-type'] ?? '')} ${res.body.slice(0, 300)}` });

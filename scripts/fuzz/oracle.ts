@@ -5,7 +5,7 @@ import { ACTOR_OWNER, ACTOR_SCOPES, type Actor, type Owner } from './target.ts';
 
 /** One way an answer is wrong; `key` groups the same defect seen many times. */
 export interface Finding {
-  kind: '5xx' | 'document' | 'authorization' | 'scope' | 'leak' | 'state' | 'unrouted' | 'accepted-invalid';
+  kind: '5xx' | 'document' | 'authorization' | 'scope' | 'leak' | 'state' | 'unrouted' | 'accepted-invalid' | 'lifecycle';
   key: string;
   message: string;
 }
@@ -20,6 +20,8 @@ export interface Exchange {
   status: number;
   contentType: string | undefined;
   body: string;
+  /** The request's headers, when known. */
+  sentHeaders?: Record<string, string>;
   /** The Allow header, if any. */
   allow?: string;
   /** Private ids of each user, for spotting one user's data in another's answer. */
@@ -123,6 +125,11 @@ export function judge(x: Exchange): Finding[] {
     const leaked = others.flatMap((o) => x.privateIds[o]).filter((id) => x.body.includes(id));
     if (leaked.length) out.push({ kind: 'leak', key: `leak ${op} ${x.actor}`, message: `${op} by ${x.actor} answered another user's private ids ${leaked.join(', ')}` });
   }
+  if (ok && template) {
+    const sent = new Set(Object.keys(x.sentHeaders ?? {}).map((h) => h.toLowerCase()));
+    const missing = (x.op.operation.parameters ?? []).filter((p) => p.in === 'header' && p.required && !sent.has(p.name.toLowerCase())).map((p) => p.name);
+    if (x.sentHeaders && missing.length) out.push({ kind: 'accepted-invalid', key: `accepted-invalid ${op} without ${missing.join(',')}`, message: `${op} succeeded (${x.status}) without the required header ${missing.join(', ')}` });
+  }
   if (ok && template && x.sentJson) {
     const errors = x.truth.requestBodyErrors(template, x.method, x.sentJson.value);
     if (errors?.length) out.push({ kind: 'accepted-invalid', key: `accepted-invalid ${op} ${errors[0]!.replace(/\/\d+/g, '/n')}`, message: `${op} accepted (${x.status}) a body its documented schema refuses: ${errors.join('; ')}` });
@@ -132,4 +139,11 @@ export function judge(x: Exchange): Finding[] {
     if (changed.length) out.push({ kind: 'state', key: `state ${op} ${x.status} changed ${changed.join(',')}`, message: `${op} was refused with ${x.status} yet changed ${changed.join(', ')}` });
   }
   return out;
+}
+
+/** What a GET of a resource answered right after it was created (201) or deleted (2xx DELETE). */
+export function judgeAftermath(kind: 'created' | 'deleted', op: string, url: string, status: number): Finding[] {
+  if (kind === 'created' && status !== 200) return [{ kind: 'lifecycle', key: `lifecycle ${op} created then ${status}`, message: `${op} created ${url}, whose GET then answered ${status}` }];
+  if (kind === 'deleted' && status >= 200 && status < 300) return [{ kind: 'lifecycle', key: `lifecycle ${op} deleted then ${status}`, message: `${op} deleted ${url}, whose GET then answered ${status}` }];
+  return [];
 }
