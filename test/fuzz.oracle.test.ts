@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OpenApiTruth, type OpenApiDocument } from './helpers/openapi-truth.ts';
-import { judge, type Exchange } from '../scripts/fuzz/oracle.ts';
+import { judge, judgeAftermath, type Exchange } from '../scripts/fuzz/oracle.ts';
 
 const PROBLEM = { 'application/problem+json': { schema: { type: 'object', required: ['code'], properties: { code: { type: 'string' } } } } };
 const ORDER = { 'application/json': { schema: { type: 'object', required: ['data'], properties: { data: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } } } };
 const DOC: OpenApiDocument = {
   paths: {
     '/v2/orders/{id}': {
-      get: { security: [{ bearerAuth: [] }], responses: { '200': { content: ORDER }, '404': { content: PROBLEM } } },
+      get: { security: [{ bearerAuth: [] }], parameters: [{ in: 'header', name: 'x-needed', required: true }], responses: { '200': { content: ORDER }, '404': { content: PROBLEM } } },
       patch: {
         security: [{ bearerAuth: [] }],
         requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { status: { enum: ['cancelled'] } }, additionalProperties: false } } } },
@@ -47,6 +47,16 @@ describe('fuzz judge', () => {
     const refused = exchange({ op: patch!, method: 'PATCH', status: 404, contentType: 'application/problem+json', body: '{"code":"NOT_FOUND"}' });
     assert.deepEqual(kinds({ ...refused, before: { orders: 'x' }, after: { orders: 'x' } }), []);
     assert.deepEqual(kinds({ ...refused, before: { orders: 'x' }, after: { orders: 'y' } }), ['state']);
+  });
+  it('flags a success without a required header', () => {
+    assert.deepEqual(kinds(exchange({ sentHeaders: { 'X-Needed': '1' } })), []);
+    assert.deepEqual(kinds(exchange({ sentHeaders: {} })), ['accepted-invalid']);
+  });
+  it('flags a created resource that cannot be read, and a deleted one that still can', () => {
+    assert.deepEqual(judgeAftermath('created', 'POST /v2/orders', '/v2/orders/o', 200), []);
+    assert.equal(judgeAftermath('created', 'POST /v2/orders', '/v2/orders/o', 404)[0]?.kind, 'lifecycle');
+    assert.deepEqual(judgeAftermath('deleted', 'DELETE /v2/orders/{id}', '/v2/orders/o', 404), []);
+    assert.equal(judgeAftermath('deleted', 'DELETE /v2/orders/{id}', '/v2/orders/o', 200)[0]?.kind, 'lifecycle');
   });
   it('flags a success on a body the documented request schema refuses', () => {
     const accepted = exchange({ op: patch!, method: 'PATCH' });
