@@ -27,6 +27,16 @@ export const ACTOR_SCOPES: Partial<Record<Actor, readonly string[]>> = {
   'b-key-read-only': READ_SCOPES,
 };
 
+/**
+ * Columns that change without a request: an API key's last use is bookkeeping
+ * of the attempt itself, and the payment processor settles a charge on its own
+ * a moment after it is made.
+ */
+const MOVES_ON_ITS_OWN: Record<string, string[]> = {
+  api_keys: ['last_used_at'],
+  charges: ['status', 'failure_code', 'updated_at', 'version', 'submitted_at'],
+};
+
 type KeyActor = 'a-key-posts-read' | 'b-key-read-only';
 
 /** Tables whose rows a refused request must leave alone (logs, queues and counters may move). */
@@ -119,8 +129,10 @@ export class Target {
 
   /** One digest per state table, for proving a refused request changed nothing. */
   async digest(): Promise<Record<string, string>> {
-    // An API key's last use is bookkeeping of the attempt, not a change the refusal made.
-    const parts = STATE_TABLES.map((t) => sql`select ${t} as t, md5(coalesce(string_agg((to_jsonb(r) - 'last_used_at')::text, '|' order by (to_jsonb(r) - 'last_used_at')::text), '')) as h from ${sql.table(t)} r`);
+    const parts = STATE_TABLES.map((t) => {
+      const row = sql`(to_jsonb(r) - ${sql.raw(`array[${(MOVES_ON_ITS_OWN[t] ?? ['last_used_at']).map((c) => `'${c}'`).join(', ')}]`)})::text`;
+      return sql`select ${t} as t, md5(coalesce(string_agg(${row}, '|' order by ${row}), '')) as h from ${sql.table(t)} r`;
+    });
     const { rows } = await sql<{ t: string; h: string }>`${sql.join(parts, sql` union all `)}`.execute(this.w.t.container.database.db);
     return Object.fromEntries(rows.map((r) => [r.t, r.h]));
   }
