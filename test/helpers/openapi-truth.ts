@@ -114,6 +114,22 @@ export class OpenApiTruth {
     return [`${where} (${mediaType}): the body breaks the documented schema: ${errors.join('; ')}`];
   }
 
+  /**
+   * Why a JSON request body breaks the operation's documented request schema;
+   * empty when it fits, `undefined` when the operation documents no JSON body.
+   */
+  requestBodyErrors(template: string, method: string, body: unknown): string[] | undefined {
+    const m = method.toLowerCase();
+    if (!this.doc.paths[template]?.[m]?.requestBody?.content?.['application/json']?.schema) return undefined;
+    const id = `${template} ${m} request`;
+    let validate = this.#validators.get(id);
+    if (!validate) {
+      validate = this.#ajv.compile({ $ref: `openapi${pointer(['paths', template, m, 'requestBody', 'content', 'application/json', 'schema'])}` });
+      this.#validators.set(id, validate);
+    }
+    return validate(body) ? [] : (validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
+  }
+
   #validator(template: string, method: string, key: string, mediaType: string): ValidateFunction | undefined {
     const id = `${template} ${method} ${key} ${mediaType}`;
     let validate = this.#validators.get(id);

@@ -11,7 +11,7 @@ import { problemResponses } from './common.ts';
  * - path parameters: 400 (schema, length) and 404;
  * - a query string schema: 400 (unknown or invalid parameter); a range
  *   (`created_after`/`created_before`, `total_min`/`total_max`): 422 when reversed;
- * - a request body: 413, 415, 422;
+ * - a request body (or a DELETE, which may carry one): 413, 415; a body schema: 422;
  * - an `If-Match` header: 412, and 428 where a deployment requires it;
  * - POST/PATCH through the idempotency wrapper: the `Idempotency-Key` header
  *   (required where the operation says so) and its 400/409/422;
@@ -28,7 +28,8 @@ export function documentAnswers(route: RouteOptions): void {
   if (config.auth !== 'none') statuses.push(401, 403);
   if (schema.params) statuses.push(404);
   const hasBody = methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH');
-  if (hasBody) statuses.push(413, 415);
+  // A DELETE may carry a body too (RFC 9110 gives it no meaning): it is parsed like any other, so it can be too large or of a refused type.
+  if (hasBody || methods.includes('DELETE')) statuses.push(413, 415);
   if (schema.body) statuses.push(422);
   const query = schema.querystring as { properties?: Record<string, unknown> } | undefined;
   if (hasRange(query?.properties)) statuses.push(422);

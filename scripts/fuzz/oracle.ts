@@ -1,0 +1,149 @@
+import { collectionOf } from '../../test/helpers/api-walk.ts';
+import { type Operation, type OpenApiTruth } from '../../test/helpers/openapi-truth.ts';
+import { isPublic } from '../../test/helpers/api-walk.ts';
+import { ACTOR_OWNER, ACTOR_SCOPES, type Actor, type Owner } from './target.ts';
+
+/** One way an answer is wrong; `key` groups the same defect seen many times. */
+export interface Finding {
+  kind: '5xx' | 'document' | 'authorization' | 'scope' | 'leak' | 'state' | 'unrouted' | 'accepted-invalid' | 'lifecycle';
+  key: string;
+  message: string;
+}
+
+export interface Exchange {
+  truth: OpenApiTruth;
+  op: Operation;
+  actor: Actor;
+  pathOwner: Owner | undefined;
+  method: string;
+  url: string;
+  status: number;
+  contentType: string | undefined;
+  body: string;
+  /** The request's headers, when known. */
+  sentHeaders?: Record<string, string>;
+  /** The Allow header, if any. */
+  allow?: string;
+  /** Private ids of each user, for spotting one user's data in another's answer. */
+  privateIds: Record<Owner, string[]>;
+  /** The JSON body sent, when one was (parsed back from the wire text). */
+  sentJson?: { value: unknown };
+  /** State digests around a write, when taken. */
+  before?: Record<string, string>;
+  after?: Record<string, string>;
+}
+
+/** Operations on another user's resource that are allowed to succeed: public reads, following, commenting. */
+const ACROSS_USERS = new Set([
+  'GET /posts/{id}',
+  'GET /posts/{id}/comments',
+  'POST /posts/{id}/comments',
+  'GET /comments/{id}',
+  'GET /products/{id}',
+  'GET /users/{id}',
+  'GET /users/{id}/posts',
+  'GET /users/{id}/followers',
+  'GET /users/{id}/following',
+  'GET /users/{id}/avatar',
+  'PUT /users/{id}/followers/me',
+  'DELETE /users/{id}/followers/me',
+]);
+
+/** The scope an operation needs from an API key, where the collection decides it. */
+function scopeFor(method: string, template: string): string | undefined {
+  const path = template.replace(/^\/v\d+/, '');
+  const write = method !== 'GET';
+  if (/^\/users\/\{id\}\/(orders)$/.test(path)) return 'orders:read';
+  if (/^\/users\/\{id\}\/posts$/.test(path) || path === '/feed') return 'posts:read';
+  const byCollection: Record<string, string> = {
+    posts: 'posts',
+    comments: 'posts',
+    orders: 'orders',
+    'order-items': 'orders',
+    charges: 'charges',
+    'webhook-endpoints': 'webhooks',
+    'webhook-deliveries': 'webhooks',
+  };
+  const family = byCollection[collectionOf(template)];
+  if (family) return `${family}:${write ? 'write' : 'read'}`;
+  if (collectionOf(template) === 'products' && write) return 'products:write';
+  return undefined;
+}
+
+function documentCategory(problem: string): string {
+  if (/status \d+ is not documented/.test(problem)) return 'undocumented status';
+  if (/media type/.test(problem)) return 'undocumented media type';
+  if (/breaks the documented schema/.test(problem)) return 'body breaks schema';
+  if (/not JSON/.test(problem)) return 'body not JSON';
+  if (/no body|declares no body/.test(problem)) return 'unexpected body';
+  return 'other';
+}
+
+/** Every property the exchange breaks. */
+export function judge(x: Exchange): Finding[] {
+  const out: Finding[] = [];
+  const template = x.truth.templateOf(x.method, x.url);
+  const pathTemplate = x.truth.templateOf(x.op.method, x.url);
+  if (!template && pathTemplate && x.method !== 'HEAD' && x.method !== 'OPTIONS') {
+    // A documented path, a method it does not document: 405 naming the allowed ones (or a refusal before routing).
+    const allowed = x.status === 405 ? (x.allow ?? '') : undefined;
+    const fine = x.status < 500 && x.status >= 400 && /^application\/problem\+json/.test(x.contentType ?? '') && (allowed === undefined || allowed !== '');
+    if (!fine) return [{ kind: 'unrouted', key: `method ${x.method} ${pathTemplate} ${x.status}`, message: `${x.method} on ${pathTemplate} (not documented) answered ${x.status} ${x.contentType ?? ''}${x.status === 405 ? ` Allow: ${x.allow ?? '(none)'}` : ''}: ${x.body.slice(0, 200)}` }];
+    return [];
+  }
+  const op = `${x.method} ${template ?? x.op.path}`;
+  const ok = x.status >= 200 && x.status < 300;
+  if (x.status >= 500) out.push({ kind: '5xx', key: `5xx ${op} ${x.status}`, message: `${op} answered ${x.status}: ${x.body.slice(0, 300)}` });
+
+  if (template) {
+    for (const problem of x.truth.check({ method: x.method, url: x.url, status: x.status, contentType: x.contentType, body: x.body })) {
+      out.push({ kind: 'document', key: `document ${problem.split(': ')[0]} ${documentCategory(problem)}`, message: problem });
+    }
+  } else if (x.status >= 400 && !/^application\/problem\+json/.test(x.contentType ?? '')) {
+    // A path outside the document (a hostile id split the path): a refusal must still be a problem document.
+    out.push({ kind: 'unrouted', key: `unrouted ${x.method} ${x.op.path} ${x.status} ${(x.contentType ?? '').split(';')[0]}`, message: `${x.method} ${x.url.slice(0, 200)} answered ${x.status} ${x.contentType ?? ''}: ${x.body.slice(0, 200)}` });
+  }
+
+  const owner = ACTOR_OWNER[x.actor];
+  const unversioned = `${x.method} ${x.op.path.replace(/^\/v\d+/, '')}`;
+  if (ok && template && (x.actor === 'anonymous' || x.actor === 'forged-token') && !isPublic(x.op)) {
+    out.push({ kind: 'authorization', key: `authorization ${op} ${x.actor}`, message: `${op} succeeded (${x.status}) for ${x.actor} though it requires a credential` });
+  }
+  if (ok && template && owner && x.pathOwner && x.pathOwner !== owner && !ACROSS_USERS.has(unversioned)) {
+    out.push({ kind: 'authorization', key: `authorization ${op} on another user's resource`, message: `${op} by ${x.actor} on ${x.pathOwner.toUpperCase()}'s resource succeeded (${x.status}): ${x.body.slice(0, 200)}` });
+  }
+  if (ok && template && owner && collectionOf(x.op.path) === 'products' && x.method !== 'GET') {
+    out.push({ kind: 'authorization', key: `authorization ${op} by a non-administrator`, message: `${op} by ${x.actor} succeeded (${x.status})` });
+  }
+  const scopes = ACTOR_SCOPES[x.actor];
+  const needed = template ? scopeFor(x.method, template) : undefined;
+  if (ok && scopes && needed && !scopes.includes(needed)) {
+    out.push({ kind: 'scope', key: `scope ${op} without ${needed}`, message: `${op} succeeded (${x.status}) for a key with scopes [${scopes.join(' ')}], lacking ${needed}` });
+  }
+  if (ok && x.actor !== 'admin') {
+    const others: Owner[] = owner ? [owner === 'a' ? 'b' : 'a'] : ['a', 'b'];
+    const leaked = others.flatMap((o) => x.privateIds[o]).filter((id) => x.body.includes(id));
+    if (leaked.length) out.push({ kind: 'leak', key: `leak ${op} ${x.actor}`, message: `${op} by ${x.actor} answered another user's private ids ${leaked.join(', ')}` });
+  }
+  if (ok && template) {
+    const sent = new Set(Object.keys(x.sentHeaders ?? {}).map((h) => h.toLowerCase()));
+    const missing = (x.op.operation.parameters ?? []).filter((p) => p.in === 'header' && p.required && !sent.has(p.name.toLowerCase())).map((p) => p.name);
+    if (x.sentHeaders && missing.length) out.push({ kind: 'accepted-invalid', key: `accepted-invalid ${op} without ${missing.join(',')}`, message: `${op} succeeded (${x.status}) without the required header ${missing.join(', ')}` });
+  }
+  if (ok && template && x.sentJson) {
+    const errors = x.truth.requestBodyErrors(template, x.method, x.sentJson.value);
+    if (errors?.length) out.push({ kind: 'accepted-invalid', key: `accepted-invalid ${op} ${errors[0]!.replace(/\/\d+/g, '/n')}`, message: `${op} accepted (${x.status}) a body its documented schema refuses: ${errors.join('; ')}` });
+  }
+  if (x.status >= 400 && x.status < 500 && x.before && x.after) {
+    const changed = Object.keys(x.before).filter((t) => x.before![t] !== x.after![t]);
+    if (changed.length) out.push({ kind: 'state', key: `state ${op} ${x.status} changed ${changed.join(',')}`, message: `${op} was refused with ${x.status} yet changed ${changed.join(', ')}` });
+  }
+  return out;
+}
+
+/** What a GET of a resource answered right after it was created (201) or deleted (2xx DELETE). */
+export function judgeAftermath(kind: 'created' | 'deleted', op: string, url: string, status: number): Finding[] {
+  if (kind === 'created' && status !== 200) return [{ kind: 'lifecycle', key: `lifecycle ${op} created then ${status}`, message: `${op} created ${url}, whose GET then answered ${status}` }];
+  if (kind === 'deleted' && status >= 200 && status < 300) return [{ kind: 'lifecycle', key: `lifecycle ${op} deleted then ${status}`, message: `${op} deleted ${url}, whose GET then answered ${status}` }];
+  return [];
+}
