@@ -21,6 +21,8 @@ export interface SoakServer {
   grpcAddress: string;
   output(): string;
   memory(): Promise<Memory>;
+  /** Live objects by kind and constructor (a heap snapshot, counted): what to compare when the heap grows. */
+  heapCensus(): Promise<Map<string, { count: number; bytes: number }>>;
   stop(): Promise<number | null>;
 }
 
@@ -77,6 +79,9 @@ export function startServer(env: Record<string, string>, timeoutMs = 90_000): Pr
               const { heapUsed, external } = JSON.parse(usage.result.value) as NodeJS.MemoryUsage;
               return { rss: rssOf(child.pid!), heapLive: heapUsed, external };
             },
+            async heapCensus() {
+              return census(await inspector.snapshot());
+            },
             async stop() {
               inspector.close();
               if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -105,7 +110,7 @@ function rssOf(pid: number): number {
 }
 
 /** A Chrome DevTools Protocol session: call(method, params) resolves with the result. */
-async function connectInspector(url: string): Promise<{ call: (method: string, params?: object) => Promise<unknown>; close(): void }> {
+async function connectInspector(url: string): Promise<{ call: (method: string, params?: object) => Promise<unknown>; snapshot(): Promise<string>; close(): void }> {
   const socket = new WebSocket(url);
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
@@ -113,8 +118,10 @@ async function connectInspector(url: string): Promise<{ call: (method: string, p
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
+  let chunks: string[] = [];
   socket.on('message', (data) => {
-    const message = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const message = JSON.parse(String(data)) as { id?: number; method?: string; params?: { chunk?: string }; result?: unknown; error?: { message: string } };
+    if (message.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(message.params!.chunk!);
     const waiter = message.id === undefined ? undefined : pending.get(message.id);
     if (!waiter) return;
     pending.delete(message.id!);
@@ -125,13 +132,40 @@ async function connectInspector(url: string): Promise<{ call: (method: string, p
     for (const waiter of pending.values()) waiter.reject(new Error('inspector closed'));
     pending.clear();
   });
+  const call = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      socket.send(JSON.stringify({ id, method, params }));
+    });
   return {
-    call: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const id = nextId++;
-        pending.set(id, { resolve, reject });
-        socket.send(JSON.stringify({ id, method, params }));
-      }),
+    call,
+    async snapshot() {
+      chunks = [];
+      await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      const text = chunks.join('');
+      chunks = [];
+      return text;
+    },
     close: () => socket.close(),
   };
+}
+
+/** Counts a V8 heap snapshot's nodes by `type:name` (objects by constructor, closures by function name, strings together). */
+function census(text: string): Map<string, { count: number; bytes: number }> {
+  const snapshot = JSON.parse(text) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const [typeAt, nameAt, sizeAt] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size')];
+  const counts = new Map<string, { count: number; bytes: number }>();
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    const type = types[snapshot.nodes[i + typeAt]!]!;
+    const name = type === 'string' || type === 'concatenated string' || type === 'sliced string' ? '' : type === 'number' || type === 'hidden' ? '' : snapshot.strings[snapshot.nodes[i + nameAt]!]!.slice(0, 80);
+    const key = `${type}:${name}`;
+    const entry = counts.get(key) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += snapshot.nodes[i + sizeAt]!;
+    counts.set(key, entry);
+  }
+  return counts;
 }
