@@ -178,15 +178,17 @@ async function main(): Promise<number> {
       if (!o.intended && unintended.length < 100) unintended.push(o);
     };
 
-    // Capacity: closed loops of growing concurrency until throughput stops growing.
+    // Capacity: closed loops of growing concurrency until throughput stops growing for two steps (one may be a neighbour's noise).
     const ramp: Array<{ concurrency: number; opsPerSecond: number; p99: number }> = [];
+    let flat = 0;
     for (const concurrency of [1, 2, 4, 8, 16, 32, 64]) {
       const step = tally();
       const rate = await closedLoop(f, concurrency, STEP_MS, (o) => record(o, step));
       const before = Math.max(0, ...ramp.map((r) => r.opsPerSecond));
       ramp.push({ concurrency, opsPerSecond: rate, p99: quantile(step.latencies, 0.99) });
       log(`ramp: concurrency ${concurrency}: ${rate.toFixed(1)} operations/s, p99 ${quantile(step.latencies, 0.99).toFixed(0)} ms`);
-      if (rate < before * 1.05) break;
+      flat = rate < before * 1.05 ? flat + 1 : 0;
+      if (flat === 2) break;
     }
     const best = ramp.reduce((a, b) => (b.opsPerSecond > a.opsPerSecond ? b : a));
     const capacity = best.opsPerSecond;
