@@ -102,7 +102,10 @@ async function setUp(server: SoakServer, adminEmail: string): Promise<Fixture> {
   return { url: server.url, grpc: new GrpcClient(server.grpcAddress), actors, products };
 }
 
-/** Closed loop at `concurrency` for `ms`: operations completed per second, and what was answered. */
+/**
+ * Closed loop at `concurrency` for `ms`: operations served per second, and what was answered. An operation
+ * refused with 429 or 503 is not served: quick refusals would otherwise count as capacity.
+ */
 async function closedLoop(f: Fixture, concurrency: number, ms: number, sink: (o: Outcome) => void): Promise<number> {
   const end = Date.now() + ms;
   let ops = 0;
@@ -110,8 +113,9 @@ async function closedLoop(f: Fixture, concurrency: number, ms: number, sink: (o:
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < end) {
-        for (const o of await nextOperation(f)()) sink(o);
-        ops++;
+        const outcomes = await nextOperation(f)();
+        for (const o of outcomes) sink(o);
+        if (!outcomes.some((o) => ['429', '503', 'grpc:RESOURCE_EXHAUSTED', 'grpc:UNAVAILABLE'].includes(o.status))) ops++;
       }
     }),
   );
@@ -224,6 +228,7 @@ async function main(): Promise<number> {
     let censusBefore: Map<string, { count: number; bytes: number }> | undefined;
     // Arrivals skipped while the load is paused for a census.
     let paused = 0;
+    let measuredFrom = warmUpMs;
     while (!serverDied) {
       let elapsed = performance.now() - holdStart;
       if (args.census && !censusBefore && elapsed >= warmUpMs) {
@@ -233,6 +238,10 @@ async function main(): Promise<number> {
         censusBefore = await server.heapCensus();
         elapsed = performance.now() - holdStart;
         paused = Math.floor((elapsed / 1000) * rate) - launched;
+        // The snapshot itself raises RSS for good: the slopes start after it.
+        measuredFrom = elapsed;
+        nextSample = elapsed;
+        nextInterval = elapsed + intervalMs;
       }
       if (elapsed >= nextSample) {
         nextSample += sampleMs;
@@ -299,7 +308,7 @@ async function main(): Promise<number> {
     }
 
     // Memory: least-squares slope after warm-up, in MB per minute.
-    const settled = samples.filter((s) => s.t * 1000 >= warmUpMs);
+    const settled = samples.filter((s) => s.t * 1000 >= measuredFrom);
     const slope = (of: (m: Memory) => number) => linearFit(settled.map((s) => ({ x: s.t / 60, y: of(s.memory) / MB }))).slope;
     const memory = { rssSlopeMBPerMin: slope((m) => m.rss), heapSlopeMBPerMin: slope((m) => m.heapLive), externalSlopeMBPerMin: slope((m) => m.external), samples: settled.length };
 
