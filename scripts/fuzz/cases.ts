@@ -32,7 +32,7 @@ export interface Case {
 }
 
 export interface Built {
-  options: InjectOptions & { method: string; url: string };
+  options: Omit<InjectOptions, 'method'> & { method: string; url: string };
   /** The owner of the resource the path names, when it names one of A's or B's. */
   pathOwner: Owner | undefined;
 }
@@ -204,7 +204,7 @@ export async function build(c: Case, ops: Array<{ truth: OpenApiTruth; op: Opera
     const current = await target.app.inject({ method: 'GET', url: path, headers: target.headersOf('admin') });
     if (current.headers.etag) headers['if-match'] = String(current.headers.etag);
   } else if (c.ifMatch !== 'none' && c.ifMatch !== 'current') headers['if-match'] = c.ifMatch;
-  const options: InjectOptions & { method: string; url: string } = { method: c.method ?? op.method, url, headers };
+  const options: Omit<InjectOptions, 'method'> & { method: string; url: string } = { method: c.method ?? op.method, url, headers };
   if (c.body.kind === 'raw') {
     if (c.body.contentType !== undefined) headers['content-type'] = c.body.contentType;
     options.payload = c.body.text;

@@ -70,7 +70,7 @@ export class Target {
   }
 
   /** Sends a request over HTTP; `undefined` when Node's client refuses to send it at all (a header it cannot encode). */
-  send(options: InjectOptions & { method: string; url: string }): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: string } | undefined> {
+  send(options: Omit<InjectOptions, 'method'> & { method: string; url: string }): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: string } | undefined> {
     const payload = options.payload === undefined ? undefined : Buffer.from(String(options.payload));
     const headers = { ...(options.headers as Record<string, string>), ...(payload ? { 'content-length': String(payload.length) } : {}) };
     return new Promise((resolve, reject) => {
