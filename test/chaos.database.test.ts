@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isDatabaseUnavailable } from '../src/infra/db/unavailable.ts';
 import { createTestApp, onPostgres, problemOf, type TestApp } from './helpers/app.ts';
+import { cuttableProxy, type CuttableProxy } from './helpers/tcp-proxy.ts';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
@@ -30,46 +30,12 @@ describe('a database that cannot be reached is told apart from a failing stateme
   });
 });
 
-/** A TCP hop to PostgreSQL that can be cut: every connection, open or new, is dropped until it is restored. */
-async function cuttableProxy(target: URL): Promise<{ port: number; cut(): void; restore(): void; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  let down = false;
-  const server = net.createServer((client) => {
-    if (down) return void client.destroy();
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {});
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    cut() {
-      down = true;
-      for (const socket of sockets) socket.destroy();
-    },
-    restore() {
-      down = false;
-    },
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
-
 describe('PostgreSQL away and back', { skip: !onPostgres && 'needs DATABASE_URL' }, () => {
-  let proxy: Awaited<ReturnType<typeof cuttableProxy>>;
+  let proxy: CuttableProxy;
   let t: TestApp;
   before(async () => {
-    const target = new URL(process.env.DATABASE_URL!);
-    proxy = await cuttableProxy(target);
-    const viaProxy = new URL(target);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    t = await createTestApp({ DATABASE_URL: viaProxy.toString() });
+    proxy = await cuttableProxy(new URL(process.env.DATABASE_URL!));
+    t = await createTestApp({ DATABASE_URL: proxy.url });
   });
   after(async () => {
     proxy.restore();

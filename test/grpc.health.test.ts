@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { HealthCheckResponse_ServingStatus as Serving, Health } from '../src/transports/grpc/gen/grpc/health/v1/health_pb.ts';
@@ -7,55 +6,16 @@ import { listenGrpc, type GrpcListener } from '../src/transports/grpc/listener.t
 import { createRpc } from '../src/transports/grpc/rpc.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { GrpcClient } from './helpers/grpc.ts';
-
-/**
- * A TCP proxy in front of PostgreSQL that the test can cut: every open
- * connection dropped and new ones refused, as when the database host goes
- * away. (test/helpers/faulty-proxy.ts speaks HTTP; PostgreSQL's protocol needs bytes passed as they are.)
- */
-async function cuttableProxy(upstream: URL) {
-  const open = new Set<net.Socket>();
-  let down = false;
-  const server = net.createServer((client) => {
-    if (down) return client.destroy();
-    const database = net.connect(Number(upstream.port || 5432), upstream.hostname);
-    for (const [a, b] of [
-      [client, database],
-      [database, client],
-    ] as const) {
-      open.add(a);
-      a.on('error', () => b.destroy());
-      a.on('close', () => (open.delete(a), b.destroy()));
-      a.pipe(b);
-    }
-  });
-  const drop = () => open.forEach((socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    cut() {
-      down = true;
-      drop();
-    },
-    restore() {
-      down = false;
-    },
-    close: () => new Promise<void>((resolve) => (drop(), server.close(() => resolve()))),
-  };
-}
+import { cuttableProxy, type CuttableProxy } from './helpers/tcp-proxy.ts';
 
 describe('gRPC health against a database that really goes down', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL: the embedded database cannot be taken down' }, () => {
   let t: TestApp;
-  let proxy: Awaited<ReturnType<typeof cuttableProxy>>;
+  let proxy: CuttableProxy;
   let listener: GrpcListener;
   let client: GrpcClient;
   before(async () => {
-    const upstream = new URL(process.env.DATABASE_URL!);
-    proxy = await cuttableProxy(upstream);
-    const proxied = new URL(upstream);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    t = await createTestApp({ DATABASE_URL: proxied.toString() });
+    proxy = await cuttableProxy(new URL(process.env.DATABASE_URL!));
+    t = await createTestApp({ DATABASE_URL: proxy.url });
     listener = await listenGrpc(createRpc(t.container, pino({ level: 'silent' })), { port: 0, host: '127.0.0.1', config: t.config.grpc });
     client = new GrpcClient(`127.0.0.1:${listener.port}`);
   });
