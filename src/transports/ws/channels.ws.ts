@@ -36,12 +36,35 @@ function presentOnce(event: StoredEvent): Record<string, unknown> {
 type EventMessage = Extract<ServerMessage, { type: 'event' }>;
 
 /**
- * The encoded event messages, built once per event being fanned out:
+ * A whole unmasked WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, the
+ * payload length in 7, 16 or 64 bits) around `payload`.
+ */
+function textFrame(payload: Buffer): Buffer {
+  const length = payload.length;
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (length < 126) frame[1] = length;
+  else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, header);
+  return frame;
+}
+
+/**
+ * The frames of event messages, built once per event being fanned out:
  * subscribers whose subscription id and channel are the same share one
- * UTF-8 Buffer. Only the current event is kept, so memory does not grow with
- * the ring of recent events. `ws.send` of a string measures and encodes it
- * again for every socket (~20 % of a send's CPU, bench/README.md, realtime);
- * a shared Buffer sent as text is framed without a copy.
+ * frame. Only the current event is kept, so memory does not grow with the
+ * ring of recent events.
+ * Whole frames written to each socket (ws made `Sender.frame` public for
+ * this, websockets/ws#1016): `ws.send` would frame every copy again — a
+ * header buffer, cork, writev — and a string would also be measured and
+ * encoded per socket; together ~25 % of a send's CPU (bench/README.md, realtime).
  */
 class EventFrames {
   #event: Record<string, unknown> | null = null;
@@ -63,7 +86,7 @@ class EventFrames {
     const key = `${message.id}\n${message.channel}`;
     let frame = this.#frames.get(key);
     if (!frame) {
-      frame = Buffer.from(`{"type":"event","id":${JSON.stringify(message.id)},"channel":${JSON.stringify(message.channel)},"event":${this.#json}}`);
+      frame = textFrame(Buffer.from(`{"type":"event","id":${JSON.stringify(message.id)},"channel":${JSON.stringify(message.channel)},"event":${this.#json}}`));
       if (this.#frames.size < 1_000) this.#frames.set(key, frame);
     }
     this.#lastId = message.id;
@@ -157,7 +180,7 @@ export class WebSocketGateway {
     this.#authenticate(request, url).then(
       ({ principal, expiresAt }) => {
         if (socket.destroyed) return;
-        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#open(ws, principal, expiresAt));
+        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#open(ws, socket, principal, expiresAt));
       },
       (error: unknown) => refuse(socket, asAppError(error), this.#deps.publicUrl, url.pathname),
     );
@@ -175,7 +198,13 @@ export class WebSocketGateway {
     throw new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <access token or API key>", "X-API-Key" or ?ticket=');
   }
 
-  #open(socket: WebSocket, principal: Principal, expiresAt: Date | null): void {
+  /**
+   * `raw` is the upgraded TCP socket `ws` writes its frames to. Event frames
+   * are written to it whole, between `ws`'s own writes: `ws` writes each frame
+   * in one synchronous call and, without permessage-deflate (off here), never
+   * holds one back, so frames never interleave; `bufferedAmount` counts both.
+   */
+  #open(socket: WebSocket, raw: Duplex, principal: Principal, expiresAt: Date | null): void {
     const { realtime } = this.#deps;
     let closing = false;
     const close = (code: number, reason: string) => {
@@ -187,7 +216,7 @@ export class WebSocketGateway {
     };
     const send = (message: ServerMessage) => {
       if (closing || socket.readyState !== socket.OPEN) return;
-      if (message.type === 'event') socket.send(this.#eventFrames.frame(message), { binary: false });
+      if (message.type === 'event') raw.write(this.#eventFrames.frame(message));
       else socket.send(JSON.stringify(message));
       // ws queues without bound (ws#2009): bound it here.
       if (realtime.sendBuffers.exceeded(socket.bufferedAmount)) {
