@@ -52,6 +52,7 @@ await build({
   external: ['@electric-sql/pglite', '@fastify/static', '@fastify/swagger-ui', 'pino', 'thread-stream', 'esbuild', 'tsx'],
   banner: { js: "import { createRequire as __stoaCreateRequire } from 'node:module'; const require = __stoaCreateRequire(import.meta.url);" },
   sourcemap: 'linked',
+  sourcesContent: false,
   logLevel: 'warning',
   plugins: [keepModuleUrls],
 });
