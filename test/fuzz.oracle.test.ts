@@ -15,13 +15,17 @@ const DOC: OpenApiDocument = {
         responses: { '200': { content: ORDER }, '400': { content: PROBLEM }, '404': { content: PROBLEM } },
       },
     },
+    '/v2/products/{id}': {
+      get: { security: [{}, { bearerAuth: [] }], responses: { '200': { content: ORDER } } },
+      patch: { security: [{ bearerAuth: [] }], responses: { '200': { content: ORDER } } },
+    },
   },
 };
 
 /** The fuzz run's judge: each property it checks fails when broken. */
 describe('fuzz judge', () => {
   const truth = new OpenApiTruth(DOC);
-  const [get, patch] = truth.operations();
+  const [get, patch, , productPatch] = truth.operations();
   const exchange = (over: Partial<Exchange>): Exchange => ({
     truth,
     op: get!,
@@ -42,6 +46,11 @@ describe('fuzz judge', () => {
   it('flags an answer the document does not describe', () => assert.deepEqual(kinds(exchange({ status: 404, contentType: 'application/json', body: '{}' })), ['document']));
   it("flags a user reading another user's order", () => assert.deepEqual(kinds(exchange({ actor: 'b', url: '/v2/orders/ord_a' })), ['authorization', 'leak']));
   it('flags an anonymous success on a secured operation', () => assert.ok(kinds(exchange({ actor: 'anonymous', pathOwner: undefined })).includes('authorization')));
+  it('judges credentials by the operation that answered, not the one the case was drawn from', () => {
+    const product = { url: '/v2/products/prd_1', body: '{"data":{"id":"prd_1"}}', actor: 'anonymous' as const, pathOwner: undefined };
+    assert.ok(!kinds(exchange({ ...product, op: productPatch!, method: 'GET' })).includes('authorization'));
+    assert.ok(kinds(exchange({ ...product, op: productPatch!, method: 'PATCH' })).includes('authorization'));
+  });
   it('flags a key succeeding without the scope the operation needs', () => assert.ok(kinds(exchange({ actor: 'a-key-posts-read' })).includes('scope')));
   it('flags a refused write that changed a table', () => {
     const refused = exchange({ op: patch!, method: 'PATCH', status: 404, contentType: 'application/problem+json', body: '{"code":"NOT_FOUND"}' });

@@ -106,7 +106,9 @@ export function judge(x: Exchange): Finding[] {
 
   const owner = ACTOR_OWNER[x.actor];
   const unversioned = `${x.method} ${x.op.path.replace(/^\/v\d+/, '')}`;
-  if (ok && template && (x.actor === 'anonymous' || x.actor === 'forged-token') && !isPublic(x.op)) {
+  // The operation that answered: a case may send another documented method than the operation it was drawn for.
+  const answered = template ? { method: x.method, path: template, operation: x.truth.doc.paths[template]![x.method.toLowerCase()]! } : x.op;
+  if (ok && template && (x.actor === 'anonymous' || x.actor === 'forged-token') && !isPublic(answered)) {
     out.push({ kind: 'authorization', key: `authorization ${op} ${x.actor}`, message: `${op} succeeded (${x.status}) for ${x.actor} though it requires a credential` });
   }
   if (ok && template && owner && x.pathOwner && x.pathOwner !== owner && !ACROSS_USERS.has(unversioned)) {
