@@ -1,6 +1,6 @@
 // The build `npm install` runs (the `prepare` script): it makes starting Stoa cheap without adding a step.
 //
-// 1. dist/stoa.mjs — src/cli.ts and everything it imports, dependencies included, bundled once by esbuild.
+// 1. dist/stoa.mjs — src/cli.ts and everything it imports, bundled once by esbuild (packages stay external).
 //    Loading one plain module costs about a quarter of the CPU of transpiling ~150 TypeScript files through a
 //    loader at every start. bin/stoa.mjs uses the bundle only while it is newer than every source file, so
 //    an edited checkout runs its sources (through tsx) until the next build.
@@ -45,12 +45,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // Dependencies are bundled too: resolving and loading ~2,000 files of node_modules one by one was a third of
-  // a warm start's CPU. Left outside: those that find files next to their own code at run time (PGlite's
-  // WebAssembly and data, swagger-ui's and @fastify/static's assets), pino (worker-thread transports), and the
-  // build tools. CommonJS code inside an ES module needs a `require`: the banner gives it one.
-  external: ['@electric-sql/pglite', '@fastify/static', '@fastify/swagger-ui', 'pino', 'thread-stream', 'esbuild', 'tsx'],
-  banner: { js: "import { createRequire as __stoaCreateRequire } from 'node:module'; const require = __stoaCreateRequire(import.meta.url);" },
+  packages: 'external',
   sourcemap: 'linked',
   sourcesContent: false,
   logLevel: 'warning',
