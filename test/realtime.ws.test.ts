@@ -130,6 +130,19 @@ describe('WebSocket /v1/ws', () => {
     assert.equal(unknown.code, 'VALIDATION_FAILED');
   });
 
+  it('subscribed means subscribed: an event committed as soon as the acknowledgement arrives is delivered', async () => {
+    const client = await connect(w.ada.auth);
+    const log = createEventLog(() => w.t.container.database.db);
+    // Each round races the commit against the server's own reading of "the present" (on PostgreSQL the two really overlap).
+    // Eight rounds: a ninth subscribe within the second would meet STOA_WS_MESSAGES_PER_SECOND.
+    for (let i = 0; i < 8; i++) {
+      assert.equal((await subscribe(client, `now${i}`, 'events', { types: ['product.updated'] })).type, 'subscribed');
+      await log.append({ type: 'product.updated', resourceType: 'product', resourceId: `prd_now${i}`, data: {}, audience: ['*'] }, new Date());
+      w.t.container.realtime.feed.signalCommit();
+      await client.next((m) => m.type === 'event' && m.id === `now${i}` && (m.event as { resource_id: string }).resource_id === `prd_now${i}`, 5_000, `prd_now${i} on now${i}`);
+    }
+  });
+
   it('orders: the caller’s orders (admins: all); INSUFFICIENT_SCOPE for a key without orders:read, connection open', async () => {
     const ada = await connect(w.ada.auth);
     const bob = await connect(w.bob.auth);

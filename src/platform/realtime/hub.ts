@@ -145,6 +145,16 @@ export class EventHub {
   }
 
   /**
+   * The present: the log's head now, which this process may not have read
+   * yet. A transport that acknowledges a subscription reads it before the
+   * acknowledgement and subscribes from it, so that an event committed once
+   * the client has the acknowledgement is never missed.
+   */
+  async present(): Promise<number> {
+    return Math.max(this.#head, await this.#feed.head());
+  }
+
+  /**
    * Subscribes from `after` (replaying the visible events after it from the
    * log), or from the present when `after` is undefined.
    */
@@ -154,8 +164,7 @@ export class EventHub {
     let from: number;
     try {
       await this.start();
-      // The present is the log's head now, which this process may not have read yet.
-      from = after ?? Math.max(this.#head, await this.#feed.head());
+      from = after ?? (await this.present());
     } catch (error) {
       this.#starting--;
       this.#detachIfIdle();

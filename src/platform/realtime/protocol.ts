@@ -153,14 +153,18 @@ export class RealtimeSession {
     try {
       const resolved = await resolveChannel(this.#principal, channel, types as string[] | undefined, this.#deps);
       if (this.#closed || !this.#subscriptions.has(id)) return;
-      this.#socket.send({ type: 'subscribed', id, channel });
       if (resolved.kind === 'chat') {
         const leave = this.#deps.chat.join(resolved.room, (chat: ChatMessage) => {
           if (!this.#closed) this.#socket.send({ type: 'message', channel, data: chat.data, from: chat.from, sent_at: chat.sent_at });
         });
         this.#subscriptions.set(id, { close: leave });
+        this.#socket.send({ type: 'subscribed', id, channel });
         return;
       }
+      // "The present" is fixed before the acknowledgement: an event committed once the client has it is never missed.
+      const from = (after as number | undefined) ?? (await this.#deps.hub.present());
+      if (this.#closed || !this.#subscriptions.has(id)) return;
+      this.#socket.send({ type: 'subscribed', id, channel });
       let subscription: HubSubscription | null = null;
       let cancelled = false;
       this.#subscriptions.set(id, {
@@ -177,7 +181,7 @@ export class RealtimeSession {
             if (!cancelled && !this.#closed) this.#socket.send({ type: 'event', id, channel, event: this.#deps.present(event) });
           },
         },
-        after as number | undefined,
+        from,
       );
       if (cancelled) subscription.close();
     } catch (error) {
