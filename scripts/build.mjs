@@ -47,10 +47,11 @@ const bundled = await build({
   format: 'esm',
   target: 'node20',
   // Dependencies are bundled too: resolving and loading ~2,000 files of node_modules one by one was a third of
-  // a warm start's CPU. Left outside: those that find files next to their own code at run time (PGlite's
-  // WebAssembly and data, swagger-ui's and @fastify/static's assets), pino (worker-thread transports), and the
-  // build tools. CommonJS code inside an ES module needs a `require`: the banner gives it one.
-  external: ['@electric-sql/pglite', '@fastify/static', '@fastify/swagger-ui', 'pino', 'thread-stream', 'esbuild', 'tsx'],
+  // a warm start's CPU. Left outside: PGlite (it finds its WebAssembly and data next to its own code), pino
+  // (worker-thread transports) and the build tools; swagger-ui is told where its assets are
+  // (src/transports/rest/plugins/openapi.ts). CommonJS code inside an ES module needs a `require`: the banner
+  // gives it one.
+  external: ['@electric-sql/pglite', 'pino', 'thread-stream', 'esbuild', 'tsx'],
   banner: { js: "import { createRequire as __stoaCreateRequire } from 'node:module'; const require = __stoaCreateRequire(import.meta.url);" },
   // Whitespace and syntax only: identifiers keep their names, so stack traces through dependencies stay readable.
   minifyWhitespace: true,
