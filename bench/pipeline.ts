@@ -2,7 +2,7 @@
  * The request path against its floor, side by side in one run:
  *
  *   npm run bench -- pipeline [--duration 5] [--rounds 5] [--connections 50] [--warmup 2] [--database-url …] [--redis-url …]
- *                             [--skip-embedded] [--cpu-prof dir] [--baseline other-checkout]
+ *                             [--skip-embedded] [--cpu-prof dir] [--baseline other-checkout] [--ladder]
  *
  * `GET /v1/products/{id}` through the whole of Stoa (authentication, both rate-limit header sets with two
  * policies, versioning, envelope, ETag) with an API key and with an access token, against a bare Fastify route
@@ -14,6 +14,10 @@
  * Each row also has the server process's CPU time per request (`cpu_us_per_request`; PostgreSQL's and Redis's own work
  * is outside it), steadier than req/s on a shared machine. `--cpu-prof dir` writes each server's V8 CPU profile there.
  * `--baseline dir` adds that checkout's Stoa (its own bench/pipeline-server.ts) to the same rounds, for an A/B.
+ * `--ladder` adds the contract ladder (bench/pipeline-ladder.ts) to the same rounds: the bare route plus, cumulatively,
+ * only the work the contract asks of every request (a log line, metrics, the two-policy rate limit, the fixed headers,
+ * envelope and ETag, the API key), each with its ratio to bare and its CPU per request: the floor for any
+ * implementation of the contract on this machine.
  * Target (issue #12): Stoa ≥ 0.8× the bare route for each credential and store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,6 +30,8 @@ import autocannon from 'autocannon';
 import { runIfMain, writeResult } from './results.ts';
 
 const SERVER = fileURLToPath(new URL('./pipeline-server.ts', import.meta.url));
+const LADDER = fileURLToPath(new URL('./pipeline-ladder.ts', import.meta.url));
+const RUNGS = ['log', 'metrics', 'ratelimit', 'contract', 'auth'] as const;
 
 interface Started<T> {
   child: ChildProcess;
@@ -71,11 +77,19 @@ interface StoaInfo {
   statements: { api_key: number; jwt: number };
 }
 
-async function measureStore(label: string, databaseUrl: string | undefined, redisUrl: string | undefined, opts: { duration: number; rounds: number; connections: number; cpuProfDir: string; baseline: string; warmup: number }) {
+async function measureStore(label: string, databaseUrl: string | undefined, redisUrl: string | undefined, opts: { duration: number; rounds: number; connections: number; cpuProfDir: string; baseline: string; warmup: number; ladder: boolean }) {
   const stoa = await startServer<StoaInfo>(['stoa', databaseUrl ?? '', redisUrl ?? ''], opts.cpuProfDir);
   const bare = await startServer<{ port: number; path: string }>(['bare', databaseUrl ?? '', stoa.info.schema ?? ''], opts.cpuProfDir);
   const base = opts.baseline ? await startServer<StoaInfo>(['stoa', databaseUrl ?? '', redisUrl ?? ''], opts.cpuProfDir, path.resolve(opts.baseline, 'bench/pipeline-server.ts')) : undefined;
+  const ladder: Started<{ port: number; path: string; apiKey: string }>[] = [];
+  if (opts.ladder) for (const rung of RUNGS) ladder.push(await startServer(['' + rung, databaseUrl ?? '', stoa.info.schema ?? '', redisUrl ?? ''], opts.cpuProfDir, LADDER));
   try {
+    const ladderTargets = ladder.map((server, i) => ({
+      name: `ladder-${RUNGS[i]}`,
+      pid: server.child.pid!,
+      url: `http://127.0.0.1:${server.info.port}${server.info.path}`,
+      headers: (RUNGS[i] === 'auth' ? { 'x-api-key': server.info.apiKey } : {}) as Record<string, string>,
+    }));
     const baseTargets = base
       ? [
           { name: 'base-api-key', pid: base.child.pid!, url: `http://127.0.0.1:${base.info.port}${base.info.path}`, headers: { 'x-api-key': base.info.apiKey } as Record<string, string> },
@@ -87,6 +101,7 @@ async function measureStore(label: string, databaseUrl: string | undefined, redi
       { name: 'stoa-api-key', pid: stoa.child.pid!, url: `http://127.0.0.1:${stoa.info.port}${stoa.info.path}`, headers: { 'x-api-key': stoa.info.apiKey } },
       { name: 'stoa-jwt', pid: stoa.child.pid!, url: `http://127.0.0.1:${stoa.info.port}${stoa.info.path}`, headers: { authorization: `Bearer ${stoa.info.accessToken}` } },
       ...baseTargets,
+      ...ladderTargets,
     ];
     for (const target of targets) await autocannon({ url: target.url, headers: target.headers, connections: opts.connections, duration: opts.warmup });
     const rps: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
@@ -124,6 +139,13 @@ async function measureStore(label: string, databaseUrl: string | undefined, redi
             baseline_jwt_ratio: ratio('base-jwt'),
           }
         : {}),
+      ...(opts.ladder
+        ? {
+            ladder: Object.fromEntries(
+              RUNGS.map((rung) => [rung, { rps: Math.round(median(rps[`ladder-${rung}`]!)), ratio: ratio(`ladder-${rung}`), cpu_us_per_request: Math.round(median(cpu[`ladder-${rung}`]!)) }]),
+            ),
+          }
+        : {}),
       statements_api_key: stoa.info.statements.api_key,
       statements_jwt: stoa.info.statements.jwt,
       non_2xx_or_errors: errors,
@@ -131,7 +153,7 @@ async function measureStore(label: string, databaseUrl: string | undefined, redi
       cpu_rounds: cpu,
     };
   } finally {
-    await Promise.all([stop(stoa.child), stop(bare.child), ...(base ? [stop(base.child)] : [])]);
+    await Promise.all([stop(stoa.child), stop(bare.child), ...(base ? [stop(base.child)] : []), ...ladder.map((server) => stop(server.child))]);
   }
 }
 
@@ -148,6 +170,7 @@ export async function main(argv: string[]): Promise<number> {
       'cpu-prof': { type: 'string', default: '' },
       baseline: { type: 'string', default: '' },
       warmup: { type: 'string', default: '2' },
+      ladder: { type: 'boolean', default: false },
     },
   });
   const opts = {
@@ -157,13 +180,19 @@ export async function main(argv: string[]): Promise<number> {
     cpuProfDir: values['cpu-prof'],
     baseline: values.baseline,
     warmup: Number(values.warmup),
+    ladder: values.ladder,
   };
   const rows = [];
   if (!values['skip-embedded']) rows.push(await measureStore('pglite', undefined, undefined, opts));
   if (values['database-url']) rows.push(await measureStore('postgres+redis', values['database-url'], values['redis-url'] || undefined, opts));
   console.table(
-    rows.map(({ rounds: _rounds, cpu_rounds: _cpu, non_2xx_or_errors: _errors, cpu_us_per_request: cpuUs, ...row }) => ({ ...row, cpu_us: `${cpuUs.bare} / ${cpuUs.api_key} / ${cpuUs.jwt}` })),
+    rows.map(({ rounds: _rounds, cpu_rounds: _cpu, non_2xx_or_errors: _errors, cpu_us_per_request: cpuUs, ladder: _ladder, ...row }) => ({ ...row, cpu_us: `${cpuUs.bare} / ${cpuUs.api_key} / ${cpuUs.jwt}` })),
   );
+  for (const row of rows) {
+    if (!row.ladder) continue;
+    process.stdout.write(`${row.store} contract ladder (cumulative; bare ${row.bare_rps} req/s, ${row.cpu_us_per_request.bare} µs):\n`);
+    console.table(Object.entries(row.ladder).map(([rung, r]) => ({ rung: `+ ${rung}`, rps: r.rps, ratio: r.ratio, cpu_us: r.cpu_us_per_request })));
+  }
   const file = writeResult('pipeline', { ...opts, load_average: loadavg(), rows });
   process.stdout.write(`wrote ${file}\n`);
   return rows.every((row) => Object.values(row.non_2xx_or_errors).every((n) => n === 0)) ? 0 : 1;
