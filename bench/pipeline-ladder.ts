@@ -26,10 +26,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import compress from '@fastify/compress';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { pino } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { PGlite } from '@electric-sql/pglite';
+import { openBareStore } from './pipeline-bare-store.ts';
 
 export const RUNGS = ['log', 'metrics', 'ratelimit', 'contract', 'auth'] as const;
 
@@ -39,46 +38,8 @@ if (level === 0) {
   process.stderr.write(`usage: pipeline-ladder.ts ${RUNGS.join('|')} [database url] [schema] [redis url]\n`);
   process.exit(2);
 }
-const PRODUCT = { name: 'Brass gear set', description: 'Twelve precision gears.', category: 'hardware', price: 4_900, currency: 'EUR', stock: 100 };
-
-interface Row {
-  id: string;
-  name: string;
-  description: string;
-  category: string;
-  price: number | string;
-  currency: string;
-  stock: number;
-  version?: number;
-  created_at: Date;
-  updated_at: Date;
-}
-
-let read: (id: string) => Promise<Row | undefined>;
-let closeStore: () => Promise<void>;
-let productId = 'prd_bench';
-if (databaseUrl) {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
-  productId = (await pool.query<{ id: string }>('SELECT id FROM products LIMIT 1')).rows[0]!.id;
-  read = async (id) => (await pool.query<Row>('SELECT * FROM products WHERE id = $1', [id])).rows[0];
-  closeStore = () => pool.end();
-} else {
-  const pglite = new PGlite();
-  await pglite.exec(`CREATE TABLE products (id text PRIMARY KEY, name text NOT NULL, description text NOT NULL, category text NOT NULL,
-    price bigint NOT NULL, currency text NOT NULL, stock integer NOT NULL, version integer NOT NULL DEFAULT 1, created_at timestamptz NOT NULL,
-    updated_at timestamptz NOT NULL, deleted_at timestamptz)`);
-  await pglite.query('INSERT INTO products (id, name, description, category, price, currency, stock, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now())', [
-    productId,
-    PRODUCT.name,
-    PRODUCT.description,
-    PRODUCT.category,
-    PRODUCT.price,
-    PRODUCT.currency,
-    PRODUCT.stock,
-  ]);
-  read = async (id) => (await pglite.query<Row>('SELECT * FROM products WHERE id = $1', [id])).rows[0];
-  closeStore = () => pglite.close();
-}
+const store = await openBareStore(databaseUrl, schema);
+const { productId, read } = store;
 
 // Rung 1: one structured line per request.
 const log = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
@@ -238,7 +199,7 @@ process.stdout.write(JSON.stringify({ port: typeof address === 'object' && addre
 process.on('SIGTERM', () => {
   void app
     .close()
-    .then(closeStore)
+    .then(() => store.close())
     // The counters expire with their windows (at most a minute).
     .then(() => redis?.disconnect())
     .then(() => process.exit(0));

@@ -14,14 +14,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
-import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
+import { openBareStore, PRODUCT } from './pipeline-bare-store.ts';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
 
 const [mode, databaseUrl = '', third = ''] = process.argv.slice(2);
-const PRODUCT = { name: 'Brass gear set', description: 'Twelve precision gears.', category: 'hardware', price: 4_900, currency: 'EUR', stock: 100 };
 
 if (mode === 'stoa') {
   const schema = databaseUrl ? `bench_${randomBytes(4).toString('hex')}` : undefined;
@@ -74,32 +72,7 @@ if (mode === 'stoa') {
       .then(() => process.exit(0));
   });
 } else if (mode === 'bare') {
-  let read: (id: string) => Promise<unknown>;
-  let close: () => Promise<void>;
-  let productId = 'prd_bench';
-  if (databaseUrl) {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, ...(third ? { options: `-c search_path=${third}` } : {}) });
-    const row = await pool.query<{ id: string }>('SELECT id FROM products LIMIT 1');
-    productId = row.rows[0]!.id;
-    read = async (id) => (await pool.query('SELECT * FROM products WHERE id = $1', [id])).rows[0];
-    close = () => pool.end();
-  } else {
-    const pglite = new PGlite();
-    await pglite.exec(`CREATE TABLE products (id text PRIMARY KEY, name text NOT NULL, description text NOT NULL, category text NOT NULL,
-      price bigint NOT NULL, currency text NOT NULL, stock integer NOT NULL, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
-      deleted_at timestamptz)`);
-    await pglite.query('INSERT INTO products VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now(), NULL)', [
-      productId,
-      PRODUCT.name,
-      PRODUCT.description,
-      PRODUCT.category,
-      PRODUCT.price,
-      PRODUCT.currency,
-      PRODUCT.stock,
-    ]);
-    read = async (id) => (await pglite.query('SELECT * FROM products WHERE id = $1', [id])).rows[0];
-    close = () => pglite.close();
-  }
+  const { productId, read, close } = await openBareStore(databaseUrl, third);
   const app = Fastify();
   app.get<{ Params: { id: string } }>('/products/:id', async (request, reply) => {
     const row = await read(request.params.id);
