@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { servedDocuments } from './helpers/api-walk.ts';
@@ -109,6 +110,26 @@ describe('answers given before any route runs are registry problems with documen
     assert.ok(answer.closedByServer, 'the server closed the connection');
     documented('GET', '/v2/posts', 431);
     documented('GET', '/healthz', 431);
+  });
+
+  it('to a HEAD whose head is over 16 KiB: 431 without content, which an HTTP client reads as one whole answer', async () => {
+    // Found by the fuzz run (seed 741224849): the problem body after a HEAD answer made Node's client fail with
+    // "Data after Connection: close".
+    const answer = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const request = http.request({ host: '127.0.0.1', port, method: 'HEAD', path: `/v1/feed?fields=${'a'.repeat(17 * 1024)}`, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    assert.equal(answer.status, 431);
+    assert.equal(answer.headers['content-type'], 'application/problem+json');
+    assert.equal(answer.headers.connection, 'close');
+    assert.equal(answer.body, '');
+    // Allow the client's parser to meet any stray bytes before the test ends.
+    await new Promise((r) => setTimeout(r, 100));
   });
 
   it('a request that is not HTTP/1.1 is 400 BAD_REQUEST with Connection: close', async () => {

@@ -69,7 +69,7 @@ const CLIENT_ERROR_DETAILS: Partial<Record<ErrorCode, string>> = {
  * since the connection is closed right after.
  */
 export function clientErrorHandler(publicUrl: string) {
-  return function onClientError(this: { log: { debug(o: object, m: string): void } }, error: Error & { code?: string }, socket: Socket): void {
+  return function onClientError(this: { log: { debug(o: object, m: string): void } }, error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const code = clientErrorCode(error.code);
     const { status, title } = ERROR_CODES[code];
@@ -94,7 +94,10 @@ export function clientErrorHandler(publicUrl: string) {
         `date: ${new Date().toUTCString()}`,
         'connection: close',
       ];
-      socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+      // An answer to HEAD carries no content (RFC 9110 §9.3.2): its client would read a body as the start of
+      // another answer. The method is known only from the bytes Node could not parse, when they begin the request.
+      const answersHead = Buffer.isBuffer(error.rawPacket) && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+      socket.end(`${head.join('\r\n')}\r\n\r\n${answersHead ? '' : body}`);
     } else {
       socket.destroy();
     }
