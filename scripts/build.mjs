@@ -11,10 +11,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decode, encode } from '@jridgewell/sourcemap-codec';
 import { build } from 'esbuild';
 import { buildDashboard } from './build-dashboard.mjs';
 import { buildGraphiql } from './build-graphiql.mjs';
+import { ownSourcesOnly } from './source-map.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(root, 'dist');
@@ -62,43 +62,9 @@ const bundled = await build({
   logLevel: 'warning',
   plugins: [keepModuleUrls],
 });
+// The map covers src/ only (scripts/source-map.mjs).
 for (const file of bundled.outputFiles) {
   writeFileSync(file.path, file.path.endsWith('.map') ? JSON.stringify(ownSourcesOnly(JSON.parse(file.text))) : file.contents);
-}
-
-/**
- * The bundle's source map, cut down to Stoa's own sources. Node decodes the whole map the first time it
- * formats a stack trace and keeps it: with the dependencies' ~7 MB of code mapped too, that was ~77 MB of heap
- * for good. A position inside a dependency then shows as a position in the bundle, which names the package.
- */
-function ownSourcesOnly(map) {
-  const own = map.sources.map((source) => !source.split('/').includes('node_modules'));
-  const sourceIndex = [];
-  const sources = [];
-  map.sources.forEach((source, i) => {
-    if (own[i]) sourceIndex[i] = sources.push(source) - 1;
-  });
-  const nameIndex = new Map();
-  const names = [];
-  const mappings = decode(map.mappings).map((line) => {
-    const kept = [];
-    for (const segment of line) {
-      if (segment.length === 1 || !own[segment[1]]) {
-        // A one-field segment ends the mapping before it: the dependency's code maps to nothing.
-        if (kept.length > 0 && kept.at(-1).length > 1) kept.push([segment[0]]);
-        continue;
-      }
-      const [column, source, sourceLine, sourceColumn, name] = segment;
-      const mapped = [column, sourceIndex[source], sourceLine, sourceColumn];
-      if (name !== undefined) {
-        if (!nameIndex.has(name)) nameIndex.set(name, names.push(map.names[name]) - 1);
-        mapped.push(nameIndex.get(name));
-      }
-      kept.push(mapped);
-    }
-    return kept;
-  });
-  return { ...map, sources, names, mappings: encode(mappings) };
 }
 
 // 3. dist/dashboard/ — the /dashboard page's script and styles (scripts/build-dashboard.mjs).
