@@ -20,6 +20,13 @@ if (!Number.isInteger(seed) || !(minutes > 0)) throw new Error('usage: npm run f
 
 const started = Date.now();
 console.log(`fuzz: seed ${seed}, ${minutes} minute(s), ${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded database'}${process.env.REDIS_URL ? ' + Redis' : ''}`);
+// A defect that breaks the HTTP exchange itself (bytes after a final answer, say) reaches Node's client outside any
+// request's promise: report it as a finding with the request that caused it, rather than die without one.
+let lastSent = '(none yet)';
+process.on('uncaughtException', (error) => {
+  console.log(`\n✗ the run stopped on an error outside any request: ${error.message}\n  the last request sent:\n  ${lastSent.replace(/\n/g, '\n  ')}\n  reproduce: npm run fuzz -- --seed ${seed}`);
+  process.exit(1);
+});
 
 const target = await Target.start();
 await target.listen();
@@ -91,6 +98,7 @@ async function execute(c: Case): Promise<{ findings: Finding[]; request: string 
   const { options, pathOwner } = await build(c, ops, target);
   const writes = options.method !== 'GET' && options.method !== 'HEAD';
   const before = writes ? await target.digest() : undefined;
+  lastSent = describe(options);
   const res = await target.send(options);
   if (!res) {
     unsendable += 1;
