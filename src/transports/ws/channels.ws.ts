@@ -61,8 +61,9 @@ function textFrame(payload: Buffer): Buffer {
  * subscribers whose subscription id and channel are the same share one
  * frame. Only the current event is kept, so memory does not grow with the
  * ring of recent events.
- * Whole frames written to each socket (ws made `Sender.frame` public for
- * this, websockets/ws#1016): `ws.send` would frame every copy again — a
+ * Whole frames written to each socket (`textFrame` builds the same header
+ * as ws's `Sender.frame`, public since websockets/ws#1016 but absent from
+ * @types/ws): `ws.send` would frame every copy again — a
  * header buffer, cork, writev — and a string would also be measured and
  * encoded per socket; together ~25 % of a send's CPU (bench/README.md, realtime).
  */
