@@ -126,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--client') return serveLoad();
   const { values } = parseArgs({
     args: argv,
-    options: { duration: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, 'in-flight': { type: 'string', default: '64' } },
+    options: { duration: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, 'in-flight': { type: 'string', default: '64' }, only: { type: 'string' } },
   });
   const duration = Number(values.duration);
   const rounds = Number(values.rounds);
@@ -194,7 +194,8 @@ export async function main(argv: string[]): Promise<number> {
 
     const targets = { stoa: `127.0.0.1:${stoa.port}`, stoa_connect: `127.0.0.1:${stoaConnect.port}`, bare: `127.0.0.1:${barePort}`, connect: `127.0.0.1:${connectBare.port}` };
     type Name = keyof typeof targets;
-    const names = Object.keys(targets) as Name[];
+    // --only stoa,bare (for a profile of one server): the columns left out are not measured, and their ratios are absent.
+    const names = (values.only ? values.only.split(',') : Object.keys(targets)).filter((n): n is Name => n in targets);
     const client = loadClient();
     closers.push(async () => void client.close());
     const measure = async (name: Name, seconds: number) => {
@@ -217,15 +218,16 @@ export async function main(argv: string[]): Promise<number> {
       results.push(round);
       process.stdout.write(`round ${r + 1}: ${names.map((n) => `${n} ${round[n].calls_per_second.toFixed(0)}/s ${round[n].cpu_us_per_call.toFixed(0)} µs CPU/call`).join(', ')}\n`);
     }
-    const summary = (name: Name) => ({
+    const measured = (...pair: Name[]) => pair.every((n) => names.includes(n));
+    const summary = (name: Name) => !measured(name) ? undefined : ({
       calls_per_second: median(results.map((r) => r[name].calls_per_second)),
       latency_p50_ms: median(results.map((r) => r[name].latency_p50_ms)),
       latency_p99_ms: median(results.map((r) => r[name].latency_p99_ms)),
       cpu_us_per_call: median(results.map((r) => r[name].cpu_us_per_call)),
     });
-    const rate = (a: Name, b: Name) => median(results.map((r) => r[a].calls_per_second / r[b].calls_per_second));
+    const rate = (a: Name, b: Name) => (!measured(a, b) ? NaN : median(results.map((r) => r[a].calls_per_second / r[b].calls_per_second)));
     // CPU per call of b over a: ≥ 1 means a spends no more CPU per call than b.
-    const cpu = (a: Name, b: Name) => median(results.map((r) => r[b].cpu_us_per_call / r[a].cpu_us_per_call));
+    const cpu = (a: Name, b: Name) => (!measured(a, b) ? NaN : median(results.map((r) => r[b].cpu_us_per_call / r[a].cpu_us_per_call)));
     const ratio = rate('stoa', 'bare');
     const report = {
       bench: 'grpc',
@@ -248,7 +250,10 @@ export async function main(argv: string[]): Promise<number> {
       rounds: results,
     };
     process.stdout.write(`\n| | calls/s | p50 ms | p99 ms | CPU µs/call |\n|---|---|---|---|---|\n`);
-    for (const name of names) process.stdout.write(`| ${name} | ${report[name].calls_per_second.toFixed(0)} | ${report[name].latency_p50_ms.toFixed(2)} | ${report[name].latency_p99_ms.toFixed(2)} | ${report[name].cpu_us_per_call.toFixed(0)} |\n`);
+    for (const name of names) {
+      const row = report[name]!;
+      process.stdout.write(`| ${name} | ${row.calls_per_second.toFixed(0)} | ${row.latency_p50_ms.toFixed(2)} | ${row.latency_p99_ms.toFixed(2)} | ${row.cpu_us_per_call.toFixed(0)} |\n`);
+    }
     process.stdout.write(
       `\ncalls/s stoa/bare grpc-js: ${ratio.toFixed(2)} (target ≥ 0.8); stoa on Connect/bare grpc-js ${report.ratio_stoa_connect_to_bare.toFixed(2)}; bare Connect/bare grpc-js ${report.ratio_connect_bare_to_grpc_js.toFixed(2)}\n` +
         `CPU per call, bare grpc-js/stoa: ${report.cpu_ratio_bare_over_stoa.toFixed(2)}; stoa on Connect/stoa: ${report.cpu_ratio_stoa_connect_over_stoa.toFixed(2)}; bare grpc-js/stoa on Connect ${report.cpu_ratio_bare_over_stoa_connect.toFixed(2)}; bare grpc-js/bare Connect ${report.cpu_ratio_bare_over_connect.toFixed(2)}\n${writeResult('grpc', report)}\n`,

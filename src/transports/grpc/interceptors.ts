@@ -69,8 +69,31 @@ const STATUS_NAMES: Record<number, string> = Object.fromEntries(Object.entries(G
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const DEFAULT_POLICY: MethodPolicy = { auth: 'required' };
 
-function kindOf(stream: { methodKind: string }): string {
-  return { unary: 'unary', server_streaming: 'server_stream', client_streaming: 'client_stream', bidi_streaming: 'bidi_stream' }[stream.methodKind] ?? stream.methodKind;
+const KINDS: Record<string, string> = { unary: 'unary', server_streaming: 'server_stream', client_streaming: 'client_stream', bidi_streaming: 'bidi_stream' };
+
+/** What every call of one method shares: its policy, its log name and its metric series (prom-client hashes labels on every update otherwise). */
+interface MethodFacts {
+  policy: MethodPolicy;
+  rpc: string;
+  started: { inc(): void };
+  seconds: { observe(value: number): void };
+  handled(code: string): { inc(): void };
+}
+
+function methodFacts(deps: InterceptorDeps, service: string, method: { name: string; methodKind: string }): MethodFacts {
+  const labels = { grpc_type: KINDS[method.methodKind] ?? method.methodKind, grpc_service: service, grpc_method: method.name };
+  const handled = new Map<string, { inc(): void }>();
+  return {
+    policy: deps.policies[`${service}/${method.name}`] ?? DEFAULT_POLICY,
+    rpc: `${service}/${method.name}`,
+    started: deps.metrics.started.labels(labels),
+    seconds: deps.metrics.seconds.labels(labels),
+    handled(code) {
+      let series = handled.get(code);
+      if (!series) handled.set(code, (series = deps.metrics.handled.labels({ ...labels, grpc_code: code })));
+      return series;
+    },
+  };
 }
 
 /**
@@ -83,16 +106,17 @@ function kindOf(stream: { methodKind: string }): string {
  */
 export function stoaInterceptor(deps: InterceptorDeps): Interceptor {
   const { limiter, policies, clientIp } = deps.rateLimiting;
+  const facts = new Map<string, MethodFacts>();
   return (next) => async (req) => {
     const started = performance.now();
     const started0 = Date.now();
     const given = req.header.get('x-request-id');
     const requestId = given !== null && REQUEST_ID.test(given) ? given : (req.contextValues.get(kPeer).requestId ?? randomUUID());
     const service = req.service.typeName;
-    const method = req.method.name;
-    const policy = deps.policies[`${service}/${method}`] ?? DEFAULT_POLICY;
-    const labels = { grpc_type: kindOf(req.method), grpc_service: service, grpc_method: method };
-    const bindings = { request_id: requestId, rpc: `${service}/${method}` };
+    let known = facts.get(`${service}/${req.method.name}`);
+    if (!known) facts.set(`${service}/${req.method.name}`, (known = methodFacts(deps, service, req.method)));
+    const { policy } = known;
+    const bindings = { request_id: requestId, rpc: known.rpc };
     let child: Logger | undefined;
     // The call's child logger is made only when a handler logs; the interceptor's own line carries the same fields.
     const call: CallState = {
@@ -103,7 +127,7 @@ export function stoaInterceptor(deps: InterceptorDeps): Interceptor {
       },
     };
     req.contextValues.set(kCall, call);
-    deps.metrics.started.inc(labels);
+    known.started.inc();
     const meta: Record<string, string> = { 'x-request-id': requestId };
 
     let finished = false;
@@ -112,8 +136,8 @@ export function stoaInterceptor(deps: InterceptorDeps): Interceptor {
       finished = true;
       const elapsed = (performance.now() - started) / 1000;
       const codeName = STATUS_NAMES[code] ?? String(code);
-      deps.metrics.handled.inc({ ...labels, grpc_code: codeName });
-      deps.metrics.seconds.observe(labels, elapsed);
+      known.handled(codeName).inc();
+      known.seconds.observe(elapsed);
       const line = { ...bindings, grpc_code: codeName, duration_ms: Math.round(elapsed * 10_000) / 10, principal: call.principal?.userId };
       if (code === Code.Internal || code === Code.Unknown) deps.logger.error({ ...line, err: error }, 'rpc failed');
       else if (deps.logger.isLevelEnabled('info')) deps.logger.info(line, 'rpc completed');
