@@ -64,6 +64,8 @@ export class LoadShedder {
   /** Why the process sheds load right now, or null. */
   reason: ShedReason | null = null;
   last: LoadSample = { eventLoopDelayMs: 0, heapRatio: 0 };
+  /** Consecutive periods whose event-loop delay passed the threshold. */
+  #lagging = 0;
 
   constructor(options: LoadShedderOptions) {
     this.#options = options;
@@ -87,12 +89,18 @@ export class LoadShedder {
     if (running) this.start();
   }
 
-  /** Takes a sample and updates `reason`. */
+  /**
+   * Takes a sample and updates `reason`. Event-loop lag sheds only when two
+   * periods in a row show it: one stall (a full GC, code compiled on first
+   * use after start) is over before shedding could help, and shedding on it
+   * refused the first requests a new process took on a busy machine.
+   */
   evaluate(): ShedReason | null {
     const sample = this.#sampler.sample();
     this.last = sample;
     const { eventLoopDelayMs, heapRatio } = this.#options;
-    if (eventLoopDelayMs > 0 && sample.eventLoopDelayMs > eventLoopDelayMs) this.reason = 'event_loop_delay';
+    this.#lagging = eventLoopDelayMs > 0 && sample.eventLoopDelayMs > eventLoopDelayMs ? this.#lagging + 1 : 0;
+    if (this.#lagging >= 2) this.reason = 'event_loop_delay';
     else if (heapRatio > 0 && sample.heapRatio > heapRatio) this.reason = 'heap';
     else this.reason = null;
     return this.reason;
