@@ -33,6 +33,9 @@ function about(step: number, types: readonly string[]) {
   };
 }
 
+/** `count` distinct valid patterns that match no event type. */
+const padding = (count: number) => Array.from({ length: count }, (_, i) => `no_such_family_${String.fromCharCode(97 + Math.floor(i / 26), 97 + (i % 26))}.*`);
+
 /** Every check holds. */
 function all(...checks: Array<(events: unknown, ctx: CheckContext) => boolean>) {
   return (events: unknown, ctx: CheckContext): boolean => checks.every((check) => check(events, ctx));
@@ -117,6 +120,19 @@ export const EVENTS: Table = {
       input: { after: caseStart, types: ['post.created', 'charge.created'] },
       expect: { ok: all(about(0, ['post.created']), about(1, []), about(2, ['charge.created'])) },
     },
+    {
+      name: '* selects every type',
+      actor: 'ada',
+      operation: 'events.read',
+      given: [adaPosts, adaOrders],
+      input: { after: caseStart, types: ['*'] },
+      expect: { ok: all(about(0, ['post.created']), about(1, ['order.created'])) },
+    },
+    // The bounds of a filter are the domain's (checkTypePatterns), not one transport's encoding of it.
+    { name: 'takes 50 patterns', actor: 'ada', operation: 'events.read', given: [adaPosts], input: { after: caseStart, types: ['post.created', ...padding(49)] }, expect: { ok: about(0, ['post.created']) } },
+    { name: 'refuses 51 patterns', actor: 'ada', operation: 'events.read', input: { after: caseStart, types: ['post.created', ...padding(50)] }, expect: { error: 'INVALID_PARAMETER' } },
+    { name: 'takes patterns of 64 characters', actor: 'ada', operation: 'events.read', given: [adaPosts], input: { after: caseStart, types: ['post.created', 'p'.repeat(64), `${'p'.repeat(62)}.*`] }, expect: { ok: about(0, ['post.created']) } },
+    { name: 'refuses a pattern of 65 characters', actor: 'ada', operation: 'events.read', input: { after: caseStart, types: ['post.created', 'p'.repeat(65)] }, expect: { error: 'INVALID_PARAMETER' } },
     { name: 'refuses a type pattern that is no event type', actor: 'ada', operation: 'events.read', input: { after: caseStart, types: ['Order.Created!'] }, expect: { error: 'INVALID_PARAMETER' } },
     { name: 'refuses a pattern with a wildcard inside', actor: 'ada', operation: 'events.read', input: { after: caseStart, types: ['order.*.x'] }, expect: { error: 'INVALID_PARAMETER' } },
     { name: 'needs a caller', actor: 'anonymous', operation: 'events.read', input: { after: caseStart }, expect: { error: 'UNAUTHENTICATED' } },
