@@ -119,7 +119,7 @@ async function readEvents(world: ContractWorld, url: string, actor: Actor, input
   }
 }
 
-/** GraphQL over POST /graphql: errors[0].extensions become the code, field codes (snake_case paths) and details. */
+/** GraphQL over POST /graphql (`events.read`: the events subscription over /graphql's WebSocket): errors[0].extensions become the code, field codes (snake_case paths) and details. */
 export function graphqlDriver(): Driver {
   let app: FastifyInstance;
   let world: ContractWorld;
