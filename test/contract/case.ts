@@ -30,14 +30,17 @@ export const OPERATIONS = [
   'charges.create',
   'charges.get',
   'charges.list',
+  'events.read',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /**
  * Who calls. `newcomer` is a user signed up for the case alone (the same one
- * throughout the case), so a case may change it freely.
+ * throughout the case), so a case may change it freely. Ada's keys:
+ * `adaReadOnlyKey` every read scope, `adaKey` every read and write scope,
+ * `adaPostsKey` `posts:read` alone.
  */
-export const ACTORS = ['ada', 'bob', 'admin', 'anonymous', 'newcomer', 'adaReadOnlyKey', 'adaKey'] as const;
+export const ACTORS = ['ada', 'bob', 'admin', 'anonymous', 'newcomer', 'adaReadOnlyKey', 'adaKey', 'adaPostsKey'] as const;
 export type ActorName = (typeof ACTORS)[number];
 /** The actors that are a user of their own (an API key acts as its owner, `ada`). */
 export type UserName = 'ada' | 'bob' | 'admin' | 'newcomer';
@@ -65,7 +68,8 @@ export type Placeholder =
   | { [PLACEHOLDER]: 'ref'; name: FixtureName | `${UserName}.${'id' | 'email'}`; map?: (value: string) => unknown }
   | { [PLACEHOLDER]: 'fresh'; name: FixtureName }
   | { [PLACEHOLDER]: 'output'; step: number; path: string }
-  | { [PLACEHOLDER]: 'email' };
+  | { [PLACEHOLDER]: 'email' }
+  | { [PLACEHOLDER]: 'caseStart' };
 
 /** The id of a fixture made once per world (shared by every case: never change it), or an actor's id or email. */
 export function ref(name: FixtureName | `${UserName}.${'id' | 'email'}`, map?: (value: string) => unknown): Placeholder {
@@ -84,6 +88,12 @@ export function output(step: number, path: string): Placeholder {
 
 /** A fresh, valid email address, the same one wherever it appears in the case. */
 export const newEmail: Placeholder = { [PLACEHOLDER]: 'email' };
+
+/**
+ * The head of the event log (a sequence) when the case began, before its
+ * `given` steps: `events.read` after it sees the events the case committed.
+ */
+export const caseStart: Placeholder = { [PLACEHOLDER]: 'caseStart' };
 
 export function isPlaceholder(value: unknown): value is Placeholder {
   return typeof value === 'object' && value !== null && PLACEHOLDER in value;

@@ -15,6 +15,9 @@ async function resolvePlaceholder(p: Placeholder, r: Resolution): Promise<unknow
   switch (p[PLACEHOLDER]) {
     case 'email':
       return (r.scope.email ??= uniqueEmail('contract'));
+    case 'caseStart':
+      assert.ok(r.scope.caseStart !== undefined, 'caseStart in a case without events.read');
+      return r.scope.caseStart;
     case 'fresh':
       return r.world.fresh(p.name, r.scope);
     case 'output':
@@ -98,6 +101,7 @@ async function callStep(driver: Driver, step: Step, r: Resolution): Promise<{ ou
 /** Runs one case over one driver: the given steps, the call, its expectation, then the follow-up checks. */
 export async function runCase(driver: Driver, world: ContractWorld, c: Case): Promise<void> {
   const r: Resolution = { world, scope: { fresh: new Map(), idempotencyKeys: new Map() }, given: [] };
+  if ([c, ...(c.given ?? []), ...(c.then ?? [])].some((s) => s.operation === 'events.read')) r.scope.caseStart = await world.eventHead();
   for (const [i, step] of (c.given ?? []).entries()) {
     const { outcome, input } = await callStep(driver, step, r);
     await check(outcome, step.expect ?? { ok: true }, { input, given: r.given }, r, `given[${i}] ${step.operation}`);

@@ -53,6 +53,8 @@ export interface CaseScope {
   fresh: Map<FixtureName, Promise<string>>;
   email?: string;
   idempotencyKeys: Map<string, string>;
+  /** The head of the event log when the case began (cases that read the event feed). */
+  caseStart?: number;
 }
 
 export interface ContractWorld {
@@ -63,15 +65,18 @@ export interface ContractWorld {
   shared(name: FixtureName): Promise<string>;
   /** A fixture made for the case. */
   fresh(name: FixtureName, scope: CaseScope): Promise<string>;
+  /** The sequence of the last event committed. */
+  eventHead(): Promise<number>;
   close(): Promise<void>;
 }
 
 /** The world the contract tables run in: the standard world plus Ada's API keys and the fixtures above. */
 export async function contractWorld(): Promise<ContractWorld> {
   const base = await world();
-  const keys: Record<'adaReadOnlyKey' | 'adaKey', ApiKeyHeaders> = {
+  const keys: Record<'adaReadOnlyKey' | 'adaKey' | 'adaPostsKey', ApiKeyHeaders> = {
     adaReadOnlyKey: await base.apiKey(base.ada, READ_SCOPES),
     adaKey: await base.apiKey(base.ada, WRITE_SCOPES),
+    adaPostsKey: await base.apiKey(base.ada, ['posts:read']),
   };
   const shared = new Map<FixtureName, Promise<string>>();
   const user = async (name: ActorName, scope: CaseScope): Promise<SignedUp> => {
@@ -79,6 +84,7 @@ export async function contractWorld(): Promise<ContractWorld> {
       case 'ada':
       case 'adaReadOnlyKey':
       case 'adaKey':
+      case 'adaPostsKey':
         return base.ada;
       case 'bob':
         return base.bob;
@@ -95,8 +101,9 @@ export async function contractWorld(): Promise<ContractWorld> {
     user,
     async actor(name, scope) {
       if (name === 'anonymous') return { name, credential: null };
-      if (name === 'adaReadOnlyKey' || name === 'adaKey') return { name, credential: { type: 'api_key', key: keys[name]['x-api-key'] } };
-      return { name, credential: { type: 'access_token', token: (await user(name, scope)).accessToken } };
+      if (name === 'adaReadOnlyKey' || name === 'adaKey' || name === 'adaPostsKey') return { name, credential: { type: 'api_key', key: keys[name]['x-api-key'] }, user: base.ada };
+      const who = await user(name, scope);
+      return { name, credential: { type: 'access_token', token: who.accessToken }, user: who };
     },
     shared(name) {
       let made = shared.get(name);
@@ -109,6 +116,7 @@ export async function contractWorld(): Promise<ContractWorld> {
       if (!made) scope.fresh.set(name, (made = FIXTURES[name](base)));
       return made;
     },
+    eventHead: () => base.t.container.realtime.feed.head(),
     close: () => base.close(),
   };
 }

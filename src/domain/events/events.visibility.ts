@@ -25,9 +25,24 @@ export function hiddenFamilies(actor: Principal): string[] {
     .map(([family]) => family);
 }
 
-/** Throws 400 INVALID_PARAMETER (field `type`) unless every pattern is an event type, a family (`order.*`) or `*`. */
+/** The most patterns one type filter holds, and the longest pattern: the same bound on every transport. */
+export const TYPE_PATTERNS_MAX = 50;
+export const TYPE_PATTERN_MAX_LENGTH = 64;
+/** The longest comma-separated filter (REST's `type=`) within those bounds. */
+export const TYPE_FILTER_MAX_LENGTH = TYPE_PATTERNS_MAX * (TYPE_PATTERN_MAX_LENGTH + 1) - 1;
+
+/**
+ * Throws 400 INVALID_PARAMETER (field `type`) unless there are at most
+ * TYPE_PATTERNS_MAX patterns of at most TYPE_PATTERN_MAX_LENGTH characters,
+ * each an event type, a family (`order.*`) or `*`.
+ */
 export function checkTypePatterns(types: readonly string[] | undefined, field = 'type'): void {
-  if (types?.some((t) => !TYPE_PATTERN.test(t))) {
+  if (types && types.length > TYPE_PATTERNS_MAX) {
+    throw new AppError('INVALID_PARAMETER', `Invalid ${field === 'type' ? 'query parameter type' : field}: at most ${TYPE_PATTERNS_MAX} event types or patterns`, {
+      errors: [{ field, code: 'too_many_items', message: `must hold at most ${TYPE_PATTERNS_MAX} event types or patterns` }],
+    });
+  }
+  if (types?.some((t) => t.length > TYPE_PATTERN_MAX_LENGTH || !TYPE_PATTERN.test(t))) {
     throw new AppError('INVALID_PARAMETER', `Invalid ${field === 'type' ? 'query parameter type' : field}: use event types or families like order.created,order.*`, {
       errors: [{ field, code: 'invalid_value', message: 'must be a comma-separated list of event types or patterns like order.*' }],
     });

@@ -1,3 +1,4 @@
+import type { SignedUp } from '../../helpers/app.ts';
 import type { Case, Operation } from '../case.ts';
 import type { ContractWorld } from '../world.ts';
 
@@ -5,6 +6,8 @@ import type { ContractWorld } from '../world.ts';
 export interface Actor {
   name: string;
   credential: { type: 'access_token'; token: string } | { type: 'api_key'; key: string } | null;
+  /** The user it acts as (an API key: its owner); absent for anonymous. Stream drivers write their sentinels as this user. */
+  user?: SignedUp;
 }
 
 export interface FieldError {

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { openGraphqlWs } from '../../helpers/graphql.ts';
 import type { Case, Operation } from '../case.ts';
 import type { ContractWorld } from '../world.ts';
 import type { Actor, CallOptions, Driver, Outcome } from './driver.ts';
+import { beforeSentinel, CATCH_UP_MS, commitSentinels, listen, type FeedEvent } from './event-stream.ts';
+import { channelSkip } from './rest.ts';
 
 const USER = 'id displayName email role status plan emailVerifiedAt createdAt updatedAt';
 const POST = 'id authorId title content likes createdAt updatedAt';
@@ -26,8 +29,8 @@ interface Mapping {
   keyRequired?: true;
 }
 
-/** The operations of the contract as GraphQL documents; `users.delete` has no mutation in the schema. */
-const MAPPINGS: Record<Exclude<Operation, 'users.delete'>, Mapping> = {
+/** The operations of the contract as GraphQL documents; `users.delete` has no mutation in the schema, `events.read` is a subscription (readEvents). */
+const MAPPINGS: Record<Exclude<Operation, 'users.delete' | 'events.read'>, Mapping> = {
   'users.create': { document: `mutation($input: SignUpInput!) { data: signUp(input: $input) { ${USER} } }`, field: 'data', user: true },
   'users.get': { document: `query($id: ID!) { data: user(id: $id) { ${USER} } }`, field: 'data', args: ['id'], user: true },
   'users.update': { document: `mutation($id: ID!, $input: UpdateUserInput!) { data: updateUser(id: $id, input: $input) { ${USER} } }`, field: 'data', args: ['id'], user: true },
@@ -80,20 +83,64 @@ function headersFor(actor: Actor): Record<string, string> {
   return { 'x-api-key': actor.credential.key };
 }
 
-/** GraphQL over POST /graphql: errors[0].extensions become the code, field codes (snake_case paths) and details. */
+const EVENTS = 'subscription($types: [String!], $after: String) { events(types: $types, after: $after) { id sequence type resourceType resourceId data createdAt } }';
+
+/** An `error` message's first error (or a GraphQL result's) as an outcome. */
+function failure(error: { extensions?: Record<string, unknown> }): Outcome {
+  const { code, fields, ...details } = error.extensions ?? {};
+  return {
+    ok: false,
+    code: String(code),
+    fields: ((fields ?? []) as Array<{ field: string; code: string }>).map((f) => ({ field: f.field.split('.').map(snake).join('.'), code: f.code })),
+    details,
+  };
+}
+
+/**
+ * `events.read` as the `events` subscription over graphql-transport-ws
+ * (credentials on the upgrade), from `after`, read until the driver's
+ * sentinels have passed (event-stream.ts).
+ */
+async function readEvents(world: ContractWorld, url: string, actor: Actor, input: Record<string, unknown>): Promise<Outcome> {
+  const client = await openGraphqlWs(url, { headers: headersFor(actor) });
+  try {
+    await client.init();
+    const id = 'read';
+    client.subscribe(id, EVENTS, { after: String(input.after), ...(input.types ? { types: input.types } : {}) });
+    const sentinels = await commitSentinels(world, actor, input);
+    const events = () => client.data<{ events: Record<string, unknown> }>(id).map((d) => keysWith(d.events, snake) as FeedEvent);
+    const ended = await client.next((m) => m.id === id && (m.type === 'error' || m.type === 'complete' || beforeSentinel(events(), sentinels) !== undefined), CATCH_UP_MS, 'an event about a sentinel');
+    if (ended.type === 'error') return failure((ended.payload as Array<{ extensions?: Record<string, unknown> }>)[0]!);
+    const data = beforeSentinel(events(), sentinels);
+    if (data === undefined) throw new Error(`the subscription ended before its sentinels: ${JSON.stringify(ended)}`);
+    return { ok: true, data };
+  } finally {
+    client.socket.close();
+  }
+}
+
+/** GraphQL over POST /graphql (`events.read`: the events subscription over /graphql's WebSocket): errors[0].extensions become the code, field codes (snake_case paths) and details. */
 export function graphqlDriver(): Driver {
   let app: FastifyInstance;
+  let world: ContractWorld;
+  let url: string;
   return {
     name: 'GraphQL',
-    async setup(world: ContractWorld) {
-      app = world.base.app;
+    async setup(w: ContractWorld) {
+      world = w;
+      app = w.base.app;
+      url = `${(await listen(w)).replace(/^http/, 'ws')}/graphql`;
     },
     skip(c: Case): string | undefined {
       if ([c, ...(c.given ?? []), ...(c.then ?? [])].some((s) => s.operation === 'users.delete')) return 'the GraphQL schema has no mutation deleting a user';
+      if (c.operation === 'events.read' && c.actor === 'anonymous') return 'graphql-transport-ws closes a connection without credentials with 4403 at connection_init, before any operation: there is no registry code to compare';
+      const channel = channelSkip(c, 'The events subscription');
+      if (channel) return channel;
       return UNEXPRESSIBLE.find(([operation, name]) => operation === c.operation && name === c.name)?.[2];
     },
     async call(actor: Actor, operation: Operation, input: Record<string, unknown>, options: CallOptions = {}): Promise<Outcome> {
       if (operation === 'users.delete') throw new Error('GraphQL has no users.delete (skipped)');
+      if (operation === 'events.read') return readEvents(world, url, actor, input);
       const mapping = MAPPINGS[operation];
       const variables: Record<string, unknown> = {};
       const rest = { ...input };
@@ -111,15 +158,7 @@ export function graphqlDriver(): Driver {
       });
       const body = res.json() as { data?: Record<string, unknown> | null; errors?: Array<{ extensions?: Record<string, unknown> }> };
       const error = body.errors?.[0];
-      if (error) {
-        const { code, fields, ...details } = error.extensions ?? {};
-        return {
-          ok: false,
-          code: String(code),
-          fields: ((fields ?? []) as Array<{ field: string; code: string }>).map((f) => ({ field: f.field.split('.').map(snake).join('.'), code: f.code })),
-          details,
-        };
-      }
+      if (error) return failure(error);
       let data: unknown = body.data?.[mapping.field] ?? null;
       if (mapping.nodes) data = (data as { nodes: unknown[] }).nodes;
       data = keysWith(data, snake);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { problemOf } from '../../helpers/app.ts';
-import type { Operation } from '../case.ts';
+import type { Case, Operation } from '../case.ts';
 import type { ContractWorld } from '../world.ts';
 import type { Actor, CallOptions, Driver, Outcome } from './driver.ts';
 
@@ -17,8 +17,8 @@ interface Route {
   bodiless?: true;
 }
 
-/** Every operation of the contract as a REST v2 request. */
-const ROUTES: Record<Operation, Route> = {
+/** Every operation of the contract as a REST v2 request; `events.read` pages `GET /v2/events` (readEvents). */
+const ROUTES: Record<Exclude<Operation, 'events.read'>, Route> = {
   'users.create': { method: 'POST', path: '/v2/users' },
   'users.get': { method: 'GET', path: '/v2/users/:id' },
   'users.update': { method: 'PATCH', path: '/v2/users/:id' },
@@ -53,6 +53,49 @@ function headersFor(actor: Actor): Record<string, string> {
   return { 'x-api-key': actor.credential.key };
 }
 
+/** A problem document as an outcome; `renamed` maps a field name the transport uses to the contract's input key. */
+export function problemOutcome(problem: Record<string, unknown>, renamed: Record<string, string> = {}): Outcome {
+  const errors = (problem.errors ?? []) as Array<{ field: string; code: string }>;
+  return {
+    ok: false,
+    code: String(problem.code),
+    fields: errors.map((e) => ({ field: renamed[e.field] ?? e.field, code: e.code })),
+    details: Object.fromEntries(Object.entries(problem).filter(([k]) => !PROBLEM_MEMBERS.has(k))),
+  };
+}
+
+/** The contract's `types` is the query's comma-separated `type`. */
+export const EVENT_FIELDS_RENAMED = { type: 'types' };
+
+/** The event-feed cases a transport without channels cannot express (only WebSocket has `orders` and `posts:<user id>`). */
+export function channelSkip(c: Case, transport: string): string | undefined {
+  const channel = c.input?.channel;
+  if (c.operation === 'events.read' && channel !== undefined && channel !== 'events') return `${transport} has no channels: it reads the whole feed, what WebSocket's events channel carries`;
+  return undefined;
+}
+
+/**
+ * `events.read` as `GET /v2/events`: newest first (`sort=-sequence`), page
+ * after page until an event at or before `after`, then oldest first as the
+ * feed reads.
+ */
+async function readEvents(app: FastifyInstance, actor: Actor, input: Record<string, unknown>): Promise<Outcome> {
+  const after = input.after as number;
+  const types = input.types as string[] | undefined;
+  const seen: Array<{ sequence: number }> = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const query = { sort: '-sequence', limit: '100', ...(types ? { type: types.join(',') } : {}), ...(cursor ? { cursor } : {}) };
+    const res = await app.inject({ method: 'GET', url: '/v2/events', headers: { ...headersFor(actor), accept: 'application/json' }, query });
+    if (res.statusCode >= 300) return problemOutcome(problemOf(res), EVENT_FIELDS_RENAMED);
+    const page = res.json() as { data: Array<{ sequence: number }>; pagination: { next_cursor?: string | null } };
+    const newer = page.data.filter((e) => e.sequence > after);
+    seen.push(...newer);
+    cursor = page.pagination.next_cursor ?? undefined;
+    if (newer.length < page.data.length || !cursor) return { ok: true, data: seen.reverse() };
+  }
+}
+
 /** Fills the path from the input; the rest of the input is the body (or, for GET, the query). */
 function request(route: Route, input: Record<string, unknown>) {
   const rest = { ...input };
@@ -74,7 +117,9 @@ export function restDriver(): Driver {
     async setup(world: ContractWorld) {
       app = world.base.app;
     },
+    skip: (c) => channelSkip(c, 'REST'),
     async call(actor: Actor, operation: Operation, input: Record<string, unknown>, options: CallOptions = {}): Promise<Outcome> {
+      if (operation === 'events.read') return readEvents(app, actor, input);
       const route = ROUTES[operation];
       const { url, rest, pathParam } = request(route, input);
       const key = options.idempotencyKey ?? (route.keyRequired ? randomUUID() : undefined);
@@ -89,15 +134,8 @@ export function restDriver(): Driver {
               ...(route.bodiless ? {} : { payload: rest }),
             });
       if (res.statusCode < 300) return { ok: true, data: res.statusCode === 204 ? null : res.json().data };
-      const problem = problemOf(res);
-      const errors = (problem.errors ?? []) as Array<{ field: string; code: string }>;
-      return {
-        ok: false,
-        code: problem.code,
-        // A path parameter is reported by its route name (`id`); the contract names it by its input key.
-        fields: errors.map((e) => ({ field: e.field === 'id' && pathParam ? pathParam : e.field, code: e.code })),
-        details: Object.fromEntries(Object.entries(problem).filter(([k]) => !PROBLEM_MEMBERS.has(k))),
-      };
+      // A path parameter is reported by its route name (`id`); the contract names it by its input key.
+      return problemOutcome(problemOf(res), pathParam ? { id: pathParam } : {});
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { EVENT_SORTS, presentEvent, type EventsService, type StoredEvent } from '../../../domain/events/index.ts';
+import { EVENT_SORTS, presentEvent, TYPE_FILTER_MAX_LENGTH, type EventsService, type StoredEvent } from '../../../domain/events/index.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
 import { listQuery, splitList } from '../query.ts';
@@ -47,7 +47,8 @@ export function registerEventRoutes(fastify: FastifyInstance, { events, lists, s
         'The events the caller may see — its own, public ones, and for an API key only the families its scopes cover — oldest first. Filter with type=order.created or type=order.*. With Accept: text/event-stream, a live Server-Sent Events stream of the same events (resume with Last-Event-ID).',
       security: SECURITY.required,
       querystring: listQuery({
-        type: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Comma-separated event types or families (order.*).' })),
+        // Long enough for every filter the domain takes (checkTypePatterns bounds the patterns).
+        type: Type.Optional(Type.String({ minLength: 1, maxLength: TYPE_FILTER_MAX_LENGTH, description: 'Comma-separated event types or families (order.*).' })),
         last_event_id: Type.Optional(Type.String({ maxLength: 20, description: 'text/event-stream only: resume after this sequence (on a first connection; reconnections send Last-Event-ID).' })),
         ticket: Type.Optional(Type.String({ maxLength: 100, description: 'text/event-stream only: a ticket from POST /v1/realtime/tickets in place of a credential header.' })),
       }),
