@@ -40,6 +40,7 @@ import { GetUserRequestSchema, GetUserResponseSchema, UserSchema, UserService } 
 import { kPeer } from '../src/transports/grpc/context.ts';
 import { listenGrpc } from '../src/transports/grpc/listener.ts';
 import { createRpc } from '../src/transports/grpc/rpc.ts';
+import { contractHandler } from './grpc-contract.ts';
 import { runIfMain, writeResult } from './results.ts';
 
 const PATH = '/stoa.v1.UserService/GetUser';
@@ -153,31 +154,31 @@ export async function main(argv: string[]): Promise<number> {
   const stoa = await listenGrpc(rpc, { port: 0, host: '127.0.0.1', config: config.grpc });
 
   const bare = new grpc.Server();
+  const contract = new grpc.Server();
   const closers: Array<() => Promise<void>> = [];
   try {
     const user = await container.users.register({ email: `bench.${randomUUID()}@example.com`, display_name: 'Bench User', password: 'bench password 123' });
-    const apiKey = (await container.apiKeys.createForUser(user.id, { name: 'bench', scopes: ['users:read'] } as never)).secret;
+    const created = await container.apiKeys.createForUser(user.id, { name: 'bench', scopes: ['users:read'] } as never);
+    const apiKey = { secret: created.secret, key: created.key };
     const db = container.database.db;
 
-    bare.addService(
-      { GetUser: { path: PATH, requestStream: false, responseStream: false, requestSerialize: serialize, requestDeserialize: (b: Buffer) => fromBinary(GetUserRequestSchema, b), responseSerialize: (m: ReturnType<typeof deserialize>) => Buffer.from(toBinary(GetUserResponseSchema, m)), responseDeserialize: deserialize } },
-      {
-        GetUser: (call: grpc.ServerUnaryCall<{ id: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-          db.selectFrom('users')
-            .select(['id', 'email', 'name', 'role', 'status', 'plan', 'created_at', 'updated_at'])
-            .where('id', '=', call.request.id)
-            .where('deleted_at', 'is', null)
-            .executeTakeFirst()
-            .then(
-              (row) =>
-                row
-                  ? callback(null, create(GetUserResponseSchema, { user: create(UserSchema, { id: row.id, email: row.email, displayName: row.name, role: row.role, status: row.status, plan: row.plan, createdAt: timestampFromDate(row.created_at), updatedAt: timestampFromDate(row.updated_at) }) }))
-                  : callback({ code: grpc.status.NOT_FOUND }),
-              (error: Error) => callback(error),
-            );
-        },
+    // The bare server's whole work: one select, the message.
+    const answer = async (id: string) => {
+      const row = await db.selectFrom('users').select(['id', 'email', 'name', 'role', 'status', 'plan', 'created_at', 'updated_at']).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      return row && create(GetUserResponseSchema, { user: create(UserSchema, { id: row.id, email: row.email, displayName: row.name, role: row.role, status: row.status, plan: row.plan, createdAt: timestampFromDate(row.created_at), updatedAt: timestampFromDate(row.updated_at) }) });
+    };
+    const definition = { GetUser: { path: PATH, requestStream: false, responseStream: false, requestSerialize: serialize, requestDeserialize: (b: Buffer) => fromBinary(GetUserRequestSchema, b), responseSerialize: (m: ReturnType<typeof deserialize>) => Buffer.from(toBinary(GetUserResponseSchema, m)), responseDeserialize: deserialize } };
+    bare.addService(definition, {
+      GetUser: (call: grpc.ServerUnaryCall<{ id: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        answer(call.request.id).then(
+          (message) => (message ? callback(null, message) : callback({ code: grpc.status.NOT_FOUND })),
+          (error: Error) => callback(error),
+        );
       },
-    );
+    });
+    // The same answer with the contract's work written straight into the handler (bench/grpc-contract.ts): the ceiling.
+    contract.addService(definition, { GetUser: contractHandler(PATH, { secret: apiKey.secret, id: apiKey.key.id, userId: user.id, scopes: apiKey.key.scopes }, answer) });
+    const contractPort = await new Promise<number>((resolve, reject) => contract.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
     const barePort = await new Promise<number>((resolve, reject) => bare.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
 
     // Connect-ES with no interceptor and the bare handler: splits the library's cost from Stoa's stack.
@@ -192,7 +193,7 @@ export async function main(argv: string[]): Promise<number> {
     const stoaConnect = await listenConnect((router) => rpc.routes(router), rpc.interceptors);
     closers.push(stoaConnect.close);
 
-    const targets = { stoa: `127.0.0.1:${stoa.port}`, stoa_connect: `127.0.0.1:${stoaConnect.port}`, bare: `127.0.0.1:${barePort}`, connect: `127.0.0.1:${connectBare.port}` };
+    const targets = { stoa: `127.0.0.1:${stoa.port}`, contract: `127.0.0.1:${contractPort}`, stoa_connect: `127.0.0.1:${stoaConnect.port}`, bare: `127.0.0.1:${barePort}`, connect: `127.0.0.1:${connectBare.port}` };
     type Name = keyof typeof targets;
     // --only stoa,bare (for a profile of one server): the columns left out are not measured, and their ratios are absent.
     const names = (values.only ? values.only.split(',') : Object.keys(targets)).filter((n): n is Name => n in targets);
@@ -200,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
     closers.push(async () => void client.close());
     const measure = async (name: Name, seconds: number) => {
       const cpu = process.cpuUsage();
-      const result = await client.run({ address: targets[name], id: user.id, apiKey, seconds, inFlight });
+      const result = await client.run({ address: targets[name], id: user.id, apiKey: apiKey.secret, seconds, inFlight });
       const used = process.cpuUsage(cpu);
       return { ...result, cpu_us_per_call: (used.user + used.system) / result.calls };
     };
@@ -235,14 +236,18 @@ export async function main(argv: string[]): Promise<number> {
       machine: { cpus: cpus().length, loadavg: loadavg() },
       options: { duration, rounds, in_flight: inFlight },
       stoa: summary('stoa'),
+      contract: summary('contract'),
       stoa_connect: summary('stoa_connect'),
       bare: summary('bare'),
       connect: summary('connect'),
       ratio,
+      ratio_contract_to_bare: rate('contract', 'bare'),
+      ratio_stoa_to_contract: rate('stoa', 'contract'),
       ratio_stoa_connect_to_bare: rate('stoa_connect', 'bare'),
       ratio_connect_bare_to_grpc_js: rate('connect', 'bare'),
       ratio_stoa_connect_to_connect_bare: rate('stoa_connect', 'connect'),
       cpu_ratio_bare_over_stoa: cpu('stoa', 'bare'),
+      cpu_ratio_bare_over_contract: cpu('contract', 'bare'),
       cpu_ratio_stoa_connect_over_stoa: cpu('stoa', 'stoa_connect'),
       cpu_ratio_bare_over_stoa_connect: cpu('stoa_connect', 'bare'),
       cpu_ratio_bare_over_connect: cpu('connect', 'bare'),
@@ -255,12 +260,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`| ${name} | ${row.calls_per_second.toFixed(0)} | ${row.latency_p50_ms.toFixed(2)} | ${row.latency_p99_ms.toFixed(2)} | ${row.cpu_us_per_call.toFixed(0)} |\n`);
     }
     process.stdout.write(
-      `\ncalls/s stoa/bare grpc-js: ${ratio.toFixed(2)} (target ≥ 0.8); stoa on Connect/bare grpc-js ${report.ratio_stoa_connect_to_bare.toFixed(2)}; bare Connect/bare grpc-js ${report.ratio_connect_bare_to_grpc_js.toFixed(2)}\n` +
-        `CPU per call, bare grpc-js/stoa: ${report.cpu_ratio_bare_over_stoa.toFixed(2)}; stoa on Connect/stoa: ${report.cpu_ratio_stoa_connect_over_stoa.toFixed(2)}; bare grpc-js/stoa on Connect ${report.cpu_ratio_bare_over_stoa_connect.toFixed(2)}; bare grpc-js/bare Connect ${report.cpu_ratio_bare_over_connect.toFixed(2)}\n${writeResult('grpc', report)}\n`,
+      `\ncalls/s stoa/bare grpc-js: ${ratio.toFixed(2)} (target ≥ 0.8); the contract's ceiling (contract/bare) ${report.ratio_contract_to_bare.toFixed(2)}, stoa/contract ${report.ratio_stoa_to_contract.toFixed(2)}; stoa on Connect/bare grpc-js ${report.ratio_stoa_connect_to_bare.toFixed(2)}; bare Connect/bare grpc-js ${report.ratio_connect_bare_to_grpc_js.toFixed(2)}\n` +
+        `CPU per call, bare grpc-js/stoa: ${report.cpu_ratio_bare_over_stoa.toFixed(2)}; bare/contract ${report.cpu_ratio_bare_over_contract.toFixed(2)}; stoa on Connect/stoa: ${report.cpu_ratio_stoa_connect_over_stoa.toFixed(2)}; bare grpc-js/stoa on Connect ${report.cpu_ratio_bare_over_stoa_connect.toFixed(2)}; bare grpc-js/bare Connect ${report.cpu_ratio_bare_over_connect.toFixed(2)}\n${writeResult('grpc', report)}\n`,
     );
     return 0;
   } finally {
     bare.forceShutdown();
+    contract.forceShutdown();
     for (const close of closers) await close();
     await stoa.close(500);
     await app.close();
