@@ -40,6 +40,7 @@ import { GetUserRequestSchema, GetUserResponseSchema, UserSchema, UserService } 
 import { kPeer } from '../src/transports/grpc/context.ts';
 import { listenGrpc } from '../src/transports/grpc/listener.ts';
 import { createRpc } from '../src/transports/grpc/rpc.ts';
+import { bundleBench } from './bundle.ts';
 import { contractHandler } from './grpc-contract.ts';
 import { runIfMain, writeResult } from './results.ts';
 
@@ -125,6 +126,13 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--client') return serveLoad();
+  // Every server runs bundled, as production runs Stoa (bench/bundle.ts); `--tsx` runs this file as it is.
+  if (!import.meta.url.endsWith('.mjs') && !argv.includes('--tsx')) {
+    const bundle = await bundleBench(fileURLToPath(import.meta.url), 'grpc');
+    const child = fork(bundle, argv, { stdio: 'inherit' });
+    return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+  }
+  argv = argv.filter((a) => a !== '--tsx');
   const { values } = parseArgs({
     args: argv,
     options: { duration: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, 'in-flight': { type: 'string', default: '64' }, only: { type: 'string' } },

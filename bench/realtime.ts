@@ -18,53 +18,17 @@
  * 2 × connections sockets are open at once here: raise `ulimit -n` above that (20,000 is plenty).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { bundleBench, DIST } from './bundle.ts';
 import { runIfMain, writeResult } from './results.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DIST = path.join(ROOT, 'dist');
 const SERVER = path.join(DIST, 'bench-realtime-server.mjs');
 
-/**
- * The servers run as production runs Stoa: one esbuild bundle (as scripts/build.mjs makes dist/stoa.mjs),
- * not through tsx, whose keepNames gives every closure a property dictionary of its own (~250 bytes each:
- * most of a connection's heap under tsx). Each source's `import.meta.url` is kept, as the build does.
- */
-async function bundleServer(): Promise<void> {
-  const keepModuleUrls: Plugin = {
-    name: 'keep-module-urls',
-    setup(pluginBuild) {
-      pluginBuild.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => {
-        const source = readFileSync(args.path, 'utf8');
-        if (!/import\.meta\.(url|dirname|filename)/.test(source)) return undefined;
-        const ownUrl = `new URL(${JSON.stringify(path.relative(DIST, args.path).split(path.sep).join('/'))}, import.meta.url)`;
-        const contents = source
-          .replaceAll('import.meta.url', `${ownUrl}.href`)
-          .replaceAll('import.meta.filename', `decodeURIComponent(${ownUrl}.pathname)`)
-          .replaceAll('import.meta.dirname', `decodeURIComponent(new URL('.', ${ownUrl}).pathname).replace(/\\/$/, '')`);
-        return { contents, loader: 'ts' };
-      });
-    },
-  };
-  await build({
-    entryPoints: [fileURLToPath(new URL('./realtime-server.ts', import.meta.url))],
-    outfile: SERVER,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-    plugins: [keepModuleUrls],
-  });
-}
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (values: number[]) => {
@@ -441,7 +405,8 @@ export async function main(argv: string[]): Promise<number> {
   const rate = Number(values.rate ?? (short ? 100 : 500));
   const seconds = Number(values.seconds ?? (short ? 2 : 4));
   const parts = new Set((values.only ?? 'ws,sse,latency').split(','));
-  await bundleServer();
+  // The servers run as production runs Stoa: bundled (bench/bundle.ts).
+  await bundleBench(fileURLToPath(new URL('./realtime-server.ts', import.meta.url)), 'realtime-server');
   const store = process.env.DATABASE_URL ? (process.env.REDIS_URL ? 'postgres+redis' : 'postgres') : 'pglite';
 
   const report: Record<string, unknown> = { store, connections, rounds, bare_send: values['bare-send'], machine: { cpus: cpus().length, loadavg: loadavg() } };
