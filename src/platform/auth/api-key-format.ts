@@ -31,8 +31,13 @@ function checksum(text: string): string {
   return base62(buf, CHECKSUM_LENGTH);
 }
 
+/** The SHA-256 of a key: what is stored (as hex) and looked up. */
+export function apiKeyDigest(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
 export function hashApiKey(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return apiKeyDigest(secret).toString('hex');
 }
 
 /** True when `value` is shaped like an API key (as opposed to a JWT). */

@@ -125,7 +125,11 @@ function handlerOf(service: DescService, method: DescMethod, impl: Impl, interce
     const deadlineAt = deadline instanceof Date ? deadline.getTime() : deadline;
     const controller = new AbortController();
     // grpc-js has already answered a call whose deadline passed (DEADLINE_EXCEEDED); the handler learns it from its signal.
-    (call as grpc.ServerUnaryCall<unknown, unknown>).once('cancelled', () => controller.abort(new ConnectError('cancelled', Date.now() >= deadlineAt ? Code.DeadlineExceeded : Code.Canceled)));
+    // grpc-js also emits `cancelled` when the stream of a call it has answered closes: that one is not a cancellation.
+    let answered = false;
+    (call as grpc.ServerUnaryCall<unknown, unknown>).once('cancelled', () => {
+      if (!answered) controller.abort(new ConnectError('cancelled', Date.now() >= deadlineAt ? Code.DeadlineExceeded : Code.Canceled));
+    });
     const header = headersOf(call.metadata, deadlineAt);
     const values = createContextValues().set(kPeer, { address: peerAddress(call.getPeer()), forwardedFor: undefined });
     const ctx = {
@@ -153,9 +157,13 @@ function handlerOf(service: DescService, method: DescMethod, impl: Impl, interce
         .then(async (res) => {
           const answer = res.stream ? await first(res.message) : res.message;
           call.sendMetadata(metadataOf(res.header));
+          answered = true;
           callback(null, answer, trailerOf(res));
         })
-        .catch((error: unknown) => callback(statusOf(error)));
+        .catch((error: unknown) => {
+          answered = true;
+          callback(statusOf(error));
+        });
       return;
     }
     const stream = call as grpc.ServerWritableStream<unknown, unknown>;
@@ -163,9 +171,13 @@ function handlerOf(service: DescService, method: DescMethod, impl: Impl, interce
       .then(async (res) => {
         stream.sendMetadata(metadataOf(res.header));
         await send(stream, res.message as AsyncIterable<unknown>);
+        answered = true;
         stream.end(trailerOf(res));
       })
-      .catch((error: unknown) => stream.emit('error', statusOf(error)));
+      .catch((error: unknown) => {
+        answered = true;
+        stream.emit('error', statusOf(error));
+      });
   };
 }
 
