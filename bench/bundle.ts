@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
+import { keepModuleUrls } from '../scripts/keep-module-urls.mjs';
 
 /** Where bench bundles go: next to dist/stoa.mjs, so that the sources' own URLs resolve as they do there. */
 export const DIST = fileURLToPath(new URL('../dist', import.meta.url));
@@ -15,21 +15,6 @@ export const DIST = fileURLToPath(new URL('../dist', import.meta.url));
  */
 export async function bundleBench(entry: string, name: string): Promise<string> {
   const outfile = path.join(DIST, `bench-${name}.mjs`);
-  const keepModuleUrls: Plugin = {
-    name: 'keep-module-urls',
-    setup(pluginBuild) {
-      pluginBuild.onLoad({ filter: /[\\/](src[\\/].*|bench[\\/]results)\.ts$/ }, (args) => {
-        const source = readFileSync(args.path, 'utf8');
-        if (!/import\.meta\.(url|dirname|filename)/.test(source)) return undefined;
-        const ownUrl = `new URL(${JSON.stringify(path.relative(DIST, args.path).split(path.sep).join('/'))}, import.meta.url)`;
-        const contents = source
-          .replaceAll('import.meta.url', `${ownUrl}.href`)
-          .replaceAll('import.meta.filename', `decodeURIComponent(${ownUrl}.pathname)`)
-          .replaceAll('import.meta.dirname', `decodeURIComponent(new URL('.', ${ownUrl}).pathname).replace(/\\/$/, '')`);
-        return { contents, loader: 'ts' };
-      });
-    },
-  };
-  await build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', plugins: [keepModuleUrls] });
+  await build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', plugins: [keepModuleUrls(DIST, /[\\/](src[\\/].*|bench[\\/]results)\.ts$/)] });
   return outfile;
 }

@@ -14,30 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { buildDashboard } from './build-dashboard.mjs';
 import { buildGraphiql } from './build-graphiql.mjs';
+import { keepModuleUrls } from './keep-module-urls.mjs';
 import { ownSourcesOnly } from './source-map.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(root, 'dist');
 mkdirSync(dist, { recursive: true });
-
-// Sources find their files (migrations, docs, package.json) relative to their own URL (or dirname/filename). Inside the bundle every
-// module shares one URL, so each module's `import.meta.url` is rewritten to the URL of its source file,
-// expressed relative to the bundle so that the checkout can move.
-const keepModuleUrls = {
-  name: 'keep-module-urls',
-  setup(pluginBuild) {
-    pluginBuild.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      if (!/import\.meta\.(url|dirname|filename)/.test(source)) return undefined;
-      const ownUrl = `new URL(${JSON.stringify(path.relative(dist, args.path).split(path.sep).join('/'))}, import.meta.url)`;
-      const contents = source
-        .replaceAll('import.meta.url', `${ownUrl}.href`)
-        .replaceAll('import.meta.filename', `decodeURIComponent(${ownUrl}.pathname)`)
-        .replaceAll('import.meta.dirname', `decodeURIComponent(new URL('.', ${ownUrl}).pathname).replace(/\\/$/, '')`);
-      return { contents, loader: 'ts' };
-    });
-  },
-};
 
 const bundled = await build({
   entryPoints: [path.join(root, 'src/cli.ts')],
@@ -60,7 +42,8 @@ const bundled = await build({
   sourcesContent: false,
   write: false,
   logLevel: 'warning',
-  plugins: [keepModuleUrls],
+  // Each source keeps its own import.meta.url (scripts/keep-module-urls.mjs).
+  plugins: [keepModuleUrls(dist)],
 });
 // The map covers src/ only (scripts/source-map.mjs).
 for (const file of bundled.outputFiles) {
