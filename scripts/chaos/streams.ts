@@ -9,8 +9,8 @@ import { WebSocket } from 'ws';
  */
 export class Streams {
   readonly #seen = new Map<string, Set<number>>();
-  readonly #requests = new Map<string, http.ClientRequest>();
-  readonly #sockets = new Map<string, WebSocket>();
+  /** Each stream's open connection, to end at closeAll. */
+  readonly #live = new Map<string, { end(): void }>();
   /** Names that have been connected (SSE answered 200, WebSocket subscribed) at least once. */
   readonly #connected = new Set<string>();
   #closed = false;
@@ -21,9 +21,12 @@ export class Streams {
     return this.#seen.get(name) ?? new Set();
   }
 
-  open(name: string, auth: string): void {
+  /**
+   * Keeps stream `name` open: `attach` connects it to a process's base URL and calls `again` when it ends
+   * (only the first call counts); it is then reopened on the next live process.
+   */
+  #keepOpen(name: string, attach: (base: string, again: () => void) => { end(): void }): void {
     this.#seen.set(name, new Set());
-    let lastId: string | undefined;
     const connect = () => {
       if (this.#closed) return;
       const urls = this.urls();
@@ -33,9 +36,18 @@ export class Streams {
       const again = () => {
         if (done) return;
         done = true;
-        this.#requests.delete(name);
+        this.#live.delete(name);
         if (!this.#closed) setTimeout(connect, 200);
       };
+      this.#live.set(name, attach(base, again));
+    };
+    connect();
+  }
+
+  /** An SSE stream on /v1/events, resumed with Last-Event-ID. */
+  open(name: string, auth: string): void {
+    let lastId: string | undefined;
+    this.#keepOpen(name, (base, again) => {
       const request = http.get(`${base}/v1/events`, { headers: { accept: 'text/event-stream', authorization: auth, ...(lastId ? { 'last-event-id': lastId } : {}) } }, (response) => {
         if (response.statusCode !== 200) {
           response.resume();
@@ -63,28 +75,15 @@ export class Streams {
         response.on('error', () => undefined);
       });
       request.on('error', again);
-      this.#requests.set(name, request);
-    };
-    connect();
+      return { end: () => request.destroy() };
+    });
   }
 
+  /** A WebSocket on /v1/ws subscribed to the events channel, resumed with `after`. */
   openWs(name: string, auth: string, types: string[]): void {
-    this.#seen.set(name, new Set());
     let after: number | undefined;
-    const connect = () => {
-      if (this.#closed) return;
-      const urls = this.urls();
-      const base = urls[this.#turn++ % Math.max(1, urls.length)];
-      if (!base) return void setTimeout(connect, 200);
-      let done = false;
-      const again = () => {
-        if (done) return;
-        done = true;
-        this.#sockets.delete(name);
-        if (!this.#closed) setTimeout(connect, 200);
-      };
+    this.#keepOpen(name, (base, again) => {
       const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/ws`, { headers: { authorization: auth } });
-      this.#sockets.set(name, socket);
       socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', id: 'chaos', channel: 'events', types, ...(after !== undefined ? { after } : {}) })));
       socket.on('message', (raw) => {
         const message = JSON.parse(String(raw)) as { type?: string; event?: { sequence?: number } };
@@ -96,8 +95,8 @@ export class Streams {
       });
       socket.on('close', again);
       socket.on('error', again);
-    };
-    connect();
+      return { end: () => socket.terminate() };
+    });
   }
 
   /** Resolves once every stream has connected, so that none starts after events it should see. */
@@ -111,7 +110,6 @@ export class Streams {
 
   closeAll(): void {
     this.#closed = true;
-    for (const request of this.#requests.values()) request.destroy();
-    for (const socket of this.#sockets.values()) socket.terminate();
+    for (const live of this.#live.values()) live.end();
   }
 }
