@@ -55,6 +55,11 @@ function sentJson(options: { headers?: unknown; payload?: unknown }): { sentJson
   }
 }
 
+/** Headers of a case whose fit depends on earlier requests: a fixed Idempotency-Key (reused), an If-Match not read from the resource. */
+function statefulHeaders(c: Case): string[] {
+  return [...(c.idempotencyKey === 'fresh' || c.idempotencyKey === 'none' ? [] : ['idempotency-key']), ...(c.ifMatch === 'none' || c.ifMatch === '*' || c.ifMatch === 'current' ? [] : ['if-match'])];
+}
+
 /**
  * A resource a 201 created can be read at its `self` link (by its creator when a person); a
  * resource a DELETE removed can no longer be read, even by an administrator.
@@ -80,9 +85,16 @@ async function aftermath(c: Case, options: { method: string; url: string }, res:
   if (options.method === 'DELETE' && res.statusCode >= 200 && res.statusCode < 300 && !/\/followers\/me$|\/jobs\//.test(template)) {
     const path = options.url.split('?')[0]!;
     if (!ops.some((o) => o.op.method === 'GET' && o.truth.templateOf('GET', path))) return [];
-    const got = await target.send({ method: 'GET', url: path, headers: target.headersOf('admin') });
-    requests += 1;
-    return got ? judgeAftermath('deleted', op, path, got.statusCode) : [];
+    // use_after_free: the resource and what hangs under it (a post's comments, a user's posts) are gone.
+    const findings: Finding[] = [];
+    const deleted = template.replace(/\{[^}]+\}/g, '{}');
+    const under = ops.filter((o) => o.op.method === 'GET' && o.op.path.replace(/\{[^}]+\}/g, '{}').startsWith(`${deleted}/`) && (o.op.path.match(/\{/g) ?? []).length === (template.match(/\{/g) ?? []).length);
+    for (const url of [path, ...under.map((o) => path + o.op.path.slice(template.length))]) {
+      const got = await target.send({ method: 'GET', url, headers: target.headersOf('admin') });
+      requests += 1;
+      if (got) findings.push(...judgeAftermath('deleted', op, url, got.statusCode));
+    }
+    return findings;
   }
   return [];
 }
@@ -119,7 +131,10 @@ async function execute(c: Case): Promise<{ findings: Finding[]; request: string 
     contentType: res.headers['content-type'] as string | undefined,
     body: res.body,
     ...(res.headers.allow ? { allow: String(res.headers.allow) } : {}),
+    headers: res.headers,
     sentHeaders: options.headers as Record<string, string>,
+    ...(options.payload === undefined ? {} : { sentPayload: String(options.payload) }),
+    stateful: statefulHeaders(c),
     privateIds: { a: target.privateIds('a'), b: target.privateIds('b') },
     ...(sentJson(options) ?? {}),
     ...(before ? { before } : {}),

@@ -2,10 +2,11 @@ import { collectionOf } from '../../test/helpers/api-walk.ts';
 import { type Operation, type OpenApiTruth } from '../../test/helpers/openapi-truth.ts';
 import { isPublic } from '../../test/helpers/api-walk.ts';
 import { ACTOR_OWNER, ACTOR_SCOPES, type Actor, type Owner } from './target.ts';
+import { classifyRequest } from './conformance.ts';
 
 /** One way an answer is wrong; `key` groups the same defect seen many times. */
 export interface Finding {
-  kind: '5xx' | 'document' | 'authorization' | 'scope' | 'leak' | 'state' | 'unrouted' | 'accepted-invalid' | 'lifecycle';
+  kind: '5xx' | 'document' | 'authorization' | 'scope' | 'leak' | 'state' | 'unrouted' | 'accepted-invalid' | 'rejected-valid' | 'missing-header' | 'response-headers' | 'lifecycle';
   key: string;
   message: string;
 }
@@ -22,8 +23,14 @@ export interface Exchange {
   body: string;
   /** The request's headers, when known. */
   sentHeaders?: Record<string, string>;
+  /** The body text sent, if any (judged with `sentHeaders`). */
+  sentPayload?: string;
+  /** Request headers whose value depends on earlier requests (a fixed Idempotency-Key, a made-up If-Match). */
+  stateful?: string[];
   /** The Allow header, if any. */
   allow?: string;
+  /** The response's headers, when known. */
+  headers?: Record<string, string | string[] | undefined>;
   /** Private ids of each user, for spotting one user's data in another's answer. */
   privateIds: Record<Owner, string[]>;
   /** The JSON body sent, when one was (parsed back from the wire text). */
@@ -70,6 +77,15 @@ function scopeFor(method: string, template: string): string | undefined {
   return undefined;
 }
 
+/** Statuses Schemathesis accepts for a request that fits the document (positive_data_acceptance). */
+const POSITIVE_STATUSES = new Set([401, 403, 404, 409]);
+/** ... and for one that breaks it (negative_data_rejection); 413, 414 and 431 added for sizes it never sends. */
+const NEGATIVE_STATUSES = new Set([400, 401, 403, 404, 405, 406, 409, 413, 414, 422, 428, 431]);
+/** ... and for one that leaves out a required header (missing_required_header). */
+const MISSING_HEADER_STATUSES = new Set([400, 401, 403, 406, 422]);
+/** Actors presenting no credential, or one the server never issued (ignored_auth). */
+const UNAUTHENTICATED: readonly Actor[] = ['anonymous', 'forged-token', 'forged-key'];
+
 function documentCategory(problem: string): string {
   if (/status \d+ is not documented/.test(problem)) return 'undocumented status';
   if (/media type/.test(problem)) return 'undocumented media type';
@@ -84,10 +100,26 @@ export function judge(x: Exchange): Finding[] {
   const out: Finding[] = [];
   const template = x.truth.templateOf(x.method, x.url);
   const pathTemplate = x.truth.templateOf(x.op.method, x.url);
+  if (x.method === 'OPTIONS' && !template) {
+    // allow_header_conformance: an OPTIONS answer's Allow lists exactly the documented methods (HEAD and OPTIONS aside).
+    const path = x.truth.pathTemplateOf(x.url);
+    if (path && x.allow) {
+      const advertised = new Set(x.allow.split(',').map((m) => m.trim().toUpperCase()).filter((m) => m && m !== 'HEAD' && m !== 'OPTIONS'));
+      const documented = new Set(x.truth.methodsOf(path));
+      const differ = [...advertised].some((m) => !documented.has(m)) || [...documented].some((m) => !advertised.has(m));
+      if (differ) return [{ kind: 'unrouted', key: `allow OPTIONS ${path}`, message: `OPTIONS ${path} answered Allow: ${x.allow}; the document has ${[...documented].join(', ')}` }];
+    }
+    return [];
+  }
   if (!template && pathTemplate && x.method !== 'HEAD' && x.method !== 'OPTIONS') {
-    // A documented path, a method it does not document: 405 naming the allowed ones (or a refusal before routing).
+    // unsupported_method: a documented path, a method it does not document: 405 with Allow (a 404 where the path names
+    // a resource that may not exist). With a body, a refusal of the body (413, 415) may come first.
     const allowed = x.status === 405 ? (x.allow ?? '') : undefined;
-    const fine = x.status < 500 && x.status >= 400 && /^application\/problem\+json/.test(x.contentType ?? '') && (allowed === undefined || allowed !== '');
+    const problem = /^application\/problem\+json/.test(x.contentType ?? '');
+    const strict = x.sentPayload === undefined || x.sentPayload === '';
+    const fine = strict
+      ? problem && ((x.status === 405 && allowed !== '') || (x.status === 404 && pathTemplate.includes('{')))
+      : x.status < 500 && x.status >= 400 && problem && (allowed === undefined || allowed !== '');
     if (!fine) return [{ kind: 'unrouted', key: `method ${x.method} ${pathTemplate} ${x.status}`, message: `${x.method} on ${pathTemplate} (not documented) answered ${x.status} ${x.contentType ?? ''}${x.status === 405 ? ` Allow: ${x.allow ?? '(none)'}` : ''}: ${x.body.slice(0, 200)}` }];
     return [];
   }
@@ -108,7 +140,7 @@ export function judge(x: Exchange): Finding[] {
   const unversioned = `${x.method} ${x.op.path.replace(/^\/v\d+/, '')}`;
   // The operation that answered: a case may send another documented method than the operation it was drawn for.
   const answered = template ? { method: x.method, path: template, operation: x.truth.doc.paths[template]![x.method.toLowerCase()]! } : x.op;
-  if (ok && template && (x.actor === 'anonymous' || x.actor === 'forged-token') && !isPublic(answered)) {
+  if (ok && template && UNAUTHENTICATED.includes(x.actor) && !isPublic(answered)) {
     out.push({ kind: 'authorization', key: `authorization ${op} ${x.actor}`, message: `${op} succeeded (${x.status}) for ${x.actor} though it requires a credential` });
   }
   if (ok && template && owner && x.pathOwner && x.pathOwner !== owner && !ACROSS_USERS.has(unversioned)) {
@@ -135,6 +167,38 @@ export function judge(x: Exchange): Finding[] {
   if (ok && template && x.sentJson) {
     const errors = x.truth.requestBodyErrors(template, x.method, x.sentJson.value);
     if (errors?.length) out.push({ kind: 'accepted-invalid', key: `accepted-invalid ${op} ${errors[0]!.replace(/\/\d+/g, '/n')}`, message: `${op} accepted (${x.status}) a body its documented schema refuses: ${errors.join('; ')}` });
+  }
+  if (template && x.sentHeaders && x.status < 500) {
+    const verdict = classifyRequest(x.truth, { method: x.method, url: x.url, headers: x.sentHeaders, payload: x.sentPayload, ...(x.stateful ? { stateful: x.stateful } : {}) });
+    const why = verdict.reasons.slice(0, 3).join('; ');
+    if (verdict.kind === 'positive' && !ok && !POSITIVE_STATUSES.has(x.status)) {
+      out.push({ kind: 'rejected-valid', key: `rejected-valid ${op} ${x.status}`, message: `${op} refused (${x.status}) a request that fits the document (positive_data_acceptance): ${x.body.slice(0, 300)}` });
+    }
+    const onlyHeadersMissing = verdict.missingHeaders.length > 0 && verdict.reasons.every((r) => / is required$/.test(r) && r.startsWith('header '));
+    if (verdict.kind === 'negative' && onlyHeadersMissing && !MISSING_HEADER_STATUSES.has(x.status) && !ok) {
+      out.push({ kind: 'missing-header', key: `missing-header ${op} ${x.status}`, message: `${op} answered ${x.status} without the required header ${verdict.missingHeaders.join(', ')} (missing_required_header expects 400, 401, 403, 406 or 422)` });
+    } else if (verdict.kind === 'negative' && (x.status < 400 || !NEGATIVE_STATUSES.has(x.status)) && !out.some((f) => f.kind === 'accepted-invalid')) {
+      const first = (verdict.reasons[0] ?? '').replace(/\/\d+/g, '/n').replace(/ (query|header|path) (\S+).*/, ' $1 $2');
+      out.push({ kind: 'accepted-invalid', key: `accepted-invalid ${op} ${x.status} ${first}`, message: `${op} answered ${x.status} to a request that breaks the document (negative_data_rejection): ${why}` });
+    }
+    if (verdict.kind === 'positive' && UNAUTHENTICATED.includes(x.actor) && !isPublic(answered) && x.status !== 401) {
+      out.push({ kind: 'authorization', key: `ignored-auth ${op} ${x.actor} ${x.status}`, message: `${op} answered ${x.status}, not 401, to ${x.actor} though it requires a credential (ignored_auth)` });
+    }
+  }
+  if (template && x.headers) {
+    // response_headers_conformance: every documented required header present, every documented one fits its schema.
+    for (const h of x.truth.responseHeadersOf(template, x.method, x.status)) {
+      const raw = x.headers[h.name.toLowerCase()];
+      const value = Array.isArray(raw) ? raw[0] : raw;
+      if (value === undefined) {
+        if (h.required) out.push({ kind: 'response-headers', key: `response-headers ${op} ${x.status} missing ${h.name}`, message: `${op} answered ${x.status} without its documented required header ${h.name}` });
+        continue;
+      }
+      const schema = h.schemaAt?.reduce<unknown>((n, k) => (n as Record<string, unknown> | undefined)?.[k], x.truth.doc) as { type?: string } | undefined;
+      const coerced = schema?.type === 'integer' || schema?.type === 'number' ? (/^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value) : value;
+      const errors = h.schemaAt ? x.truth.schemaErrors(h.schemaAt, coerced) : [];
+      if (errors.length) out.push({ kind: 'response-headers', key: `response-headers ${op} ${x.status} ${h.name}`, message: `${op} answered ${x.status} with ${h.name}: ${value.slice(0, 100)}, which breaks its documented schema: ${errors.join('; ')}` });
+    }
   }
   if (x.status >= 400 && x.status < 500 && x.before && x.after) {
     const changed = Object.keys(x.before).filter((t) => x.before![t] !== x.after![t]);

@@ -7,7 +7,7 @@ import type { SignedUp } from '../../test/helpers/app.ts';
 import { world, READ_SCOPES, type World } from '../../test/helpers/world.ts';
 
 /** Who sends a request. `a`-owned actors act for user A, `b`-owned for user B. */
-export const ACTORS = ['anonymous', 'a', 'b', 'admin', 'a-key-posts-read', 'b-key-read-only', 'forged-token'] as const;
+export const ACTORS = ['anonymous', 'a', 'b', 'admin', 'a-key-posts-read', 'b-key-read-only', 'forged-token', 'forged-key'] as const;
 export type Actor = (typeof ACTORS)[number];
 export type Owner = 'a' | 'b';
 
@@ -19,6 +19,7 @@ export const ACTOR_OWNER: Record<Actor, Owner | undefined> = {
   'a-key-posts-read': 'a',
   'b-key-read-only': 'b',
   'forged-token': undefined,
+  'forged-key': undefined,
 };
 
 /** The scopes of each API-key actor (the rest present a session, which holds every scope). */
@@ -116,6 +117,9 @@ export class Target {
         return this.w.admin.auth;
       case 'forged-token':
         return { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c3JfYWRtaW4iLCJyb2xlIjoiYWRtaW4ifQ.' };
+      case 'forged-key':
+        // The apiKeyHeader scheme with a key nobody issued, as Schemathesis's ignored_auth sends.
+        return { 'x-api-key': 'sk_live_0000000000000000000000000000000000000000' };
       default:
         return this.#keys[actor];
     }

@@ -9,12 +9,26 @@ interface MediaObject {
 }
 interface ResponseObject {
   content?: Record<string, MediaObject>;
+  headers?: Record<string, HeaderObject>;
+  $ref?: string;
+}
+export interface ParameterObject {
+  in: string;
+  name: string;
+  required?: boolean;
+  schema?: Json;
+  $ref?: string;
+}
+export interface HeaderObject {
+  required?: boolean;
+  schema?: Json;
+  $ref?: string;
 }
 export interface OperationObject {
   operationId?: string;
   security?: Array<Record<string, string[]>>;
-  parameters?: Array<{ in: string; name: string; required?: boolean }>;
-  requestBody?: { content?: Record<string, MediaObject & { example?: unknown; examples?: Record<string, { value?: unknown }> }> };
+  parameters?: ParameterObject[];
+  requestBody?: { required?: boolean; content?: Record<string, MediaObject & { example?: unknown; examples?: Record<string, { value?: unknown }> }> };
   responses: Record<string, ResponseObject>;
   tags?: string[];
 }
@@ -80,6 +94,70 @@ export class OpenApiTruth {
   templateOf(method: string, url: string): string | undefined {
     const path = url.split('?')[0]!;
     return this.#routes.find((r) => r.regex.test(path) && this.doc.paths[r.path]?.[method.toLowerCase()])?.path;
+  }
+
+  /** The documented path template a concrete path matches under any method (for methods it does not document). */
+  pathTemplateOf(url: string): string | undefined {
+    const path = url.split('?')[0]!;
+    return this.#routes.find((r) => r.regex.test(path))?.path;
+  }
+
+  /** The methods a path template documents, upper case. */
+  methodsOf(template: string): string[] {
+    return Object.keys(this.doc.paths[template] ?? {})
+      .filter((m) => METHODS.includes(m))
+      .map((m) => m.toUpperCase());
+  }
+
+  /** Follows a local `$ref` (`#/components/...`), returning the object and its JSON pointer segments. */
+  resolve<T>(node: T & { $ref?: string }, at: string[]): { node: T; at: string[] } {
+    let current: unknown = node;
+    let pointerAt = at;
+    for (let i = 0; i < 20 && typeof (current as { $ref?: unknown })?.$ref === 'string'; i++) {
+      pointerAt = ((current as { $ref: string }).$ref.replace(/^#\//, '').split('/')).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+      current = pointerAt.reduce<unknown>((n, key) => (n as Json | undefined)?.[key], this.doc);
+    }
+    return { node: current as T, at: pointerAt };
+  }
+
+  /** The parameters of an operation (path-item ones included), each with the pointer of its schema. */
+  parametersOf(template: string, method: string): Array<ParameterObject & { schemaAt: string[] }> {
+    const m = method.toLowerCase();
+    const item = this.doc.paths[template] as (Record<string, OperationObject> & { parameters?: ParameterObject[] }) | undefined;
+    const out = new Map<string, ParameterObject & { schemaAt: string[] }>();
+    const add = (list: ParameterObject[] | undefined, at: string[]) =>
+      (list ?? []).forEach((raw, i) => {
+        const { node, at: where } = this.resolve<ParameterObject>(raw, [...at, String(i)]);
+        if (node) out.set(`${node.in} ${node.in === 'header' ? node.name.toLowerCase() : node.name}`, { ...node, schemaAt: [...where, 'schema'] });
+      });
+    add(item?.parameters as ParameterObject[] | undefined, ['paths', template, 'parameters']);
+    add(item?.[m]?.parameters, ['paths', template, m, 'parameters']);
+    return [...out.values()];
+  }
+
+  /** The documented headers of the response an operation gives with `status`, each with the pointer of its schema. */
+  responseHeadersOf(template: string, method: string, status: number): Array<{ name: string; required: boolean; schemaAt: string[] | undefined }> {
+    const m = method.toLowerCase();
+    const responses = this.doc.paths[template]?.[m]?.responses ?? {};
+    const key = [String(status), `${String(status)[0]}XX`, 'default'].find((k) => k in responses);
+    if (!key) return [];
+    const { node: response, at } = this.resolve<ResponseObject>(responses[key]!, ['paths', template, m, 'responses', key]);
+    return Object.entries(response?.headers ?? {}).map(([name, raw]) => {
+      const { node, at: where } = this.resolve<HeaderObject>(raw, [...at, 'headers', name]);
+      return { name, required: node?.required === true, schemaAt: node?.schema ? [...where, 'schema'] : undefined };
+    });
+  }
+
+  /** Why `value` breaks the schema at a JSON pointer of the document; empty when it fits. */
+  schemaErrors(at: string[], value: unknown): string[] {
+    const id = `schema ${pointer(at)}`;
+    if (at.reduce<unknown>((n, key) => (n as Json | undefined)?.[key], this.doc) === undefined) return [];
+    let validate = this.#validators.get(id);
+    if (!validate) {
+      validate = this.#ajv.compile({ $ref: `openapi${pointer(at)}` });
+      this.#validators.set(id, validate);
+    }
+    return validate(value) ? [] : (validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
   }
 
   /** Every way the answer departs from the document; empty when it is the truth. */
