@@ -178,10 +178,9 @@ describe('the OpenAPI document states the answers the server gives', () => {
     }
   });
 
-  it('406 on single-resource GETs and /me; 404 on GET /users/{id}/posts; 422 on reversed date ranges', () => {
+  it('406 on single-resource GETs and /me; 404 on GET /users/{id}/posts', () => {
     for (const path of ['/v2/posts/{id}', '/v2/users/{id}', '/v2/me', '/v2/orders/{id}', '/v2/api-keys/{id}']) assert.ok(statuses(v2, 'get', path).includes('406'), path);
     assert.ok(statuses(v2, 'get', '/v2/users/{id}/posts').includes('404'));
-    for (const path of ['/v2/posts', '/v2/users/{id}/posts', '/v1/posts']) assert.ok((path.startsWith('/v1') ? statuses(v1, 'get', path) : statuses(v2, 'get', path)).includes('422'), path);
   });
 
   it('the text/csv representation of every list', () => {

@@ -151,7 +151,7 @@ describe('fuzz judge, Schemathesis checks', () => {
     assert.deepEqual(kinds(exchange({ actor: 'anonymous', sentHeaders: {}, status: 401, ...problem })), []);
   });
   it('unsupported_method: an undocumented method gets 405 with Allow, not a 401', () => {
-    const put = { method: 'PUT', url: '/v2/orders', ...problem };
+    const put = { method: 'PUT', url: '/v2/orders', actor: 'anonymous' as const, sentHeaders: {}, ...problem };
     assert.deepEqual(kinds(exchange({ ...put, status: 401 })), ['unrouted']);
     assert.deepEqual(kinds(exchange({ ...put, status: 405 })), ['unrouted']);
     assert.deepEqual(kinds(exchange({ ...put, status: 405, allow: 'GET, HEAD, POST' })), []);

@@ -369,10 +369,11 @@ describe('orders', () => {
         assert.equal(res.statusCode, 400, `${query}: ${res.body}`);
         assert.equal(problemOf(res).code, code, query);
       }
+      // Reversed ranges select nothing: an empty page, not a refusal the document could not describe.
       const inverted = await get(carol, '/v1/orders?total_min=500&total_max=100');
-      assert.equal(inverted.statusCode, 422);
+      assert.deepEqual([inverted.statusCode, inverted.json().data], [200, []]);
       const times = await get(carol, `/v1/orders?created_after=2030-01-01T00:00:00Z&created_before=2020-01-01T00:00:00Z`);
-      assert.equal(times.statusCode, 422);
+      assert.deepEqual([times.statusCode, times.json().data], [200, []]);
     });
 
     it('SQL metacharacters and very long strings in any parameter never cause a 5xx', async () => {

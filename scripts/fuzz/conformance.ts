@@ -34,6 +34,9 @@ function coerce(raw: string, schema: Record<string, unknown> | undefined): unkno
   return raw;
 }
 
+/** Query parameters whose values only the server makes (a page's cursor): any other value is its own business. */
+const MINTED = new Set(['cursor']);
+
 function decode(raw: string): string | undefined {
   try {
     return decodeURIComponent(raw.replace(/\+/g, ' '));
@@ -82,6 +85,7 @@ export function classifyRequest(truth: OpenApiTruth, sent: SentRequest): Request
   for (const [k, v] of pairs) {
     const p = params.find((x) => x.in === 'query' && x.name === k);
     if (!p) outside.push(`undocumented query parameter ${k.slice(0, 40)}`);
+    else if (MINTED.has(k)) outside.push(`${k} is minted by the server (an earlier page)`);
     else if ((counts.get(k) ?? 0) > 1) outside.push(`query parameter ${k} sent twice`);
     else if (v === undefined) negative.push(`query ${k} does not percent-decode`);
     else negative.push(...truth.schemaErrors(p.schemaAt, coerce(v, schemaOf(p))).map((e) => `query ${k}${e}`));
@@ -99,14 +103,18 @@ export function classifyRequest(truth: OpenApiTruth, sent: SentRequest): Request
   }
   for (const name of sent.stateful ?? []) if (sentHeaders.has(name)) outside.push(`${name} depends on earlier requests`);
   const accept = sentHeaders.get('accept');
-  if (accept !== undefined && !['*/*', 'application/json'].includes(accept)) outside.push(`Accept: ${accept}`);
+  const produces = Object.entries(truth.doc.paths[template]![sent.method.toLowerCase()]!.responses)
+    .filter(([status]) => status.startsWith('2'))
+    .flatMap(([, r]) => Object.keys(r.content ?? {}));
+  if (accept !== undefined && accept !== '*/*' && !produces.includes(accept)) outside.push(`Accept: ${accept}`);
 
   // Body: a documented media type, its JSON against the schema; a required body present.
   const operation = truth.doc.paths[template]![sent.method.toLowerCase()]!;
   const documented = operation.requestBody?.content ?? {};
   const contentType = (sentHeaders.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (sent.payload === undefined || sent.payload === '') {
-    if (operation.requestBody?.required) negative.push('the required body is missing');
+    if (sentHeaders.has('content-type')) outside.push('a Content-Type without a body');
+    else if (operation.requestBody?.required) negative.push('the required body is missing');
   } else if (!(contentType in documented)) outside.push(`a body of undocumented media type ${contentType || '(none)'}`);
   else if (contentType === 'application/json') {
     let value: unknown;

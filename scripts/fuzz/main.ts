@@ -43,6 +43,8 @@ const perStatus = new Map<number, number>();
 /** First sighting of each defect, and the ones already shown shrunk. */
 const encountered = new Map<string, { finding: Finding; request: string }>();
 const reported = new Map<string, { finding: Finding; request: string; reproduce: string }>();
+/** Refusals Schemathesis's positive_data_acceptance would report that hang on state, not on the document (oracle STATE_REFUSALS). */
+const stateRefusals = new Map<string, { message: string; count: number }>();
 
 /** The JSON body a request carried, if it carried one under a JSON media type. */
 function sentJson(options: { headers?: unknown; payload?: unknown }): { sentJson: { value: unknown } } | undefined {
@@ -120,7 +122,7 @@ async function execute(c: Case): Promise<{ findings: Finding[]; request: string 
   requests += 1;
   perOperation.set(c.op, (perOperation.get(c.op) ?? 0) + 1);
   perStatus.set(res.statusCode, (perStatus.get(res.statusCode) ?? 0) + 1);
-  const findings = judge({
+  let findings = judge({
     truth,
     op,
     actor: c.actor,
@@ -143,6 +145,8 @@ async function execute(c: Case): Promise<{ findings: Finding[]; request: string 
   findings.push(...(await aftermath(c, options, res, truth.templateOf(options.method, options.url))));
   if (res.statusCode < 300 && mayBreakFixtures(options.method, op.path)) await target.heal([...new Set<Owner>([pathOwner ?? ACTOR_OWNER[c.actor] ?? 'a'])]);
   const request = describe(options);
+  for (const f of findings.filter((f) => f.kind === 'known')) stateRefusals.set(f.key, { message: f.message, count: (stateRefusals.get(f.key)?.count ?? 0) + 1 });
+  findings = findings.filter((f) => f.kind !== 'known');
   for (const f of findings) if (!encountered.has(f.key)) encountered.set(f.key, { finding: f, request: `${request}\n  → ${res.statusCode} ${String(res.headers['content-type'] ?? '')} ${res.body.slice(0, 300)}` });
   return { findings, request: `${request}\n  → ${res.statusCode} ${String(res.headers['content-type'] ?? '')} ${res.body.slice(0, 300)}` };
 }
@@ -225,6 +229,10 @@ const seconds = ((Date.now() - started) / 1000).toFixed(0);
 console.log(`\nfuzz: ${requests} requests over ${covered}/${ops.length} operations in ${seconds} s, seed ${seed}`);
 if (unsendable) console.log(`${unsendable} generated request(s) Node's HTTP client would not send (headers it cannot encode)`);
 console.log(`statuses: ${[...perStatus].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ')}`);
+if (stateRefusals.size) {
+  console.log(`\nrefusals of requests that fit the document, by state rather than shape (Schemathesis would report them; not findings):`);
+  for (const { message, count } of stateRefusals.values()) console.log(`  ${count}× ${message}`);
+}
 if (unshrunk.length) {
   console.log(`\nalso seen (not shrunk):`);
   for (const [, { finding, request }] of unshrunk) console.log(`✗ ${finding.message}\n  ${request.replace(/\n/g, '\n  ')}`);

@@ -6,7 +6,7 @@ import { classifyRequest } from './conformance.ts';
 
 /** One way an answer is wrong; `key` groups the same defect seen many times. */
 export interface Finding {
-  kind: '5xx' | 'document' | 'authorization' | 'scope' | 'leak' | 'state' | 'unrouted' | 'accepted-invalid' | 'rejected-valid' | 'missing-header' | 'response-headers' | 'lifecycle';
+  kind: '5xx' | 'document' | 'authorization' | 'scope' | 'leak' | 'state' | 'unrouted' | 'accepted-invalid' | 'rejected-valid' | 'missing-header' | 'response-headers' | 'lifecycle' | 'known';
   key: string;
   message: string;
 }
@@ -77,6 +77,33 @@ function scopeFor(method: string, template: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Refusals of requests that fit the document which Schemathesis's
+ * positive_data_acceptance would report, though no document could prevent
+ * them: they hang on state or the world, not on the request's shape. They are
+ * counted as `known`, never as findings; each problem `errors[].code` names one.
+ */
+export const STATE_REFUSALS: Record<string, string> = {
+  not_found: 'a reference (product_id, order_id) to something that does not exist',
+  in_past: 'an expiry that is already past',
+  invalid_range: 'a start after its end in a body, or a usage range the service refuses: JSON Schema cannot relate two fields',
+  out_of_range: 'a usage span longer than the granularity allows',
+  forbidden_address: 'a webhook URL that resolves to a non-public address',
+  unresolvable: 'a webhook URL whose host does not resolve',
+  invalid_token: 'an email-verification token that was never sent',
+};
+
+function stateRefusal(body: string): string | undefined {
+  try {
+    const errors = (JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> }).errors ?? [];
+    // The URL guard names a host that does not resolve with the generic invalid_value: its message tells.
+    const codes = errors.map((e) => (/^cannot resolve |has no address$/.test(e.message ?? '') ? 'unresolvable' : (e.code ?? '')));
+    return codes.length > 0 && codes.every((c) => c in STATE_REFUSALS) ? codes.join(',') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Statuses Schemathesis accepts for a request that fits the document (positive_data_acceptance). */
 const POSITIVE_STATUSES = new Set([401, 403, 404, 409]);
 /** ... and for one that breaks it (negative_data_rejection); 413, 414 and 431 added for sizes it never sends. */
@@ -116,7 +143,16 @@ export function judge(x: Exchange): Finding[] {
     // a resource that may not exist). With a body, a refusal of the body (413, 415) may come first.
     const allowed = x.status === 405 ? (x.allow ?? '') : undefined;
     const problem = /^application\/problem\+json/.test(x.contentType ?? '');
-    const strict = x.sentPayload === undefined || x.sentPayload === '';
+    // Schemathesis sends these with no body, its own Accept, a valid id and no bad credential: hold such requests to it.
+    const accept = Object.entries(x.sentHeaders ?? {}).find(([k]) => k.toLowerCase() === 'accept')?.[1];
+    const decodable = (() => {
+      try {
+        return !decodeURIComponent(x.url.split('?')[0]!).includes('\u0000');
+      } catch {
+        return false;
+      }
+    })();
+    const strict = (x.sentPayload === undefined || x.sentPayload === '') && (accept === undefined || accept === '*/*' || accept === 'application/json') && decodable && !(x.status === 401 && x.actor !== 'anonymous');
     const fine = strict
       ? problem && ((x.status === 405 && allowed !== '') || (x.status === 404 && pathTemplate.includes('{')))
       : x.status < 500 && x.status >= 400 && problem && (allowed === undefined || allowed !== '');
@@ -171,7 +207,10 @@ export function judge(x: Exchange): Finding[] {
   if (template && x.sentHeaders && x.status < 500) {
     const verdict = classifyRequest(x.truth, { method: x.method, url: x.url, headers: x.sentHeaders, payload: x.sentPayload, ...(x.stateful ? { stateful: x.stateful } : {}) });
     const why = verdict.reasons.slice(0, 3).join('; ');
-    if (verdict.kind === 'positive' && !ok && !POSITIVE_STATUSES.has(x.status)) {
+    const state = verdict.kind === 'positive' && !ok && !POSITIVE_STATUSES.has(x.status) ? stateRefusal(x.body) : undefined;
+    if (state) {
+      out.push({ kind: 'known', key: `known ${op} ${x.status} ${state}`, message: `${op} refused (${x.status}, ${state}) a request that fits the document: ${state.split(',').map((c) => STATE_REFUSALS[c]).join('; ')}` });
+    } else if (verdict.kind === 'positive' && !ok && !POSITIVE_STATUSES.has(x.status)) {
       out.push({ kind: 'rejected-valid', key: `rejected-valid ${op} ${x.status}`, message: `${op} refused (${x.status}) a request that fits the document (positive_data_acceptance): ${x.body.slice(0, 300)}` });
     }
     const onlyHeadersMissing = verdict.missingHeaders.length > 0 && verdict.reasons.every((r) => / is required$/.test(r) && r.startsWith('header '));

@@ -1,10 +1,10 @@
 import { Type, type Static } from 'typebox';
 import { API_VERSIONS } from '../shared/api-versions.ts';
 import { SCOPES } from '../shared/principal.ts';
-import { defineInput } from '../shared/validation.ts';
+import { defineInput, NonBlankString } from '../shared/validation.ts';
 import { API_KEY_NAME_MAX } from './api-keys.types.ts';
 
-const Name = Type.String({ minLength: 1, maxLength: API_KEY_NAME_MAX });
+const Name = NonBlankString({ minLength: 1, maxLength: API_KEY_NAME_MAX });
 
 /** A new API key. The name must not be blank and `expires_at` must be in the future. */
 export const NewApiKeyInput = defineInput(

@@ -8,7 +8,7 @@ import { isAdmin, requireScope, type Principal, type Scope } from '../shared/pri
 /** Every job is a sales report, computed from orders: an API key needs the scope that reads them. */
 const JOB_SCOPE: Scope = 'orders:read';
 import type { Transactor } from '../shared/transactor.ts';
-import { defineInput } from '../shared/validation.ts';
+import { DOCUMENTED, defineInput } from '../shared/validation.ts';
 import type { WebhookTargetChecker } from '../webhooks/webhooks.port.ts';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -22,8 +22,8 @@ export const NewReportInput = defineInput(
   Type.Object(
     {
       type: Type.String({ enum: ['sales'] }),
-      from: Type.String({ pattern: DATE, description: 'First day (UTC), YYYY-MM-DD.' }),
-      to: Type.String({ pattern: DATE, description: 'Last day (UTC), YYYY-MM-DD, included.' }),
+      from: Type.String({ pattern: DATE, description: 'First day (UTC), YYYY-MM-DD.', [DOCUMENTED]: { format: 'date' } }),
+      to: Type.String({ pattern: DATE, description: 'Last day (UTC), YYYY-MM-DD, included.', [DOCUMENTED]: { format: 'date' } }),
       callback_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Receives a signed POST when the job ends (Standard Webhooks).' })),
     },
     { additionalProperties: false, examples: [{ type: 'sales', from: '2026-11-01', to: '2026-11-30' }] },

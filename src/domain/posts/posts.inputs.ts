@@ -1,9 +1,9 @@
 import { Type, type Static } from 'typebox';
-import { defineInput } from '../shared/validation.ts';
+import { defineInput, NonBlankString } from '../shared/validation.ts';
 import { COMMENT_MAX, CONTENT_MAX, TITLE_MAX } from './posts.types.ts';
 
-const Title = Type.String({ minLength: 1, maxLength: TITLE_MAX });
-const Content = Type.String({ minLength: 1, maxLength: CONTENT_MAX });
+const Title = NonBlankString({ minLength: 1, maxLength: TITLE_MAX });
+const Content = NonBlankString({ minLength: 1, maxLength: CONTENT_MAX });
 
 /** A new post. Title and content must not be blank. */
 export const NewPostInput = defineInput(
@@ -19,6 +19,6 @@ export type PostPatch = Static<typeof PostPatchInput.schema>;
 
 /** A comment, new or edited. */
 export const CommentInput = defineInput(
-  Type.Object({ content: Type.String({ minLength: 1, maxLength: COMMENT_MAX }) }, { additionalProperties: false, examples: [{ content: 'Nice post!' }] }),
+  Type.Object({ content: NonBlankString({ minLength: 1, maxLength: COMMENT_MAX }) }, { additionalProperties: false, examples: [{ content: 'Nice post!' }] }),
 );
 export type CommentText = Static<typeof CommentInput.schema>;

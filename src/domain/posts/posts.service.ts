@@ -84,9 +84,7 @@ export class PostsService {
 
   async list(actor: Principal, filter: PostFilter, page: PageRequest): Promise<Page<Post>> {
     requireScope(actor, 'posts:read');
-    if (filter.createdAfter && filter.createdBefore && filter.createdAfter >= filter.createdBefore) {
-      throw validationError([{ field: 'created_after', code: 'invalid_range', message: 'must be earlier than created_before' }]);
-    }
+    // A reversed range selects nothing (an empty page), rather than a refusal the document could not describe.
     return this.#deps.posts.list(filter, page);
   }
 

@@ -1,14 +1,14 @@
 import { Type } from 'typebox';
-import { MONEY_MAX } from '../shared/money.ts';
-import { defineInput } from '../shared/validation.ts';
+import { CURRENCY_CODES, MONEY_MAX } from '../shared/money.ts';
+import { DOCUMENTED, defineInput, NonBlankString } from '../shared/validation.ts';
 import { CATEGORY_MAX, PRODUCT_DESCRIPTION_MAX, PRODUCT_NAME_MAX, STOCK_MAX } from './products.types.ts';
 
 const Fields = {
-  name: Type.String({ minLength: 1, maxLength: PRODUCT_NAME_MAX }),
+  name: NonBlankString({ minLength: 1, maxLength: PRODUCT_NAME_MAX }),
   description: Type.String({ maxLength: PRODUCT_DESCRIPTION_MAX }),
-  category: Type.String({ minLength: 1, maxLength: CATEGORY_MAX, description: 'No commas (categories are filtered as a comma-separated list).' }),
+  category: NonBlankString({ minLength: 1, maxLength: CATEGORY_MAX, description: 'No commas (categories are filtered as a comma-separated list).' }, ','),
   price: Type.Integer({ minimum: 0, maximum: MONEY_MAX, description: 'Minor units of currency.' }),
-  currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code in upper case.', examples: ['EUR'] }),
+  currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code in upper case.', examples: ['EUR'], ...(CURRENCY_CODES.length ? { [DOCUMENTED]: { enum: CURRENCY_CODES } } : {}) }),
   stock: Type.Integer({ minimum: 0, maximum: STOCK_MAX }),
 };
 

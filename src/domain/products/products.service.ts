@@ -99,9 +99,7 @@ export class ProductsService {
       }
     }
     if (errors.length > 0) throw new AppError('INVALID_PARAMETER', 'Invalid query parameter: category', { errors });
-    if (filter.priceMin !== undefined && filter.priceMax !== undefined && filter.priceMin > filter.priceMax) {
-      throw validationError([{ field: 'price_min', code: 'invalid_range', message: 'must not be greater than price_max' }]);
-    }
+    // price_min above price_max selects nothing (an empty page), rather than a refusal the document could not describe.
     return this.#deps.products.list(filter, page);
   }
 

@@ -1,4 +1,4 @@
-import type { Static, TSchema } from 'typebox';
+import { Type, type Static, type TSchema, type TString } from 'typebox';
 import { Compile, type Validator } from 'typebox/compile';
 import { Settings } from 'typebox/system';
 import { validationError, type FieldError } from './errors.ts';
@@ -160,6 +160,27 @@ export function defineInput<T extends TSchema>(schema: T): InputSpec<T> {
       return value as Static<T>;
     },
   };
+}
+
+/**
+ * Keywords the OpenAPI document adds to a schema: rules the domain checks
+ * beyond the schema it validates with (blank text, a known currency, a real
+ * date), stated for clients so that what the document allows the server takes.
+ * Validation ignores the key; the document builder merges it in.
+ */
+export const DOCUMENTED = 'x-documented';
+
+/** What String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), spelled out so every regex dialect agrees. */
+const TRIMMED = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+
+/** A pattern for text with something besides whitespace, without NUL (the JSON body parser refuses it) or any of `excluded`. */
+export function notBlankPattern(excluded = ''): string {
+  return `^[^\\u0000${excluded}]*[^\\u0000${excluded}${TRIMMED}][^\\u0000${excluded}]*$`;
+}
+
+/** A string that must hold something other than whitespace (checked by `blankFields`, documented by a pattern). */
+export function NonBlankString(options: { minLength?: number; maxLength?: number; examples?: string[]; description?: string }, excluded = ''): TString {
+  return Type.String({ ...options, [DOCUMENTED]: { pattern: notBlankPattern(excluded) } });
 }
 
 /** The canonical messages for rules the schema states but the domain checks beyond it. */

@@ -1,10 +1,10 @@
 import { Type, type Static } from 'typebox';
 import { PLANS, ROLES } from '../shared/principal.ts';
-import { defineInput } from '../shared/validation.ts';
+import { defineInput, NonBlankString } from '../shared/validation.ts';
 import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USER_STATUSES } from './users.types.ts';
 
 const Email = Type.String({ format: 'email', maxLength: EMAIL_MAX, examples: ['ada@example.com'] });
-const DisplayName = Type.String({ minLength: 1, maxLength: NAME_MAX, examples: ['Ada Lovelace'] });
+const DisplayName = NonBlankString({ minLength: 1, maxLength: NAME_MAX, examples: ['Ada Lovelace'] });
 const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, examples: ['correct horse battery staple'] });
 const Privileged = {
   role: Type.Optional(Type.String({ enum: [...ROLES], description: 'Admins only.' })),

@@ -1,8 +1,13 @@
 import { Type, type Static } from 'typebox';
-import { defineInput } from '../shared/validation.ts';
+import { DOCUMENTED, defineInput } from '../shared/validation.ts';
 import { WEBHOOK_DESCRIPTION_MAX, WEBHOOK_ENDPOINT_STATUSES, WEBHOOK_EVENT_TYPES_MAX, WEBHOOK_URL_MAX } from './webhooks.types.ts';
 
-const Url = Type.String({ minLength: 1, maxLength: WEBHOOK_URL_MAX, description: 'http or https; checked against private, loopback and other non-public addresses.' });
+const Url = Type.String({
+  minLength: 1,
+  maxLength: WEBHOOK_URL_MAX,
+  description: 'http or https; checked against private, loopback and other non-public addresses.',
+  [DOCUMENTED]: { format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' },
+});
 const EventTypes = Type.Array(
   Type.String({ minLength: 1, maxLength: 100, pattern: '^(\\*|[a-z_]+\\.(\\*|[a-z_]+))$' }),
   { minItems: 1, maxItems: WEBHOOK_EVENT_TYPES_MAX, uniqueItems: true, description: 'Event types (`charge.succeeded`), families (`order.*`) or `*`.' },

@@ -72,14 +72,17 @@ function invalidParameter(field: string, message: string): AppError {
 export function resolveSort<T>(spec: ListSpec<T>, terms: readonly SortTerm[] | undefined): SortTerm[] {
   if (terms === undefined) return [...spec.defaultSort];
   const seen = new Set<string>();
-  for (const { field } of terms) {
+  const out: SortTerm[] = [];
+  for (const { field, descending } of terms) {
     if (!Object.hasOwn(spec.sorts, field)) {
       throw invalidParameter('sort', `cannot sort by "${field.slice(0, 64)}"; sortable fields: ${Object.keys(spec.sorts).join(', ')}`);
     }
-    if (seen.has(field)) throw invalidParameter('sort', `"${field}" appears twice`);
+    // A field named again adds nothing to the order: the first mention decides (a pattern cannot forbid repeats).
+    if (seen.has(field)) continue;
     seen.add(field);
+    out.push({ field, descending });
   }
-  return terms.map((t) => ({ field: t.field, descending: t.descending }));
+  return out;
 }
 
 /** A page size from 1 to `max`, or `fallback` when undefined (400 naming `field`). */

@@ -35,7 +35,9 @@ export type ListOptions = (
 };
 
 const MAX_INCLUDE_DEPTH = 2;
-const MAX_LIST_ITEMS = 50;
+export const MAX_LIST_ITEMS = 50;
+/** Marks a list parameter (`page`, `per_page`) that only v1's document lists; the document builder drops it from v2's. */
+export const V1_ONLY = 'x-v1-only';
 const MAX_PAGE_NUMBER = 10_000_000;
 
 function invalidParameter(field: string, message: string): AppError {
@@ -77,12 +79,13 @@ function parseFields<T>(spec: RestListSpec<T>, raw: unknown, include: string[]):
   for (const field of fields) {
     const dot = field.lastIndexOf('.');
     if (dot === -1) {
-      if (spec.fields.includes(field) || include.includes(field)) continue;
+      if (spec.fields.includes(field) || Object.hasOwn(spec.includes ?? {}, field)) continue;
       throw invalidParameter('fields', `unknown field "${field.slice(0, 64)}"; available: ${spec.fields.join(', ')}`);
     }
     const relation = field.slice(0, dot);
-    const allowed = include.includes(relation) ? spec.includes?.[relation] : undefined;
-    if (!allowed) throw invalidParameter('fields', `"${field.slice(0, 64)}" needs include=${relation.slice(0, 64)}`);
+    // A relation's field without include=relation picks nothing (there is no embedded object to pick from).
+    const allowed = spec.includes?.[relation];
+    if (!allowed) throw invalidParameter('fields', `"${field.slice(0, 64)}" names no includable relation`);
     if (!allowed.includes(field.slice(dot + 1)) && !include.includes(field)) {
       throw invalidParameter('fields', `unknown field "${field.slice(0, 64)}"; ${relation} has: ${allowed.join(', ')}`);
     }
@@ -122,21 +125,22 @@ export function parseListQuery<T>(
   const sort = resolveSort(spec, sortTerms);
   const include = parseInclude(spec, query.include);
   const fields = parseFields(spec, query.fields, include);
-  const explicitOffset = query.page !== undefined || query.per_page !== undefined;
+  // The two modes' parameters may be combined (the document cannot forbid it): a cursor wins, and then per_page
+  // stands in for a missing limit; in offset mode limit stands in for a missing per_page.
+  const explicitOffset = query.cursor === undefined && (query.page !== undefined || query.per_page !== undefined);
   const offsetMode = explicitOffset || (rules.offsetByDefault === true && query.cursor === undefined && query.limit === undefined);
 
   if (offsetMode) {
     if (explicitOffset && (spec.cursorOnly || rules.cursorOnly)) {
       throw invalidParameter(query.page !== undefined ? 'page' : 'per_page', 'this collection uses cursor pagination only; use limit and cursor');
     }
-    if (query.cursor !== undefined) throw invalidParameter('cursor', 'cannot be combined with page or per_page');
-    if (query.limit !== undefined) throw invalidParameter('limit', 'cannot be combined with page or per_page; use per_page');
     const page = checkPageSize('page', integerOf(query.page), MAX_PAGE_NUMBER, 1);
-    const perPage = checkPageSize('per_page', integerOf(query.per_page), LIMIT_MAX, LIMIT_DEFAULT);
+    const perPage = checkPageSize(query.per_page === undefined && query.limit !== undefined ? 'limit' : 'per_page', integerOf(query.per_page ?? query.limit), LIMIT_MAX, LIMIT_DEFAULT);
     return { page: { mode: 'offset', sort, page, perPage }, cursor: undefined, fields, include };
   }
 
   const cursor = query.cursor === undefined ? undefined : String(query.cursor);
-  const request = paginator.toPageRequest({ sort: sortTerms && sort, limit: integerOf(query.limit), cursor }, spec, { ...scope, filters: filtersOf(query) });
+  const limit = integerOf(query.limit ?? (spec.cursorOnly || rules.cursorOnly ? undefined : query.per_page));
+  const request = paginator.toPageRequest({ sort: sortTerms && sort, limit, cursor }, spec, { ...scope, filters: filtersOf(query) });
   return { page: request.page, cursor: request, fields, include };
 }

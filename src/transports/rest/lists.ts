@@ -7,7 +7,7 @@ import { LIMIT_DEFAULT, LIMIT_MAX, type Page } from '../../domain/shared/page.ts
 import type { Principal } from '../../domain/shared/principal.ts';
 import type { ListScope, Paginator } from '../../platform/pagination/index.ts';
 import { toCsv } from './csv.ts';
-import { parseListQuery, type ListOptions, type RestListSpec } from './list-query.ts';
+import { MAX_LIST_ITEMS, parseListQuery, V1_ONLY, type ListOptions, type RestListSpec } from './list-query.ts';
 import { toV1 } from './v1-transform.ts';
 import { listVersionRules, unversionedRoute } from './plugins/versioning.ts';
 
@@ -31,17 +31,60 @@ export interface ListRoute<T extends { id: string }> {
 export const LIST_MEDIA_TYPES = ['application/json', 'text/csv'] as const;
 const MAX_INCLUDED = 2_000;
 
+const escapeRegex = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A pattern for a comma-separated list of up to MAX_LIST_ITEMS of `names` (each optionally `-`-prefixed). */
+function listPattern(names: readonly string[], signed = false): string {
+  const item = `${signed ? '-?' : ''}(?:${[...names].sort((a, b) => b.length - a.length).map(escapeRegex).join('|')})`;
+  return `^${item}(?:,${item}){0,${MAX_LIST_ITEMS - 1}}$`;
+}
+
+/** What a list's query schema documents beyond the common parameters. */
+export interface ListQueryOptions {
+  search?: boolean;
+  /**
+   * The collection's spec: `sort`, `fields` and `include` then document (and
+   * validate) the names it allows, so a request the document calls valid is
+   * one the list accepts; cursor-only collections document no `page`.
+   */
+  list?: { sorts: object; fields: readonly string[]; includes?: RestListSpec<unknown>['includes']; cursorOnly?: boolean };
+  /** Offset pagination is v1's only (v2 user collections are cursor-only): `page` and `per_page` leave v2's document. */
+  offsetInV1Only?: boolean;
+}
+
 /** The query-string schema of a list: the common parameters plus the resource's filters. */
-export function listQuerySchema(filters: Record<string, TSchema> = {}, options: { search?: boolean } = {}) {
+export function listQuerySchema(filters: Record<string, TSchema> = {}, options: ListQueryOptions = {}) {
+  const list = options.list;
+  const includes = Object.entries(list?.includes ?? {});
+  const fieldNames = [...(list?.fields ?? []), ...includes.flatMap(([path, fields]) => [path, ...fields.map((f) => `${path}.${f}`)])];
+  const offset: Record<string, TSchema> = list?.cursorOnly
+    ? {}
+    : {
+        page: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Offset mode: page number from 1.', ...(options.offsetInV1Only ? { [V1_ONLY]: true } : {}) })),
+        per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMIT_MAX, description: `Offset mode: page size (default ${LIMIT_DEFAULT}).`, ...(options.offsetInV1Only ? { [V1_ONLY]: true } : {}) })),
+      };
   return Type.Object(
     {
-      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMIT_MAX, description: `Page size in cursor mode (default ${LIMIT_DEFAULT}).` })),
-      cursor: Type.Optional(Type.String({ maxLength: 2048, description: 'next_cursor or prev_cursor of a previous page.' })),
-      page: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Offset mode: page number from 1.' })),
-      per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMIT_MAX, description: `Offset mode: page size (default ${LIMIT_DEFAULT}).` })),
-      sort: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated fields, "-" for descending: -created_at,name.' })),
-      fields: Type.Optional(Type.String({ maxLength: 500, description: 'Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user\'s email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here.' })),
-      include: Type.Optional(Type.String({ maxLength: 200, description: 'Comma-separated relations to embed (depth ≤ 2).' })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMIT_MAX, description: `Page size in cursor mode (default ${LIMIT_DEFAULT}); with page, the page size when per_page is not given.` })),
+      cursor: Type.Optional(Type.String({ maxLength: 2048, description: 'next_cursor or prev_cursor of a previous page; with page or per_page the cursor wins.' })),
+      ...offset,
+      sort: Type.Optional(
+        Type.String({
+          maxLength: 200,
+          ...(list ? { pattern: listPattern(Object.keys(list.sorts), true) } : {}),
+          description: `Comma-separated fields, "-" for descending: -created_at,name.${list ? ` Sortable: ${Object.keys(list.sorts).join(', ')}.` : ''}`,
+        }),
+      ),
+      fields: Type.Optional(
+        Type.String({
+          maxLength: 500,
+          ...(list ? { pattern: listPattern(fieldNames) } : {}),
+          description: "Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. A relation's fields (author.id) apply when include names it.",
+        }),
+      ),
+      ...(list && includes.length === 0
+        ? ({} as Record<string, TSchema>)
+        : { include: Type.Optional(Type.String({ maxLength: 200, ...(list ? { pattern: listPattern(includes.map(([path]) => path)) } : {}), description: 'Comma-separated relations to embed (depth ≤ 2).' })) }),
       ...(options.search ? { q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Full-text search.' })) } : {}),
       ...filters,
     },

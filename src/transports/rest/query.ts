@@ -1,5 +1,18 @@
-import type { TObject, TOptional, TProperties, TString } from 'typebox';
-import { listQuerySchema } from './lists.ts';
+import { Type, type TObject, type TOptional, type TProperties, type TString } from 'typebox';
+import { MAX_LIST_ITEMS } from './list-query.ts';
+import { listQuerySchema, type ListQueryOptions } from './lists.ts';
+
+const escapeRegex = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A comma-separated filter (`status=pending,paid`) whose items are `values`
+ * (or match the regular expression source `values`): the pattern documents,
+ * and validates, exactly what the service accepts.
+ */
+export function commaList(values: readonly string[] | string, description: string, maxLength = 200): TOptional<TString> {
+  const item = typeof values === 'string' ? values : values.map(escapeRegex).join('|');
+  return Type.Optional(Type.String({ minLength: 1, maxLength, pattern: `^(?:${item})(?:,(?:${item})){0,${MAX_LIST_ITEMS - 1}}$`, description }));
+}
 
 /** A comma-separated query parameter (`status=active,suspended`) as its trimmed items; undefined when absent. */
 export function splitList(value: string | undefined): string[] | undefined {
@@ -10,7 +23,7 @@ export function splitList(value: string | undefined): string[] | undefined {
  * `listQuerySchema` typed for handlers: its static type names the filters
  * (and `q`), which handlers read; the paging parameters are read by `RestLists`.
  */
-export function listQuery<F extends TProperties>(filters: F, options: { search?: boolean } = {}): TObject<F & { q: TOptional<TString> }> {
+export function listQuery<F extends TProperties>(filters: F, options: ListQueryOptions = {}): TObject<F & { q: TOptional<TString> }> {
   return listQuerySchema(filters, options) as unknown as TObject<F & { q: TOptional<TString> }>;
 }
 

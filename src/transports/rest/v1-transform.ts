@@ -84,6 +84,9 @@ export function schemaToV1<T>(schema: T): { schema: T; renamed: boolean } {
         out[key] = child.map((n) => (n === CANONICAL ? LEGACY : n));
       } else if (key === 'examples' || key === 'example') {
         out[key] = toV1(child);
+      } else if (key === 'pattern' && typeof child === 'string') {
+        // A list parameter's names (sort=, fields=): v1 takes the old name beside the new one (listTokensFromV1).
+        out[key] = child.replaceAll(CANONICAL, `(?:${CANONICAL}|${LEGACY})`);
       } else {
         out[key] = walk(child);
       }

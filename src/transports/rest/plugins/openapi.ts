@@ -6,6 +6,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { API_VERSIONS, LATEST_VERSION, type ApiVersion } from '../../../platform/versioning/index.ts';
 import { problemResponses } from '../schemas/common.ts';
+import { V1_ONLY } from '../list-query.ts';
+import { DOCUMENTED } from '../../../domain/shared/validation.ts';
 
 export const API_TAGS = [
   { name: 'auth', description: 'Sign-in, token refresh and logout, the caller, the JWKS.' },
@@ -55,6 +57,8 @@ export async function registerOpenApi(app: FastifyInstance, options: { publicUrl
         optionalBodies(documents.openapiObject as unknown as OpenApiDocument);
         connectionProblems(documents.openapiObject as unknown as OpenApiDocument);
         vendorMediaTypes(documents.openapiObject as unknown as OpenApiDocument);
+        urlParameters(documents.openapiObject as unknown as OpenApiDocument);
+        bodyStrings(documents.openapiObject as unknown as OpenApiDocument);
       }
       return 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject;
     },
@@ -124,6 +128,55 @@ function vendorMediaTypes(doc: OpenApiDocument): void {
       }
     }
   }
+}
+
+/** A pattern refusing NUL, which no URL may carry (request-context answers %00 with 400 before any route). */
+export const NO_NUL = '^[^\\u0000]*$';
+
+/**
+ * Parameters as each version's server takes them: `page`/`per_page` marked
+ * V1_ONLY leave the other versions' operations, and a free string in the path,
+ * query or a header says it holds no NUL.
+ */
+function urlParameters(doc: OpenApiDocument): void {
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const version = /^\/v(\d+)\//.exec(path)?.[1];
+    for (const operation of Object.values(item)) {
+      const parameters = operation.parameters as Array<{ in: string; schema?: Record<string, unknown> }> | undefined;
+      if (!Array.isArray(parameters)) continue;
+      operation.parameters = parameters
+        .filter((p) => p.schema?.[V1_ONLY] !== true || version === '1')
+        .map((p) => {
+          if (!p.schema) return p;
+          const { [V1_ONLY]: _marker, ...schema } = p.schema;
+          const free = schema.type === 'string' && schema.pattern === undefined && schema.enum === undefined && schema.format === undefined;
+          return { ...p, schema: free ? { ...schema, pattern: NO_NUL } : schema };
+        });
+    }
+  }
+}
+
+/**
+ * Schemas as the server takes them: what the domain checks beyond a schema
+ * (DOCUMENTED) is merged in, a string in a request body says it holds no NUL
+ * (the JSON body parser refuses it), and `\\d` is spelled `[0-9]` (Python's
+ * regular expressions, which Schemathesis generates from, take any Unicode digit).
+ */
+function bodyStrings(doc: OpenApiDocument): void {
+  const walk = (node: unknown, inBody: boolean): void => {
+    if (Array.isArray(node)) return node.forEach((n) => walk(n, inBody));
+    if (node === null || typeof node !== 'object') return;
+    const schema = node as Record<string, unknown>;
+    if (schema[DOCUMENTED] && typeof schema[DOCUMENTED] === 'object') Object.assign(schema, schema[DOCUMENTED]);
+    delete schema[DOCUMENTED];
+    if (typeof schema.pattern === 'string') schema.pattern = schema.pattern.replaceAll('\\d', '[0-9]');
+    if (inBody && schema.type === 'string' && schema.pattern === undefined && schema.enum === undefined && schema.const === undefined && schema.format === undefined) {
+      schema.pattern = NO_NUL;
+    }
+    for (const [key, child] of Object.entries(schema)) walk(child, inBody || key === 'requestBody');
+  };
+  walk(doc.paths, false);
+  walk(doc.components, false);
 }
 
 interface OpenApiDocument {

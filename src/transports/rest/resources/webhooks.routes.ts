@@ -17,7 +17,7 @@ import {
 } from '../../../domain/webhooks/index.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, listQuerySchema, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
-import { listQuery, splitList } from '../query.ts';
+import { commaList, listQuery, splitList } from '../query.ts';
 import { typed } from '../type-provider.ts';
 import { Envelope, IdParams, NoQuery, problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
 
@@ -110,7 +110,7 @@ export function registerWebhookRoutes(fastify: FastifyInstance, { webhooks, list
       summary: "List the caller's webhook endpoints",
       description: 'Scope webhooks:read. Newest first by default.',
       security,
-      querystring: listQuerySchema(),
+      querystring: listQuerySchema({}, { list: endpointList.spec }),
       response: { 200: ListEnvelope(EndpointSchema, 'A page of endpoints'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406) },
     },
     handler: async (request, reply) => {
@@ -216,7 +216,7 @@ export function registerWebhookRoutes(fastify: FastifyInstance, { webhooks, list
       description: `Scope webhooks:read. Newest first by default. Filter: status (${WEBHOOK_DELIVERY_STATUSES.join(', ')}, comma-separated).`,
       security,
       params: IdParams,
-      querystring: listQuery({ status: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: `Comma-separated statuses (${WEBHOOK_DELIVERY_STATUSES.join(', ')}).` })) }),
+      querystring: listQuery({ status: commaList(WEBHOOK_DELIVERY_STATUSES, `Comma-separated statuses (${WEBHOOK_DELIVERY_STATUSES.join(', ')}).`, 100) }, { list: deliveryList.spec }),
       response: { 200: ListEnvelope(DeliverySchema, 'A page of deliveries'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 404, 406) },
     },
     handler: async (request, reply) => {

@@ -76,7 +76,7 @@ export function registerApiKeyRoutes(fastify: FastifyInstance, apiKeys: ApiKeysS
       summary: "List the caller's live API keys",
       description: 'Oldest first by default. Secrets are never shown.',
       security,
-      querystring: listQuerySchema(),
+      querystring: listQuerySchema({}, { list: keyList.spec }),
       response: { 200: ListEnvelope(ApiKeySchema, 'A page of live keys'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406) },
     },
     handler: async (request, reply) => {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { CHARGE_DEFAULT_SORT, CHARGE_SORTS, CHARGE_STATUSES, CREATE_CHARGE, NewChargeInput, type Charge, type ChargesService, type NewCharge } from '../../../domain/charges/index.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
-import { listQuery, splitList } from '../query.ts';
+import { commaList, listQuery, splitList } from '../query.ts';
 import { typed } from '../type-provider.ts';
 import { Envelope, IdParams, NoQuery, problemResponses, SECURITY } from '../schemas/common.ts';
 import { CHARGE_FIELDS, ChargeSchema, presentCharge } from '../schemas/charges.ts';
@@ -12,7 +12,7 @@ const KeyHeader = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ description: 'Required: 1–255 printable ASCII characters, a new one per charge; a retry with the same key is answered with the first result.' })),
 });
 const ChargeFilters = {
-  status: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: `Comma-separated statuses (${CHARGE_STATUSES.join(', ')}).` })),
+  status: commaList(CHARGE_STATUSES, `Comma-separated statuses (${CHARGE_STATUSES.join(', ')}).`, 100),
   order_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only charges of this order.' })),
 };
 
@@ -65,7 +65,7 @@ export function registerChargeRoutes(fastify: FastifyInstance, { charges, lists 
       summary: 'List charges',
       description: "The caller's charges (every charge for administrators), newest first by default. Filters: status, order_id. Sorts: created_at, amount.",
       security,
-      querystring: listQuery(ChargeFilters),
+      querystring: listQuery(ChargeFilters, { list: chargeList.spec }),
       response: { 200: ListEnvelope(ChargeSchema, 'A page of charges'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406, 422) },
     },
     handler: async (request, reply) => {

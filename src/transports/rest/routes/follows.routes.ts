@@ -32,7 +32,7 @@ export function registerFollowRoutes(fastify: FastifyInstance, { follows, lists 
         description: 'Newest follow first.',
         security,
         params: IdParams,
-        querystring: listQuerySchema(),
+        querystring: listQuerySchema({}, { list: route.spec, offsetInV1Only: true }),
         response: { 200: ListEnvelope(FollowSchema, `A page of ${side}`), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 404, 406) },
       },
       handler: async (request, reply) => {

@@ -20,7 +20,7 @@ import type { UsersService } from '../../../domain/users/index.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
-import { listQuery, splitList } from '../query.ts';
+import { commaList, listQuery, splitList } from '../query.ts';
 import { typed } from '../type-provider.ts';
 import { EMBEDDED_USER_FIELDS, orderItemsRelation, productRelation, userRelation } from '../relations.ts';
 import { Envelope, IdParams, IfMatchHeaders as IfMatch, NoQuery, problemResponses, SECURITY } from '../schemas/common.ts';
@@ -30,7 +30,7 @@ import { PRODUCT_FIELDS } from '../schemas/products.ts';
 const Amount = (description: string) => Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description }));
 const DateTime = (description: string) => Type.Optional(Type.String({ format: 'date-time', description }));
 const OrderFilters = {
-  status: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: `Comma-separated statuses (${ORDER_STATUSES.join(', ')}).` })),
+  status: commaList(ORDER_STATUSES, `Comma-separated statuses (${ORDER_STATUSES.join(', ')}).`),
   total_min: Amount('Only orders whose total is at least this (minor units).'),
   total_max: Amount('Only orders whose total is at most this (minor units).'),
   created_after: DateTime('Only orders placed after this instant.'),
@@ -98,7 +98,7 @@ export function registerOrderRoutes(fastify: FastifyInstance, { orders, products
       summary: 'List orders',
       description: `The caller's orders (every order for administrators). ${listDescription}`,
       security,
-      querystring: OrderQuery,
+      querystring: listQuery(OrderFilters, { list: orderList.spec }),
       response: listResponses,
     },
     handler: async (request, reply) => {
@@ -117,7 +117,7 @@ export function registerOrderRoutes(fastify: FastifyInstance, { orders, products
       description: `The user itself or an administrator; anyone else is refused. ${listDescription}`,
       security,
       params: IdParams,
-      querystring: OrderQuery,
+      querystring: listQuery(OrderFilters, { list: orderList.spec }),
       response: { ...listResponses, ...problemResponses(400, 401, 403, 404, 406, 422) },
     },
     handler: async (request, reply) => {
@@ -216,7 +216,7 @@ export function registerOrderRoutes(fastify: FastifyInstance, { orders, products
       description: 'In the order they were placed. Include: product.',
       security,
       params: IdParams,
-      querystring: listQuery({}),
+      querystring: listQuery({}, { list: itemList.spec }),
       response: { 200: ListEnvelope(OrderItemSchema, 'A page of order items'), 304: NotModified, ...problemResponses(400, 401, 403, 404, 406) },
     },
     handler: async (request, reply) => {

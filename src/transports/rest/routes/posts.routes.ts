@@ -111,7 +111,7 @@ export function registerPostRoutes(fastify: FastifyInstance, { posts, users, lis
       summary: 'List posts',
       description: 'Newest first by default. Filters: author_id, created_after, created_before; q searches title and content.',
       security,
-      querystring: listQuery(PostFilters, { search: true }),
+      querystring: listQuery(PostFilters, { search: true, list: postList.spec }),
       response: listResponses,
     },
     handler: async (request, reply) => {
@@ -134,7 +134,7 @@ export function registerPostRoutes(fastify: FastifyInstance, { posts, users, lis
       summary: "List a user's posts",
       security,
       params: IdParams,
-      querystring: listQuery({ created_after: PostFilters.created_after, created_before: PostFilters.created_before }, { search: true }),
+      querystring: listQuery({ created_after: PostFilters.created_after, created_before: PostFilters.created_before }, { search: true, list: postList.spec }),
       response: listResponses,
     },
     handler: async (request, reply) => {
@@ -154,7 +154,7 @@ export function registerPostRoutes(fastify: FastifyInstance, { posts, users, lis
       summary: 'The feed',
       description: 'Posts by the people the caller follows, newest first, cursor-paginated.',
       security,
-      querystring: listQuerySchema(),
+      querystring: listQuerySchema({}, { list: feedList.spec }),
       response: listResponses,
     },
     handler: async (request, reply) => {
@@ -248,7 +248,7 @@ export function registerPostRoutes(fastify: FastifyInstance, { posts, users, lis
       description: 'Oldest first by default.',
       security,
       params: IdParams,
-      querystring: listQuerySchema(),
+      querystring: listQuerySchema({}, { list: commentList.spec }),
       response: { 200: ListEnvelope(CommentSchema, 'A page of comments'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 404, 406) },
     },
     handler: async (request, reply) => {

@@ -52,7 +52,7 @@ export function registerProductRoutes(fastify: FastifyInstance, { products, list
       description:
         'The public catalogue, newest first by default; no credentials needed, cacheable by shared caches for 60 s. Filters: category, price_min, price_max, in_stock; q searches name and description. Sorts: created_at, name, price.',
       security: SECURITY.optional,
-      querystring: listQuery(ProductFilters, { search: true }),
+      querystring: listQuery(ProductFilters, { search: true, list: productList.spec }),
       response: { 200: ListEnvelope(ProductSchema, 'A page of products'), 304: NotModified, ...problemResponses(400, 401, 406, 422) },
     },
     handler: async (request, reply) => {

@@ -5,6 +5,9 @@ import { principalOf } from '../plugins/request-context.ts';
 import { Envelope, problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
 import { typed } from '../type-provider.ts';
 
+/** One group or two different ones, as the service takes them: the pattern spells out each. */
+const GROUPINGS = [...USAGE_GROUPS, ...USAGE_GROUPS.flatMap((a) => USAGE_GROUPS.filter((b) => b !== a).map((b) => `${a},${b}`))];
+
 const UsageQuery = Type.Object(
   {
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Start (inclusive), rounded down to a bucket. Default: one hour (minute) or one day (hour) before `to`.' })),
@@ -13,6 +16,7 @@ const UsageQuery = Type.Object(
     group_by: Type.Optional(
       Type.String({
         maxLength: 64,
+        pattern: `^(?:${GROUPINGS.join('|')})$`,
         default: 'status_class',
         examples: ['status_class', 'api_key,api_version'],
         description: `One of ${USAGE_GROUPS.join(', ')}, or two of them separated by a comma: \`api_key,api_version\` is each client's API versions. \`rate_limit_policy\` counts only 429s, by the policy that refused them.`,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { PLANS } from '../../../domain/shared/principal.ts';
+import { PLANS, ROLES } from '../../../domain/shared/principal.ts';
 import {
   PatchUserInput,
   ReplaceUserInput,
@@ -14,7 +14,7 @@ import {
   type EmailVerificationService,
   type UsersService,
 } from '../../../domain/users/index.ts';
-import { listQuery, splitList } from '../query.ts';
+import { commaList, listQuery, splitList } from '../query.ts';
 import { typed } from '../type-provider.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { expectedVersion, notModified, versionEtag } from '../conditional.ts';
@@ -50,11 +50,10 @@ const UserEnvelope = Envelope(UserSchema, 'The user');
 
 export const USER_FIELDS = ['id', 'email', 'display_name', 'role', 'status', 'plan', 'email_verified_at', 'created_at', 'updated_at', 'links'] as const;
 
-const commaList = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 200, description }));
 const UserFilters = {
-  status: commaList('Admins only: comma-separated statuses (active, inactive, suspended).'),
-  role: commaList('Admins only: comma-separated roles (user, admin).'),
-  plan: commaList('Admins only: comma-separated plans (free, pro, enterprise).'),
+  status: commaList(USER_STATUSES, 'Admins only: comma-separated statuses (active, inactive, suspended).'),
+  role: commaList(ROLES, 'Admins only: comma-separated roles (user, admin).'),
+  plan: commaList(PLANS, 'Admins only: comma-separated plans (free, pro, enterprise).'),
 };
 
 export function registerUserRoutes(fastify: FastifyInstance, users: UsersService, lists: RestLists): void {
@@ -72,7 +71,7 @@ export function registerUserRoutes(fastify: FastifyInstance, users: UsersService
       summary: 'List users',
       description: 'Public profiles (full records for the caller itself, and for admins). Admins may filter by status, role and plan.',
       security: SECURITY.required,
-      querystring: listQuery(UserFilters),
+      querystring: listQuery(UserFilters, { list: userList.spec, offsetInV1Only: true }),
       response: { 200: ListEnvelope(UserSchema, 'A page of users'), 304: Type.Null({ description: 'Not modified' }), ...problemResponses(400, 401, 403, 406) },
     },
     handler: async (request, reply) => {

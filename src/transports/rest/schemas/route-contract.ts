@@ -9,8 +9,8 @@ import { problemResponses } from './common.ts';
  * - every route: 400 (a URL that cannot be decoded, a NUL), 406 (Accept);
  * - a credential looked at (`auth` not `none`): 401 (and 403: scopes, suspension);
  * - path parameters: 400 (schema, length) and 404;
- * - a query string schema: 400 (unknown or invalid parameter); a range
- *   (`created_after`/`created_before`, `total_min`/`total_max`): 422 when reversed;
+ * - a query string schema: 400 (unknown or invalid parameter); a reversed range
+ *   (`created_after` after `created_before`) is an empty page, not a refusal;
  * - a request body (or a DELETE, which may carry one): 413, 415; a body schema: 422;
  * - an `If-Match` header: 412, and 428 where a deployment requires it;
  * - POST/PATCH through the idempotency wrapper: the `Idempotency-Key` header
@@ -32,7 +32,6 @@ export function documentAnswers(route: RouteOptions): void {
   if (hasBody || methods.includes('DELETE')) statuses.push(413, 415);
   if (schema.body) statuses.push(422);
   const query = schema.querystring as { properties?: Record<string, unknown> } | undefined;
-  if (hasRange(query?.properties)) statuses.push(422);
 
   const headers = schema.headers as { properties?: Record<string, unknown> } | undefined;
   if (headers?.properties?.['if-match']) statuses.push(412, 428);
@@ -62,14 +61,6 @@ export function documentAnswers(route: RouteOptions): void {
       : json;
   }
   route.schema = { ...schema, response };
-}
-
-/** Whether the query parameters hold a range whose ends the service compares (`x_after`/`x_before`, `x_min`/`x_max`). */
-function hasRange(properties: Record<string, unknown> | undefined): boolean {
-  if (!properties) return false;
-  return Object.keys(properties).some(
-    (name) => (name.endsWith('_after') && `${name.slice(0, -6)}_before` in properties) || (name.endsWith('_min') && `${name.slice(0, -4)}_max` in properties),
-  );
 }
 
 const CSV_PAGE = {
