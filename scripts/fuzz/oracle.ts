@@ -98,7 +98,7 @@ function stateRefusal(body: string): string | undefined {
     const errors = (JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> }).errors ?? [];
     // The URL guard names a host that does not resolve with the generic invalid_value: its message tells.
     const codes = errors.map((e) => (/^cannot resolve |has no address$/.test(e.message ?? '') ? 'unresolvable' : (e.code ?? '')));
-    return codes.length > 0 && codes.every((c) => c in STATE_REFUSALS) ? codes.join(',') : undefined;
+    return codes.length > 0 && codes.every((c) => c in STATE_REFUSALS) ? [...new Set(codes)].join(',') : undefined;
   } catch {
     return undefined;
   }

@@ -59,6 +59,7 @@ export async function registerOpenApi(app: FastifyInstance, options: { publicUrl
         vendorMediaTypes(documents.openapiObject as unknown as OpenApiDocument);
         urlParameters(documents.openapiObject as unknown as OpenApiDocument);
         bodyStrings(documents.openapiObject as unknown as OpenApiDocument);
+        responseHeaders(documents.openapiObject as unknown as OpenApiDocument);
       }
       return 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject;
     },
@@ -177,6 +178,44 @@ function bodyStrings(doc: OpenApiDocument): void {
   };
   walk(doc.paths, false);
   walk(doc.components, false);
+}
+
+const HEADER = (description: string, required: boolean, schema: Record<string, unknown> = { type: 'string' }) => ({ description, required, schema });
+/** Answers the HTTP parser gives before any route runs: they carry none of the route's headers. */
+const BEFORE_ROUTING = new Set(['408', '431']);
+
+/**
+ * The headers answers carry, stated so clients (and Schemathesis's
+ * response_headers_conformance) can rely on them: the request id and, under
+ * /vN, the version on every routed answer; Location on a 201; an ETag on a
+ * 200 that may also be a 304 (a conditional GET); Link on lists and the
+ * rate-limit fields, when sent.
+ */
+function responseHeaders(doc: OpenApiDocument): void {
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const version = /^\/v(\d+)\//.exec(path)?.[1];
+    for (const [method, operation] of Object.entries(item)) {
+      const responses = operation.responses as Record<string, { headers?: Record<string, unknown> }> | undefined;
+      if (!responses) continue;
+      for (const [status, response] of Object.entries(responses)) {
+        if (BEFORE_ROUTING.has(status)) continue;
+        const headers: Record<string, unknown> = { 'X-Request-Id': HEADER('The request id (echoed when the request gave a well-formed one).', true) };
+        if (version) headers['Stoa-Version'] = HEADER('The API version that answered.', true, { type: 'string', enum: [version] });
+        if (status === '201') headers.Location = HEADER('The created resource.', true, { type: 'string', format: 'uri-reference' });
+        if (status === '200' && method === 'get' && '304' in responses) {
+          headers.ETag = HEADER('The representation\'s entity tag, for If-None-Match.', true, { type: 'string', pattern: '^(W/)?"[^"]*"$' });
+        }
+        if (status === '200' && method === 'get' && '304' in responses && (operation.parameters as Array<{ name: string }> | undefined)?.some((p) => p.name === 'cursor')) {
+          headers.Link = HEADER('RFC 8288 links to the first, previous, next and last pages, as far as they exist.', false);
+        }
+        for (const name of ['RateLimit-Policy', 'RateLimit', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']) {
+          if (version) headers[name] = HEADER('Rate limiting (docs/rate-limiting.md), where a policy applies.', false);
+        }
+        // A new object: response objects may be shared between operations (and versions). A $ref is left as it is.
+        if (!('$ref' in response)) responses[status] = { ...response, headers: { ...headers, ...(response.headers ?? {}) } };
+      }
+    }
+  }
 }
 
 interface OpenApiDocument {
