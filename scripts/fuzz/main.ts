@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { servedDocuments } from '../../test/helpers/api-walk.ts';
 import { build, caseArbitrary, describe, operationsOf, type Case } from './cases.ts';
 import { judge, judgeAftermath, type Finding } from './oracle.ts';
+import { classifyRequest } from './conformance.ts';
 import { ACTOR_OWNER, Target, type Actor, type Owner } from './target.ts';
 
 const { values: args } = parseArgs({
@@ -40,6 +41,8 @@ let requests = 0;
 let unsendable = 0;
 const perOperation = new Map<number, number>();
 const perStatus = new Map<number, number>();
+/** Requests that fit the document (positive), break it (negative), or go outside it, as Schemathesis would sort them. */
+const perVerdict = new Map<string, number>();
 /** First sighting of each defect, and the ones already shown shrunk. */
 const encountered = new Map<string, { finding: Finding; request: string }>();
 const reported = new Map<string, { finding: Finding; request: string; reproduce: string }>();
@@ -122,6 +125,8 @@ async function execute(c: Case): Promise<{ findings: Finding[]; request: string 
   requests += 1;
   perOperation.set(c.op, (perOperation.get(c.op) ?? 0) + 1);
   perStatus.set(res.statusCode, (perStatus.get(res.statusCode) ?? 0) + 1);
+  const verdict = classifyRequest(truth, { method: options.method, url: options.url, headers: options.headers as Record<string, string>, payload: options.payload === undefined ? undefined : String(options.payload), stateful: statefulHeaders(c) });
+  perVerdict.set(verdict.kind, (perVerdict.get(verdict.kind) ?? 0) + 1);
   let findings = judge({
     truth,
     op,
@@ -228,6 +233,7 @@ const covered = ops.filter((_, i) => perOperation.has(i)).length;
 const seconds = ((Date.now() - started) / 1000).toFixed(0);
 console.log(`\nfuzz: ${requests} requests over ${covered}/${ops.length} operations in ${seconds} s, seed ${seed}`);
 if (unsendable) console.log(`${unsendable} generated request(s) Node's HTTP client would not send (headers it cannot encode)`);
+console.log(`requests that fit the document: ${perVerdict.get('positive') ?? 0}, that break it: ${perVerdict.get('negative') ?? 0}, outside it: ${perVerdict.get('neither') ?? 0}`);
 console.log(`statuses: ${[...perStatus].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ')}`);
 if (stateRefusals.size) {
   console.log(`\nrefusals of requests that fit the document, by state rather than shape (Schemathesis would report them; not findings):`);

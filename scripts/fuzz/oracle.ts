@@ -96,8 +96,11 @@ export const STATE_REFUSALS: Record<string, string> = {
 function stateRefusal(body: string): string | undefined {
   try {
     const errors = (JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> }).errors ?? [];
-    // The URL guard names a host that does not resolve with the generic invalid_value: its message tells.
-    const codes = errors.map((e) => (/^cannot resolve |has no address$/.test(e.message ?? '') ? 'unresolvable' : (e.code ?? '')));
+    // The URL guard (a host that does not resolve) and email verification (a token never sent) say so with the generic
+    // invalid_value: their messages tell.
+    const codes = errors.map((e) =>
+      /^cannot resolve |has no address$/.test(e.message ?? '') ? 'unresolvable' : /wrong, expired or already used/.test(e.message ?? '') ? 'invalid_token' : (e.code ?? ''),
+    );
     return codes.length > 0 && codes.every((c) => c in STATE_REFUSALS) ? [...new Set(codes)].join(',') : undefined;
   } catch {
     return undefined;
