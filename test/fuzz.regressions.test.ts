@@ -115,4 +115,37 @@ describe('fuzz regressions', () => {
     const fine = await sent({ method: 'POST', url: '/v2/users', payload: { email: 'fine@example.com', display_name: ' Ada ', password: 'correct horse battery' } });
     assert.deepEqual([fine.verdict, fine.res.statusCode], ['positive', 201]);
   });
+
+  it('GET /events asks for a credential before reading the cursor (ignored_auth: 401, not 400)', async () => {
+    const { res, verdict } = await sent({ url: '/v2/events?limit=5' });
+    assert.deepEqual([verdict, res.statusCode], ['positive', 401]);
+    assert.equal((await sent({ url: '/v2/events?cursor=forged' })).res.statusCode, 401);
+  });
+
+  it('a currency the service does not know, a date that does not exist and a webhook URL without a host break the document', async () => {
+    const product = { name: 'Mug', category: 'kitchen', price: 100, stock: 1 };
+    const known = await sent({ method: 'POST', url: '/v2/products', headers: w.admin.auth, payload: { ...product, currency: 'EUR' } });
+    assert.deepEqual([known.verdict, known.res.statusCode], ['positive', 201]);
+    const unknown = await sent({ method: 'POST', url: '/v2/products', headers: w.admin.auth, payload: { ...product, currency: 'AAA' } });
+    assert.deepEqual([unknown.verdict, unknown.res.statusCode], ['negative', 422]);
+    const comma = await sent({ method: 'POST', url: '/v2/products', headers: w.admin.auth, payload: { ...product, currency: 'EUR', category: 'a,b' } });
+    assert.deepEqual([comma.verdict, comma.res.statusCode], ['negative', 422]);
+    const charge = await sent({ method: 'POST', url: '/v2/charges', headers: { ...w.ada.auth, 'idempotency-key': 'fuzz-regression-charge' }, payload: { amount: 100, currency: 'eUr', source: 'tok_visa' } });
+    assert.deepEqual([charge.verdict, charge.res.statusCode], ['positive', 201]);
+    const report = await sent({ method: 'POST', url: '/v2/reports', headers: w.ada.auth, payload: { type: 'sales', from: '2026-02-30', to: '2026-03-01' } });
+    assert.deepEqual([report.verdict, report.res.statusCode], ['negative', 422], 'February 30th is no day (it used to roll over to March 2)');
+    const hook = await sent({ method: 'POST', url: '/v2/webhook-endpoints', headers: w.ada.auth, payload: { url: 'htTp://', event_types: ['*'] } });
+    assert.deepEqual([hook.verdict, hook.res.statusCode], ['negative', 422]);
+  });
+
+  it('the document states the headers answers carry, and they carry them (response_headers_conformance)', async () => {
+    const created = await w.app.inject({ method: 'POST', url: '/v2/posts', headers: w.ada.auth, payload: { title: 'Headers', content: 'stated' } });
+    const onCreate = v2.responseHeadersOf('/v2/posts', 'POST', 201).filter((h) => h.required).map((h) => h.name);
+    assert.deepEqual(onCreate.sort(), ['Location', 'X-Request-Id']);
+    assert.equal(created.headers.location, created.json().data.links.self);
+    const read = await w.app.inject({ method: 'GET', url: String(created.headers.location), headers: w.ada.auth });
+    assert.ok(v2.responseHeadersOf('/v2/posts/{id}', 'GET', 200).some((h) => h.name === 'ETag' && h.required));
+    assert.match(String(read.headers.etag), /^(W\/)?"[^"]*"$/);
+    assert.equal(read.headers['stoa-version'], '2');
+  });
 });

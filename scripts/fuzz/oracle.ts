@@ -150,7 +150,7 @@ export function judge(x: Exchange): Finding[] {
     const accept = Object.entries(x.sentHeaders ?? {}).find(([k]) => k.toLowerCase() === 'accept')?.[1];
     const decodable = (() => {
       try {
-        return !decodeURIComponent(x.url.split('?')[0]!).includes('\u0000');
+        return !decodeURIComponent(x.url).includes('\u0000');
       } catch {
         return false;
       }

@@ -108,8 +108,13 @@ export class JobsService {
     requireScope(actor, JOB_SCOPE);
     const extra: FieldError[] = [];
     if (typeof input?.from === 'string' && typeof input?.to === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(input.from) && /^\d{4}-\d{2}-\d{2}$/.test(input.to)) {
-      const from = Date.parse(`${input.from}T00:00:00Z`);
-      const to = Date.parse(`${input.to}T00:00:00Z`);
+      // A day that exists: Date.parse rolls 2026-02-30 over to March 2 rather than refusing it.
+      const day = (text: string) => {
+        const ms = Date.parse(`${text}T00:00:00Z`);
+        return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === text ? ms : Number.NaN;
+      };
+      const from = day(input.from);
+      const to = day(input.to);
       if (Number.isNaN(from)) extra.push({ field: 'from', code: 'invalid_format', message: 'must be a date YYYY-MM-DD' });
       if (Number.isNaN(to)) extra.push({ field: 'to', code: 'invalid_format', message: 'must be a date YYYY-MM-DD' });
       if (from > to) extra.push({ field: 'from', code: 'invalid_range', message: 'must not be after to' });

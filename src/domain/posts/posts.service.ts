@@ -1,7 +1,7 @@
 import type { EventLog } from '../events/index.ts';
 import { EVERYONE } from '../events/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import { AppError, notFound, validationError, preconditionFailed } from '../shared/errors.ts';
+import { AppError, notFound, preconditionFailed } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { canActFor, requireScope, type Principal } from '../shared/principal.ts';

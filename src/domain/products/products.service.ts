@@ -1,7 +1,7 @@
 import type { EventLog } from '../events/index.ts';
 import { EVERYONE } from '../events/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import { AppError, notFound, validationError, type FieldError, preconditionFailed } from '../shared/errors.ts';
+import { AppError, notFound, type FieldError, preconditionFailed } from '../shared/errors.ts';
 import { isId, newId } from '../shared/ids.ts';
 import { isCurrencyCode } from '../shared/money.ts';
 import type { Page, PageRequest } from '../shared/page.ts';

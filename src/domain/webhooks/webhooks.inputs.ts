@@ -6,7 +6,8 @@ const Url = Type.String({
   minLength: 1,
   maxLength: WEBHOOK_URL_MAX,
   description: 'http or https; checked against private, loopback and other non-public addresses.',
-  [DOCUMENTED]: { pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][^\\u0000 ]*)?$' },
+  // A host name whose last label starts with a letter (the URL parser reads a numeric one as an IPv4 address).
+  [DOCUMENTED]: { pattern: '^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?([/?#][^\\u0000 ]*)?$' },
 });
 const EventTypes = Type.Array(
   Type.String({ minLength: 1, maxLength: 100, pattern: '^(\\*|[a-z_]+\\.(\\*|[a-z_]+))$' }),

@@ -73,7 +73,7 @@ function parseInclude<T>(spec: RestListSpec<T>, raw: unknown): string[] {
   return [...paths].sort((a, b) => a.split('.').length - b.split('.').length);
 }
 
-function parseFields<T>(spec: RestListSpec<T>, raw: unknown, include: string[]): string[] | undefined {
+function parseFields<T>(spec: RestListSpec<T>, raw: unknown): string[] | undefined {
   if (raw === undefined) return undefined;
   const fields = splitList('fields', raw);
   for (const field of fields) {
@@ -86,7 +86,7 @@ function parseFields<T>(spec: RestListSpec<T>, raw: unknown, include: string[]):
     // A relation's field without include=relation picks nothing (there is no embedded object to pick from).
     const allowed = spec.includes?.[relation];
     if (!allowed) throw invalidParameter('fields', `"${field.slice(0, 64)}" names no includable relation`);
-    if (!allowed.includes(field.slice(dot + 1)) && !include.includes(field)) {
+    if (!allowed.includes(field.slice(dot + 1)) && !Object.hasOwn(spec.includes ?? {}, field)) {
       throw invalidParameter('fields', `unknown field "${field.slice(0, 64)}"; ${relation} has: ${allowed.join(', ')}`);
     }
   }
@@ -124,7 +124,7 @@ export function parseListQuery<T>(
   const sortTerms = sortTermsOf(query.sort);
   const sort = resolveSort(spec, sortTerms);
   const include = parseInclude(spec, query.include);
-  const fields = parseFields(spec, query.fields, include);
+  const fields = parseFields(spec, query.fields);
   // The two modes' parameters may be combined (the document cannot forbid it): a cursor wins, and then per_page
   // stands in for a missing limit; in offset mode limit stands in for a missing per_page.
   const explicitOffset = query.cursor === undefined && (query.page !== undefined || query.per_page !== undefined);

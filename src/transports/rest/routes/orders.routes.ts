@@ -47,9 +47,10 @@ export interface OrderRoutesDeps {
   lists: RestLists;
 }
 
-const OrderQuery = listQuery(OrderFilters);
+/** The list's query as handlers read it (the route's schema also carries the list's sort, fields and include names). */
+type OrderQuery = Static<ReturnType<typeof listQuery<typeof OrderFilters>>>;
 
-function filterOf(q: Static<typeof OrderQuery>): OrderFilter {
+function filterOf(q: OrderQuery): OrderFilter {
   return {
     statuses: splitList(q.status),
     totalMin: q.total_min,
