@@ -140,16 +140,16 @@ describe('charges and the payment processor', () => {
     };
     const outcome = (chargeId: string, status = 'succeeded') => JSON.stringify({ type: `charge.${status}`, data: { charge_id: chargeId, status, failure_code: status === 'failed' ? 'card_declined' : null } });
 
-    it('refuses a missing or wrong signature with 400 WEBHOOK_SIGNATURE_INVALID and changes nothing', async () => {
+    it('refuses a missing or wrong signature with 401 WEBHOOK_SIGNATURE_INVALID and changes nothing', async () => {
       const id = await pendingCharge();
       const body = outcome(id);
       const missing = await deliver(body, {});
-      assert.equal(missing.statusCode, 400);
+      assert.equal(missing.statusCode, 401);
       assert.equal(problemOf(missing).code, 'WEBHOOK_SIGNATURE_INVALID');
       const wrongSecret = await deliver(body, signed(body, { secret: 'whsec_' + Buffer.from('another secret, thirty-two bytes').toString('base64') }));
-      assert.equal(wrongSecret.statusCode, 400);
+      assert.equal(wrongSecret.statusCode, 401);
       const tampered = await deliver(body.replace('succeeded', 'failed').replace('succeeded', 'failed'), signed(body));
-      assert.equal(tampered.statusCode, 400);
+      assert.equal(tampered.statusCode, 401);
       assert.equal((await get(ada, `/v1/charges/${id}`)).json().data.status, 'pending');
     });
 
@@ -159,10 +159,10 @@ describe('charges and the payment processor', () => {
       // Whole seconds from a clock that keeps running: stay clear of the ±300 s edges by more than the rounding.
       const now = Math.floor(t.clock.now().getTime() / 1000);
       const stale = await deliver(body, signed(body, { at: now - 310 }));
-      assert.equal(stale.statusCode, 400);
+      assert.equal(stale.statusCode, 401);
       assert.equal(problemOf(stale).reason, 'timestamp_out_of_tolerance');
       const future = await deliver(body, signed(body, { at: now + 310 }));
-      assert.equal(future.statusCode, 400);
+      assert.equal(future.statusCode, 401);
       assert.equal((await get(ada, `/v1/charges/${id}`)).json().data.status, 'pending');
       const late = await deliver(body, signed(body, { at: now - 290 }));
       assert.equal(late.statusCode, 200, late.body);

@@ -148,4 +148,10 @@ describe('fuzz regressions', () => {
     assert.match(String(read.headers.etag), /^(W\/)?"[^"]*"$/);
     assert.equal(read.headers['stoa-version'], '2');
   });
+
+  it('an inbound webhook whose signature does not verify is a 401 (the sender failed to authenticate), not a 400 for a request that fits', async () => {
+    const { res, verdict } = await sent({ method: 'POST', url: '/v2/webhooks/payment-processor' });
+    assert.deepEqual([verdict, res.statusCode], ['positive', 401]);
+    assert.equal(res.json().code, 'WEBHOOK_SIGNATURE_INVALID');
+  });
 });

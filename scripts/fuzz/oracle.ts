@@ -155,7 +155,8 @@ export function judge(x: Exchange): Finding[] {
         return false;
       }
     })();
-    const strict = (x.sentPayload === undefined || x.sentPayload === '') && (accept === undefined || accept === '*/*' || accept === 'application/json') && decodable && !(x.status === 401 && x.actor !== 'anonymous');
+    const contentType = Object.keys(x.sentHeaders ?? {}).some((k) => k.toLowerCase() === 'content-type');
+    const strict = (x.sentPayload === undefined || x.sentPayload === '') && !contentType && (accept === undefined || accept === '*/*' || accept === 'application/json') && decodable && !(x.status === 401 && x.actor !== 'anonymous');
     const fine = strict
       ? problem && ((x.status === 405 && allowed !== '') || (x.status === 404 && pathTemplate.includes('{')))
       : x.status < 500 && x.status >= 400 && problem && (allowed === undefined || allowed !== '');

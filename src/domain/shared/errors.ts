@@ -52,7 +52,7 @@ export const ERROR_CODES = {
   PERSISTED_QUERY_REQUIRED: { status: 400, grpc: 'FAILED_PRECONDITION', title: 'Only persisted queries are allowed' },
   IDEMPOTENCY_KEY_REQUIRED: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'Idempotency-Key required' },
   IDEMPOTENCY_KEY_INVALID: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'Invalid Idempotency-Key' },
-  WEBHOOK_SIGNATURE_INVALID: { status: 400, grpc: 'INVALID_ARGUMENT', title: 'Invalid webhook signature' },
+  WEBHOOK_SIGNATURE_INVALID: { status: 401, grpc: 'UNAUTHENTICATED', title: 'Invalid webhook signature' },
   UNAUTHENTICATED: { status: 401, grpc: 'UNAUTHENTICATED', title: 'Authentication required' },
   INVALID_CREDENTIALS: { status: 401, grpc: 'UNAUTHENTICATED', title: 'Invalid email or password' },
   INVALID_TOKEN: { status: 401, grpc: 'UNAUTHENTICATED', title: 'Invalid or expired access token' },

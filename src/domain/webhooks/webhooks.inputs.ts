@@ -2,12 +2,15 @@ import { Type, type Static } from 'typebox';
 import { DOCUMENTED, defineInput } from '../shared/validation.ts';
 import { WEBHOOK_DESCRIPTION_MAX, WEBHOOK_ENDPOINT_STATUSES, WEBHOOK_EVENT_TYPES_MAX, WEBHOOK_URL_MAX } from './webhooks.types.ts';
 
+const HOST_NAME = '([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?';
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+const IPV4 = `(${OCTET}\\.){3}${OCTET}`;
 const Url = Type.String({
   minLength: 1,
   maxLength: WEBHOOK_URL_MAX,
   description: 'http or https; checked against private, loopback and other non-public addresses.',
-  // A host name whose last label starts with a letter (the URL parser reads a numeric one as an IPv4 address).
-  [DOCUMENTED]: { pattern: '^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?([/?#][^\\u0000 ]*)?$' },
+  // A host name whose last label starts with a letter (the URL parser reads a numeric one as an IPv4 address), or an IPv4 address.
+  [DOCUMENTED]: { pattern: `^[Hh][Tt][Tt][Pp][Ss]?://(${HOST_NAME}|${IPV4})(:[0-9]{1,4})?([/?#][^\\u0000 ]*)?$` },
 });
 const EventTypes = Type.Array(
   Type.String({ minLength: 1, maxLength: 100, pattern: '^(\\*|[a-z_]+\\.(\\*|[a-z_]+))$' }),

@@ -111,7 +111,8 @@ export function registerChargeRoutes(fastify: FastifyInstance, { charges, lists 
         querystring: NoQuery,
         response: {
           200: Envelope(Type.Object({ received: Type.Boolean(), duplicate: Type.Boolean() }), 'Accepted'),
-          ...problemResponses(400, 413, 415),
+          // 401: the signature is the sender's credential; one that does not verify is no client error in the request's shape.
+          ...problemResponses(400, 401, 413, 415),
         },
       },
       handler: async (request) => {
