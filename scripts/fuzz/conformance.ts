@@ -37,9 +37,10 @@ function coerce(raw: string, schema: Record<string, unknown> | undefined): unkno
 /** Query parameters whose values only the server makes (a page's cursor): any other value is its own business. */
 const MINTED = new Set(['cursor']);
 
-function decode(raw: string): string | undefined {
+/** A percent-encoded part as text (`+` a space in a query); undefined when the bytes are no UTF-8. */
+function decode(raw: string, query = false): string | undefined {
   try {
-    return decodeURIComponent(raw.replace(/\+/g, ' '));
+    return decodeURIComponent(query ? raw.replace(/\+/g, ' ') : raw);
   } catch {
     return undefined;
   }
@@ -54,7 +55,7 @@ function queryPairs(url: string): Array<[string, string | undefined]> {
     .map((part) => {
       const eq = part.indexOf('=');
       const [k, v] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
-      return [decode(k) ?? k, decode(v)];
+      return [decode(k, true) ?? k, decode(v, true)];
     });
 }
 
@@ -74,7 +75,8 @@ export function classifyRequest(truth: OpenApiTruth, sent: SentRequest): Request
     const raw = segments[templateSegments.indexOf(`{${name}}`)];
     const value = raw === undefined ? undefined : decode(raw);
     const p = params.find((x) => x.in === 'path' && x.name === name);
-    if (value === undefined) negative.push(`path ${name} does not percent-decode`);
+    // Bytes that are no UTF-8 text are no string a schema speaks of (Schemathesis cannot send them).
+    if (value === undefined) outside.push(`path ${name} does not percent-decode`);
     else if (p) negative.push(...truth.schemaErrors(p.schemaAt, coerce(value, schemaOf(p))).map((e) => `path ${name}${e}`));
   }
 
@@ -87,7 +89,7 @@ export function classifyRequest(truth: OpenApiTruth, sent: SentRequest): Request
     if (!p) outside.push(`undocumented query parameter ${k.slice(0, 40)}`);
     else if (MINTED.has(k)) outside.push(`${k} is minted by the server (an earlier page)`);
     else if ((counts.get(k) ?? 0) > 1) outside.push(`query parameter ${k} sent twice`);
-    else if (v === undefined) negative.push(`query ${k} does not percent-decode`);
+    else if (v === undefined) outside.push(`query ${k} does not percent-decode`);
     else negative.push(...truth.schemaErrors(p.schemaAt, coerce(v, schemaOf(p))).map((e) => `query ${k}${e}`));
   }
   for (const p of params.filter((x) => x.in === 'query' && x.required && !counts.has(x.name))) negative.push(`query ${p.name} is required`);

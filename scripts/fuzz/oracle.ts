@@ -156,7 +156,7 @@ export function judge(x: Exchange): Finding[] {
       }
     })();
     const contentType = Object.keys(x.sentHeaders ?? {}).some((k) => k.toLowerCase() === 'content-type');
-    const strict = (x.sentPayload === undefined || x.sentPayload === '') && !contentType && (accept === undefined || accept === '*/*' || accept === 'application/json') && decodable && !(x.status === 401 && x.actor !== 'anonymous');
+    const strict = x.url.length < 8_000 && (x.sentPayload === undefined || x.sentPayload === '') && !contentType && (accept === undefined || accept === '*/*' || accept === 'application/json') && decodable && !(x.status === 401 && x.actor !== 'anonymous');
     const fine = strict
       ? problem && ((x.status === 405 && allowed !== '') || (x.status === 404 && pathTemplate.includes('{')))
       : x.status < 500 && x.status >= 400 && problem && (allowed === undefined || allowed !== '');
