@@ -4,9 +4,10 @@ import { USAGE_GRANULARITIES, USAGE_GROUPS, type UsageReport, type UsageService 
 import { principalOf } from '../plugins/request-context.ts';
 import { Envelope, problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
 import { typed } from '../type-provider.ts';
+import { DOCUMENTED } from '../../../domain/shared/validation.ts';
 
-/** One group or two different ones, as the service takes them: the pattern spells out each. */
-const GROUPINGS = [...USAGE_GROUPS, ...USAGE_GROUPS.flatMap((a) => USAGE_GROUPS.filter((b) => b !== a).map((b) => `${a},${b}`))];
+/** One group or two different ones, as the service takes them (spaces around each allowed): the pattern spells out each. */
+const GROUPINGS = [...USAGE_GROUPS.map((a) => ` *${a} *`), ...USAGE_GROUPS.flatMap((a) => USAGE_GROUPS.filter((b) => b !== a).map((b) => ` *${a} *, *${b} *`))];
 
 const UsageQuery = Type.Object(
   {
@@ -16,7 +17,8 @@ const UsageQuery = Type.Object(
     group_by: Type.Optional(
       Type.String({
         maxLength: 64,
-        pattern: `^(?:${GROUPINGS.join('|')})$`,
+        // Documented only: the service checks it, with a message that lists the groups.
+        [DOCUMENTED]: { pattern: `^(?:${GROUPINGS.join('|')})$` },
         default: 'status_class',
         examples: ['status_class', 'api_key,api_version'],
         description: `One of ${USAGE_GROUPS.join(', ')}, or two of them separated by a comma: \`api_key,api_version\` is each client's API versions. \`rate_limit_policy\` counts only 429s, by the policy that refused them.`,
