@@ -156,7 +156,12 @@ export function judge(x: Exchange): Finding[] {
       }
     })();
     const contentType = Object.keys(x.sentHeaders ?? {}).some((k) => k.toLowerCase() === 'content-type');
-    const strict = x.url.length < 8_000 && (x.sentPayload === undefined || x.sentPayload === '') && !contentType && (accept === undefined || accept === '*/*' || accept === 'application/json') && decodable && !(x.status === 401 && x.actor !== 'anonymous');
+    // ... and with path ids that fit the path's documented parameters (a 3,000-character id is refused before routing).
+    const documentedMethod = x.truth.methodsOf(pathTemplate)[0];
+    const pathFits =
+      documentedMethod !== undefined &&
+      !classifyRequest(x.truth, { method: documentedMethod, url: x.url.split('?')[0]!, headers: {}, payload: undefined }).reasons.some((r) => r.startsWith('path '));
+    const strict = pathFits && x.url.length < 8_000 && (x.sentPayload === undefined || x.sentPayload === '') && !contentType && (accept === undefined || accept === '*/*' || accept === 'application/json') && decodable && !(x.status === 401 && x.actor !== 'anonymous');
     const fine = strict
       ? problem && ((x.status === 405 && allowed !== '') || (x.status === 404 && pathTemplate.includes('{')))
       : x.status < 500 && x.status >= 400 && problem && (allowed === undefined || allowed !== '');
