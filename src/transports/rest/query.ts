@@ -10,8 +10,13 @@ const escapeRegex = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
  * and validates, exactly what the service accepts.
  */
 export function commaList(values: readonly string[] | string, description: string, maxLength = 200): TOptional<TString> {
+  return Type.Optional(Type.String({ minLength: 1, maxLength, pattern: commaListPattern(values), description }));
+}
+
+/** The pattern of `commaList`: up to MAX_LIST_ITEMS of `values` (or of the regular expression source `values`). */
+export function commaListPattern(values: readonly string[] | string): string {
   const item = typeof values === 'string' ? values : values.map(escapeRegex).join('|');
-  return Type.Optional(Type.String({ minLength: 1, maxLength, pattern: `^(?:${item})(?:,(?:${item})){0,${MAX_LIST_ITEMS - 1}}$`, description }));
+  return `^(?:${item})(?:,(?:${item})){0,${MAX_LIST_ITEMS - 1}}$`;
 }
 
 /** A comma-separated query parameter (`status=active,suspended`) as its trimmed items; undefined when absent. */

@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { EVENT_SORTS, presentEvent, TYPE_FILTER_MAX_LENGTH, type EventsService, type StoredEvent } from '../../../domain/events/index.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
-import { commaList, listQuery, splitList } from '../query.ts';
+import { commaListPattern, listQuery, splitList } from '../query.ts';
+import { DOCUMENTED } from '../../../domain/shared/validation.ts';
 import { typed } from '../type-provider.ts';
 import { problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
 
@@ -47,8 +48,16 @@ export function registerEventRoutes(fastify: FastifyInstance, { events, lists, s
         'The events the caller may see — its own, public ones, and for an API key only the families its scopes cover — oldest first. Filter with type=order.created or type=order.*. With Accept: text/event-stream, a live Server-Sent Events stream of the same events (resume with Last-Event-ID).',
       security: SECURITY.required,
       querystring: listQuery({
-        // The patterns checkTypePatterns takes (at most 50, each at most 64 characters: a type or family of at most 63 here).
-        type: commaList('[a-z_]{1,30}(?:\\.(?:[a-z_]{1,32}|\\*))?|\\*', 'Comma-separated event types or families (order.*).', TYPE_FILTER_MAX_LENGTH),
+        // Long enough for every filter the domain takes; checkTypePatterns is the rule (at most 50 patterns of at most 64
+        // characters), the document states it (a type or family of at most 63 characters, which a pattern can spell).
+        type: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: TYPE_FILTER_MAX_LENGTH,
+            description: 'Comma-separated event types or families (order.*).',
+            [DOCUMENTED]: { pattern: commaListPattern('[a-z_]{1,30}(?:\\.(?:[a-z_]{1,32}|\\*))?|\\*') },
+          }),
+        ),
         last_event_id: Type.Optional(Type.String({ maxLength: 20, description: 'text/event-stream only: resume after this sequence (on a first connection; reconnections send Last-Event-ID).' })),
         ticket: Type.Optional(Type.String({ maxLength: 100, description: 'text/event-stream only: a ticket from POST /v1/realtime/tickets in place of a credential header.' })),
       }, { list: route.spec }),
