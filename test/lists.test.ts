@@ -208,12 +208,17 @@ describe('the list contract (on /v1/posts, /v1/users, /v1/events)', () => {
       assert.match(problem.detail, /colour/);
     });
 
-    it('an unknown sort field is 400 naming it; sort on allow-listed fields only', async () => {
+    it('an unknown sort field is 400 naming the fields it may sort on; sort on allow-listed fields only', async () => {
       for (const sort of ['password_hash', 'content', '-id;DROP TABLE posts', ',', 'title,', ' created_at']) {
         const res = await get(`/v1/posts?sort=${encodeURIComponent(sort)}`);
         assert.equal(res.statusCode, 400, sort);
-        assert.equal(problemOf(res).code, 'INVALID_PARAMETER');
+        const problem = problemOf(res) as unknown as { code: string; errors: Array<{ field: string; message: string }> };
+        assert.equal(problem.code, 'INVALID_PARAMETER');
+        assert.equal(problem.errors[0]?.field, 'sort');
+        assert.match(problem.errors[0]?.message ?? '', /: .*created_at/, 'the refusal lists what may be sorted on');
       }
+      const fields = problemOf(await get('/v1/posts?fields=password_hash')) as unknown as { errors: Array<{ message: string }> };
+      assert.match(fields.errors[0]?.message ?? '', /: .*title/, 'and a bad fields= lists the fields');
     });
 
     it('a malformed filter value is 400 naming the parameter', async () => {

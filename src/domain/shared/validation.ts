@@ -47,6 +47,23 @@ export interface SchemaIssue {
   message?: string | undefined;
 }
 
+const patternMessages = new Map<string, string>();
+
+/**
+ * `pattern`, registered with the message a value that fails it gets (`must be
+ * a comma-separated list of: …`), so that the refusal names what is allowed
+ * rather than only saying the format is wrong.
+ */
+export function explainedPattern(pattern: string, message: string): string {
+  patternMessages.set(pattern, message);
+  return pattern;
+}
+
+/** The message `explainedPattern` registered for `pattern`, if any. */
+export function patternExplanation(pattern: string): string | undefined {
+  return patternMessages.get(pattern);
+}
+
 /** A schema failure in the field error vocabulary. */
 export function describeSchemaIssue(issue: SchemaIssue): Pick<FieldError, 'code' | 'message'> {
   const p = (issue.params ?? {}) as Record<string, unknown>;
@@ -59,8 +76,10 @@ export function describeSchemaIssue(issue: SchemaIssue): Pick<FieldError, 'code'
       return { code: 'invalid_type', message: `must be ${String(p.type)}` };
     case 'format':
       return { code: 'invalid_format', message: `must be a valid ${String(p.format)}` };
-    case 'pattern':
-      return { code: 'invalid_format', message: 'has an invalid format' };
+    case 'pattern': {
+      const explained = patternExplanation(String(p.pattern));
+      return explained ? { code: 'invalid_value', message: explained } : { code: 'invalid_format', message: 'has an invalid format' };
+    }
     case 'minLength':
       return { code: 'too_short', message: `must be at least ${String(p.limit)} characters` };
     case 'maxLength':

@@ -4,6 +4,7 @@ import Negotiator from 'negotiator';
 import { Type, type TSchema } from 'typebox';
 import { AppError } from '../../domain/shared/errors.ts';
 import { LIMIT_DEFAULT, LIMIT_MAX, type Page } from '../../domain/shared/page.ts';
+import { explainedPattern } from '../../domain/shared/validation.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
 import type { ListScope, Paginator } from '../../platform/pagination/index.ts';
 import { toCsv } from './csv.ts';
@@ -36,7 +37,8 @@ const escapeRegex = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
 /** A pattern for a comma-separated list of up to MAX_LIST_ITEMS of `names` (each optionally `-`-prefixed). */
 function listPattern(names: readonly string[], signed = false): string {
   const item = `${signed ? '-?' : ''}(?:${[...names].sort((a, b) => b.length - a.length).map(escapeRegex).join('|')})`;
-  return `^${item}(?:,${item}){0,${MAX_LIST_ITEMS - 1}}$`;
+  const allowed = `${names.join(', ')}${signed ? ' (each optionally prefixed with - for descending)' : ''}`;
+  return explainedPattern(`^${item}(?:,${item}){0,${MAX_LIST_ITEMS - 1}}$`, `must be a comma-separated list of at most ${MAX_LIST_ITEMS} of: ${allowed}`);
 }
 
 /** What a list's query schema documents beyond the common parameters. */

@@ -1,4 +1,5 @@
 import { Type, type TObject, type TOptional, type TProperties, type TString } from 'typebox';
+import { explainedPattern } from '../../domain/shared/validation.ts';
 import { MAX_LIST_ITEMS } from './list-query.ts';
 import { listQuerySchema, type ListQueryOptions } from './lists.ts';
 
@@ -16,7 +17,8 @@ export function commaList(values: readonly string[] | string, description: strin
 /** The pattern of `commaList`: up to MAX_LIST_ITEMS of `values` (or of the regular expression source `values`). */
 export function commaListPattern(values: readonly string[] | string): string {
   const item = typeof values === 'string' ? values : values.map(escapeRegex).join('|');
-  return `^(?:${item})(?:,(?:${item})){0,${MAX_LIST_ITEMS - 1}}$`;
+  const pattern = `^(?:${item})(?:,(?:${item})){0,${MAX_LIST_ITEMS - 1}}$`;
+  return typeof values === 'string' ? pattern : explainedPattern(pattern, `must be a comma-separated list of at most ${MAX_LIST_ITEMS} of: ${values.join(', ')}`);
 }
 
 /** A comma-separated query parameter (`status=active,suspended`) as its trimmed items; undefined when absent. */

@@ -4,6 +4,8 @@
  * point into the version the client called.
  */
 
+import { explainedPattern, patternExplanation } from '../../domain/shared/validation.ts';
+
 const CANONICAL = 'display_name';
 const LEGACY = 'name';
 
@@ -86,7 +88,9 @@ export function schemaToV1<T>(schema: T): { schema: T; renamed: boolean } {
         out[key] = toV1(child);
       } else if (key === 'pattern' && typeof child === 'string') {
         // A list parameter's names (sort=, fields=): v1 takes the old name beside the new one (listTokensFromV1).
-        out[key] = child.replaceAll(CANONICAL, `(?:${CANONICAL}|${LEGACY})`);
+        const v1 = child.replaceAll(CANONICAL, `(?:${CANONICAL}|${LEGACY})`);
+        const why = patternExplanation(child);
+        out[key] = why === undefined ? v1 : explainedPattern(v1, why.replaceAll(CANONICAL, `${CANONICAL} (or ${LEGACY})`));
       } else {
         out[key] = walk(child);
       }
