@@ -25,10 +25,15 @@ function base62(bytes: Buffer, length: number): string {
   return out;
 }
 
+/** The CRC-32 of `text` in base62 (6 characters; a 32-bit number, so no BigInt is needed as for the body). */
 function checksum(text: string): string {
-  const buf = Buffer.alloc(4);
-  buf.writeUInt32BE(crc32(text));
-  return base62(buf, CHECKSUM_LENGTH);
+  let value = crc32(text);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = BASE62[value % 62]! + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
 }
 
 /** The SHA-256 of a key: what is stored (as hex) and looked up. */

@@ -3,6 +3,7 @@ import { anyPack } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type StreamRequest, type StreamResponse, type UnaryRequest, type UnaryResponse } from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
 import { kPeer } from './context.ts';
+import { LiteHeaders } from './lite-headers.ts';
 import { StatusSchema } from './gen/google/rpc/status_pb.ts';
 
 /**
@@ -37,7 +38,7 @@ function statusOf(error: unknown): grpc.StatusObject {
 }
 
 function headersOf(metadata: grpc.Metadata, deadlineAt: number): Headers {
-  const header = new Headers();
+  const header = new LiteHeaders();
   for (const [key, value] of Object.entries(metadata.getMap())) if (typeof value === 'string') header.set(key, value);
   // grpc-js takes `grpc-timeout` out of the metadata; the interceptor reads the deadline from it, as on the other protocols.
   if (Number.isFinite(deadlineAt)) header.set('grpc-timeout', `${Math.max(1, Math.ceil(deadlineAt - Date.now()))}m`);
@@ -52,7 +53,10 @@ function metadataOf(header: Headers): grpc.Metadata {
 
 /** `127.0.0.1:5678` / `[::1]:5678` (grpc-js's peer) as the bare address. */
 function peerAddress(peer: string): string {
-  return /^\[?(.*?)\]?:\d+$/.exec(peer)?.[1] ?? peer;
+  const colon = peer.lastIndexOf(':');
+  if (colon < 0 || !/^\d+$/.test(peer.slice(colon + 1))) return peer;
+  const host = peer.slice(0, colon);
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 async function* once<T>(value: T): AsyncGenerator<T> {
@@ -141,15 +145,15 @@ function handlerOf(service: DescService, method: DescMethod, impl: Impl, interce
       signal: controller.signal,
       timeoutMs: () => (Number.isFinite(deadlineAt) ? deadlineAt - Date.now() : undefined),
       requestHeader: header,
-      responseHeader: new Headers(),
-      responseTrailer: new Headers(),
+      responseHeader: new LiteHeaders(),
+      responseTrailer: new LiteHeaders(),
       values,
       abort: (reason?: unknown) => controller.abort(reason),
     } as HandlerContext;
     const message = streamingIn ? incoming(call as grpc.ServerReadableStream<unknown, unknown>) : method.methodKind === 'unary' ? (call as grpc.ServerUnaryCall<unknown, unknown>).request : once((call as grpc.ServerWritableStream<unknown, unknown>).request);
     const req = { stream: method.methodKind !== 'unary', message, method, service, requestMethod: 'POST', url, signal: controller.signal, header, contextValues: values } as AnyRequest;
     contexts.set(req, ctx);
-    const trailerOf = (res: AnyResponse) => (res.trailer.keys().next().done ? undefined : metadataOf(res.trailer));
+    const trailerOf = (res: AnyResponse) => (res.trailer.keys().next().done === true ? undefined : metadataOf(res.trailer));
 
     if (callback) {
       // Unary and client streaming: one answer.
