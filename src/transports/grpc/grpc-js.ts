@@ -119,7 +119,8 @@ function handlerOf(service: DescService, method: DescMethod, impl: Impl, interce
   const contexts = new WeakMap<AnyRequest, HandlerContext>();
   const ctxOf = (req: AnyRequest) => {
     const base = contexts.get(req)!;
-    return base.signal === req.signal && base.requestHeader === req.header && base.values === req.contextValues ? base : { ...base, requestHeader: req.header, signal: req.signal, values: req.contextValues };
+    // The signal is an accessor of both (made on first use), so only the header and values can have been replaced.
+    return base.requestHeader === req.header && base.values === req.contextValues ? base : { ...base, requestHeader: req.header, signal: req.signal, values: req.contextValues };
   };
   const invoke = interceptors.reduceRight<AnyFn>((next, interceptor) => interceptor(next as never) as AnyFn, implementation(method, impl, ctxOf));
   const streamingIn = method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming';
@@ -127,12 +128,23 @@ function handlerOf(service: DescService, method: DescMethod, impl: Impl, interce
   return (call: AnyCall, callback?: grpc.sendUnaryData<unknown>) => {
     const deadline = call.getDeadline();
     const deadlineAt = deadline instanceof Date ? deadline.getTime() : deadline;
-    const controller = new AbortController();
+    // The call's signal, made when something first asks for it (most unary calls never do).
+    let controller: AbortController | undefined;
+    let cancelled: ConnectError | undefined;
+    const signal = () => {
+      if (!controller) {
+        controller = new AbortController();
+        if (cancelled) controller.abort(cancelled);
+      }
+      return controller.signal;
+    };
     // grpc-js has already answered a call whose deadline passed (DEADLINE_EXCEEDED); the handler learns it from its signal.
     // grpc-js also emits `cancelled` when the stream of a call it has answered closes: that one is not a cancellation.
     let answered = false;
     (call as grpc.ServerUnaryCall<unknown, unknown>).once('cancelled', () => {
-      if (!answered) controller.abort(new ConnectError('cancelled', Date.now() >= deadlineAt ? Code.DeadlineExceeded : Code.Canceled));
+      if (answered) return;
+      cancelled = new ConnectError('cancelled', Date.now() >= deadlineAt ? Code.DeadlineExceeded : Code.Canceled);
+      controller?.abort(cancelled);
     });
     const header = headersOf(call.metadata, deadlineAt);
     const values = createContextValues().set(kPeer, { address: peerAddress(call.getPeer()), forwardedFor: undefined });
@@ -142,16 +154,33 @@ function handlerOf(service: DescService, method: DescMethod, impl: Impl, interce
       protocolName: 'grpc',
       requestMethod: 'POST',
       url,
-      signal: controller.signal,
+      get signal() {
+        return signal();
+      },
       timeoutMs: () => (Number.isFinite(deadlineAt) ? deadlineAt - Date.now() : undefined),
       requestHeader: header,
       responseHeader: new LiteHeaders(),
       responseTrailer: new LiteHeaders(),
       values,
-      abort: (reason?: unknown) => controller.abort(reason),
+      abort: (reason?: unknown) => {
+        signal();
+        controller!.abort(reason);
+      },
     } as HandlerContext;
     const message = streamingIn ? incoming(call as grpc.ServerReadableStream<unknown, unknown>) : method.methodKind === 'unary' ? (call as grpc.ServerUnaryCall<unknown, unknown>).request : once((call as grpc.ServerWritableStream<unknown, unknown>).request);
-    const req = { stream: method.methodKind !== 'unary', message, method, service, requestMethod: 'POST', url, signal: controller.signal, header, contextValues: values } as AnyRequest;
+    const req = {
+      stream: method.methodKind !== 'unary',
+      message,
+      method,
+      service,
+      requestMethod: 'POST',
+      url,
+      get signal() {
+        return signal();
+      },
+      header,
+      contextValues: values,
+    } as AnyRequest;
     contexts.set(req, ctx);
     const trailerOf = (res: AnyResponse) => (res.trailer.keys().next().done === true ? undefined : metadataOf(res.trailer));
 
