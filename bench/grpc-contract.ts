@@ -12,16 +12,19 @@
  * - authentication: `x-api-key`, its SHA-256 looked up in an in-process Map
  *   (a credential cache), revoked/expired/owner-status and scope checks;
  *   UNAUTHENTICATED without it;
- * - rate limiting: one fixed-window counter per key in a Map (the plan
- *   policy, as Stoa's memory store decides it on the embedded default), its
- *   `ratelimit`, `ratelimit-policy` and `x-ratelimit-*` fields in the
- *   response metadata, RESOURCE_EXHAUSTED past the limit;
+ * - rate limiting: one fixed-window counter per key (the plan policy) in a
+ *   Map, as Stoa's memory store decides on the embedded default, or with a
+ *   Redis client one EVALSHA of a script that counts it (INCR + PEXPIRE), as
+ *   Stoa's Redis store decides; its `ratelimit`, `ratelimit-policy` and
+ *   `x-ratelimit-*` fields in the response metadata, RESOURCE_EXHAUSTED past
+ *   the limit;
  * - metrics: started and handled counters and a latency histogram per method
  *   (go-grpc-prometheus's names and labels);
  * - one pino JSON line per call to /dev/null through sonic-boom, asynchronous.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 
@@ -44,6 +47,10 @@ interface StoredKey {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const LIMIT = 100_000_000;
 const WINDOW_MS = 60_000;
+const SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}`;
 
 /**
  * Wraps `answer` (the bare handler's work: read the row, build the message)
@@ -53,9 +60,22 @@ export function contractHandler(
   path: string,
   key: ContractKey,
   answer: (id: string) => Promise<unknown>,
+  redis?: Redis,
 ): (call: grpc.ServerUnaryCall<{ id: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => void {
   const keys = new Map<string, StoredKey>([[createHash('sha256').update(key.secret).digest('hex'), { id: key.id, userId: key.userId, scopes: new Set(key.scopes), revokedAt: null, expiresAt: null, ownerStatus: 'active' }]]);
   const windows = new Map<string, { start: number; count: number }>();
+  const prefix = `bench:grpc-contract:${randomUUID().slice(0, 8)}:`;
+  let sha: Promise<string> | undefined;
+  /** The key's count in its window and the ms until the window ends. */
+  const count = async (keyId: string, now: number): Promise<[number, number]> => {
+    if (redis) {
+      sha ??= redis.script('LOAD', SCRIPT) as Promise<string>;
+      return (await redis.evalsha(await sha, 1, `${prefix}${keyId}`, WINDOW_MS)) as [number, number];
+    }
+    let window = windows.get(keyId);
+    if (!window || now - window.start >= WINDOW_MS) windows.set(keyId, (window = { start: now, count: 0 }));
+    return [++window.count, window.start + WINDOW_MS - now];
+  };
   const log = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
   const registry = new Registry();
   const [, service = '', method = ''] = path.split('/');
@@ -96,28 +116,23 @@ export function contractHandler(
     }
     if (!stored.scopes.has('users:read')) return fail(grpc.status.PERMISSION_DENIED, 'PERMISSION_DENIED', 'Missing scope users:read');
 
-    let window = windows.get(stored.id);
-    if (!window || now - window.start >= WINDOW_MS) windows.set(stored.id, (window = { start: now, count: 0 }));
-    window.count++;
-    const remaining = Math.max(0, LIMIT - window.count);
-    const reset = Math.ceil((window.start + WINDOW_MS - now) / 1000);
-    const metadata = new grpc.Metadata();
-    metadata.set('x-request-id', requestId);
-    metadata.set('ratelimit-policy', `"free";q=${LIMIT};w=60`);
-    metadata.set('ratelimit', `"free";r=${remaining};t=${reset}`);
-    metadata.set('x-ratelimit-limit', String(LIMIT));
-    metadata.set('x-ratelimit-remaining', String(remaining));
-    metadata.set('x-ratelimit-reset', String(Math.ceil((window.start + WINDOW_MS) / 1000)));
-    if (window.count > LIMIT) return fail(grpc.status.RESOURCE_EXHAUSTED, 'RESOURCE_EXHAUSTED', 'Rate limit exceeded', metadata);
-
-    answer(call.request.id).then(
-      (message) => {
+    count(stored.id, now)
+      .then(async ([used, ttl]) => {
+        const remaining = Math.max(0, LIMIT - used);
+        const metadata = new grpc.Metadata();
+        metadata.set('x-request-id', requestId);
+        metadata.set('ratelimit-policy', `"free";q=${LIMIT};w=60`);
+        metadata.set('ratelimit', `"free";r=${remaining};t=${Math.ceil(ttl / 1000)}`);
+        metadata.set('x-ratelimit-limit', String(LIMIT));
+        metadata.set('x-ratelimit-remaining', String(remaining));
+        metadata.set('x-ratelimit-reset', String(Math.ceil((now + ttl) / 1000)));
+        if (used > LIMIT) return fail(grpc.status.RESOURCE_EXHAUSTED, 'RESOURCE_EXHAUSTED', 'Rate limit exceeded', metadata);
+        const message = await answer(call.request.id);
         if (message === undefined) return fail(grpc.status.NOT_FOUND, 'NOT_FOUND', 'User not found');
         call.sendMetadata(metadata);
         finish('OK', stored.userId);
         callback(null, message);
-      },
-      (error: Error) => fail(grpc.status.INTERNAL, 'INTERNAL', error.message),
-    );
+      })
+      .catch((error: Error) => fail(grpc.status.INTERNAL, 'INTERNAL', error.message));
   };
 }

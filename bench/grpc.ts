@@ -32,6 +32,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { createContextValues, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -185,7 +186,10 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
     // The same answer with the contract's work written straight into the handler (bench/grpc-contract.ts): the ceiling.
-    contract.addService(definition, { GetUser: contractHandler(PATH, { secret: apiKey.secret, id: apiKey.key.id, userId: user.id, scopes: apiKey.key.scopes }, answer) });
+    // With REDIS_URL its rate-limit decision is one EVALSHA on Redis, as Stoa's is.
+    const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL, { enableAutoPipelining: true }) : undefined;
+    if (redis) closers.push(async () => void redis.disconnect());
+    contract.addService(definition, { GetUser: contractHandler(PATH, { secret: apiKey.secret, id: apiKey.key.id, userId: user.id, scopes: apiKey.key.scopes }, answer, redis) });
     const contractPort = await new Promise<number>((resolve, reject) => contract.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
     const barePort = await new Promise<number>((resolve, reject) => bare.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
 
