@@ -181,6 +181,22 @@ function bodyStrings(doc: OpenApiDocument): void {
 }
 
 const HEADER = (description: string, required: boolean, schema: Record<string, unknown> = { type: 'string' }) => ({ description, required, schema });
+const RATE_LIMIT_HEADER = HEADER('Rate limiting (docs/rate-limiting.md), where a policy applies.', false);
+/** The response headers, each once under components/headers; responses refer to them. */
+const HEADERS: Record<string, ReturnType<typeof HEADER>> = {
+  'X-Request-Id': HEADER('The request id (echoed when the request gave a well-formed one).', true),
+  // Not required: a URL refused before routing (400) has no version yet, and a 406 names the version asked for.
+  'Stoa-Version': HEADER('The API version that answered.', false, { type: 'string', pattern: '^[0-9]+$' }),
+  Location: HEADER('The created resource (its links.self).', true, { type: 'string', format: 'uri-reference' }),
+  ETag: HEADER("The representation's entity tag, for If-None-Match.", true, { type: 'string', pattern: '^(W/)?"[^"]*"$' }),
+  Link: HEADER('RFC 8288 links to the first, previous, next and last pages, as far as they exist.', false),
+  'RateLimit-Policy': RATE_LIMIT_HEADER,
+  RateLimit: RATE_LIMIT_HEADER,
+  'X-RateLimit-Limit': RATE_LIMIT_HEADER,
+  'X-RateLimit-Remaining': RATE_LIMIT_HEADER,
+  'X-RateLimit-Reset': RATE_LIMIT_HEADER,
+};
+const RATE_LIMIT_NAMES = ['RateLimit-Policy', 'RateLimit', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'];
 /** Answers the HTTP parser gives before any route runs: they carry none of the route's headers. */
 const BEFORE_ROUTING = new Set(['408', '431']);
 
@@ -189,9 +205,12 @@ const BEFORE_ROUTING = new Set(['408', '431']);
  * response_headers_conformance) can rely on them: the request id on every
  * routed answer, the version under /vN; Location on a 201 of a resource; an ETag on a
  * 200 that may also be a 304 (a conditional GET); Link on lists and the
- * rate-limit fields, when sent.
+ * rate-limit fields, when sent. Each is described once, in components/headers.
  */
 function responseHeaders(doc: OpenApiDocument): void {
+  const components = ((doc.components as Record<string, unknown> | undefined) ??= {}) as Record<string, Record<string, unknown>>;
+  components.headers = { ...(components.headers ?? {}), ...HEADERS };
+  const ref = (name: string) => ({ $ref: `#/components/headers/${name}` });
   for (const [path, item] of Object.entries(doc.paths)) {
     const version = /^\/v(\d+)\//.exec(path)?.[1];
     for (const [method, operation] of Object.entries(item)) {
@@ -199,19 +218,13 @@ function responseHeaders(doc: OpenApiDocument): void {
       if (!responses) continue;
       for (const [status, response] of Object.entries(responses)) {
         if (BEFORE_ROUTING.has(status)) continue;
-        const headers: Record<string, unknown> = { 'X-Request-Id': HEADER('The request id (echoed when the request gave a well-formed one).', true) };
-        // Not required: a URL refused before routing (400) has no version yet, and a 406 names the version asked for.
-        if (version) headers['Stoa-Version'] = HEADER('The API version that answered.', false, { type: 'string', pattern: '^[0-9]+$' });
-        if (status === '201' && JSON.stringify(response).includes('"self"')) headers.Location = HEADER('The created resource (its links.self).', true, { type: 'string', format: 'uri-reference' });
-        if (status === '200' && method === 'get' && '304' in responses) {
-          headers.ETag = HEADER('The representation\'s entity tag, for If-None-Match.', true, { type: 'string', pattern: '^(W/)?"[^"]*"$' });
-        }
-        if (status === '200' && method === 'get' && '304' in responses && (operation.parameters as Array<{ name: string }> | undefined)?.some((p) => p.name === 'cursor')) {
-          headers.Link = HEADER('RFC 8288 links to the first, previous, next and last pages, as far as they exist.', false);
-        }
-        for (const name of ['RateLimit-Policy', 'RateLimit', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']) {
-          if (version) headers[name] = HEADER('Rate limiting (docs/rate-limiting.md), where a policy applies.', false);
-        }
+        const names = ['X-Request-Id'];
+        if (version) names.push('Stoa-Version');
+        if (status === '201' && JSON.stringify(response).includes('"self"')) names.push('Location');
+        if (status === '200' && method === 'get' && '304' in responses) names.push('ETag');
+        if (status === '200' && method === 'get' && '304' in responses && (operation.parameters as Array<{ name: string }> | undefined)?.some((p) => p.name === 'cursor')) names.push('Link');
+        if (version) names.push(...RATE_LIMIT_NAMES);
+        const headers = Object.fromEntries(names.map((name) => [name, ref(name)]));
         // A new object: response objects may be shared between operations (and versions). A $ref is left as it is.
         if (!('$ref' in response)) responses[status] = { ...response, headers: { ...headers, ...(response.headers ?? {}) } };
       }
