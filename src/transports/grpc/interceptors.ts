@@ -106,15 +106,16 @@ function methodFacts(deps: InterceptorDeps, service: string, method: { name: str
  */
 export function stoaInterceptor(deps: InterceptorDeps): Interceptor {
   const { limiter, policies, clientIp } = deps.rateLimiting;
-  const facts = new Map<string, MethodFacts>();
+  // Keyed by the method's descriptor, one object per method for the life of the process.
+  const facts = new Map<object, MethodFacts>();
   return (next) => async (req) => {
     const started = performance.now();
     const started0 = Date.now();
     const given = req.header.get('x-request-id');
     const requestId = given !== null && REQUEST_ID.test(given) ? given : (req.contextValues.get(kPeer).requestId ?? randomUUID());
     const service = req.service.typeName;
-    let known = facts.get(`${service}/${req.method.name}`);
-    if (!known) facts.set(`${service}/${req.method.name}`, (known = methodFacts(deps, service, req.method)));
+    let known = facts.get(req.method);
+    if (!known) facts.set(req.method, (known = methodFacts(deps, service, req.method)));
     const { policy } = known;
     const bindings = { request_id: requestId, rpc: known.rpc };
     let child: Logger | undefined;

@@ -1,4 +1,5 @@
 import { AppError } from '../../domain/shared/errors.ts';
+import { explainedPattern } from '../../domain/shared/validation.ts';
 import { LIMIT_DEFAULT, LIMIT_MAX, type PageRequest, type SortTerm } from '../../domain/shared/page.ts';
 import { checkPageSize, resolveSort, type CursorPage, type CursorPageRequest, type ListScope, type ListSpec, type Paginator } from '../../platform/pagination/index.ts';
 
@@ -36,6 +37,21 @@ export type ListOptions = (
 
 const MAX_INCLUDE_DEPTH = 2;
 export const MAX_LIST_ITEMS = 50;
+
+/** A pattern for a comma-separated list of 1 to MAX_LIST_ITEMS items, each matching `item` (a regular expression source). */
+export function listOfPattern(item: string): string {
+  return `^(?:${item})(?:,(?:${item})){0,${MAX_LIST_ITEMS - 1}}$`;
+}
+
+/**
+ * `listOfPattern` over `names` (each optionally `-`-prefixed when `signed`, as
+ * `sort` takes them), explained: a value it refuses is told the names.
+ */
+export function namesListPattern(names: readonly string[], signed = false): string {
+  const escaped = [...names].sort((a, b) => b.length - a.length).map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const allowed = `${names.join(', ')}${signed ? ' (each optionally prefixed with - for descending)' : ''}`;
+  return explainedPattern(listOfPattern(`${signed ? '-?' : ''}(?:${escaped.join('|')})`), `must be a comma-separated list of at most ${MAX_LIST_ITEMS} of: ${allowed}`);
+}
 /** Marks a list parameter (`page`, `per_page`) that only v1's document lists; the document builder drops it from v2's. */
 export const V1_ONLY = 'x-v1-only';
 const MAX_PAGE_NUMBER = 10_000_000;

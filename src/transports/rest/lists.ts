@@ -4,11 +4,10 @@ import Negotiator from 'negotiator';
 import { Type, type TSchema } from 'typebox';
 import { AppError } from '../../domain/shared/errors.ts';
 import { LIMIT_DEFAULT, LIMIT_MAX, type Page } from '../../domain/shared/page.ts';
-import { explainedPattern } from '../../domain/shared/validation.ts';
 import type { Principal } from '../../domain/shared/principal.ts';
 import type { ListScope, Paginator } from '../../platform/pagination/index.ts';
 import { toCsv } from './csv.ts';
-import { MAX_LIST_ITEMS, parseListQuery, V1_ONLY, type ListOptions, type RestListSpec } from './list-query.ts';
+import { namesListPattern, parseListQuery, V1_ONLY, type ListOptions, type RestListSpec } from './list-query.ts';
 import { toV1 } from './v1-transform.ts';
 import { listVersionRules, unversionedRoute } from './plugins/versioning.ts';
 
@@ -31,15 +30,6 @@ export interface ListRoute<T extends { id: string }> {
 
 export const LIST_MEDIA_TYPES = ['application/json', 'text/csv'] as const;
 const MAX_INCLUDED = 2_000;
-
-const escapeRegex = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** A pattern for a comma-separated list of up to MAX_LIST_ITEMS of `names` (each optionally `-`-prefixed). */
-function listPattern(names: readonly string[], signed = false): string {
-  const item = `${signed ? '-?' : ''}(?:${[...names].sort((a, b) => b.length - a.length).map(escapeRegex).join('|')})`;
-  const allowed = `${names.join(', ')}${signed ? ' (each optionally prefixed with - for descending)' : ''}`;
-  return explainedPattern(`^${item}(?:,${item}){0,${MAX_LIST_ITEMS - 1}}$`, `must be a comma-separated list of at most ${MAX_LIST_ITEMS} of: ${allowed}`);
-}
 
 /** What a list's query schema documents beyond the common parameters. */
 export interface ListQueryOptions {
@@ -73,20 +63,20 @@ export function listQuerySchema(filters: Record<string, TSchema> = {}, options: 
       sort: Type.Optional(
         Type.String({
           maxLength: 200,
-          ...(list ? { pattern: listPattern(Object.keys(list.sorts), true) } : {}),
+          ...(list ? { pattern: namesListPattern(Object.keys(list.sorts), true) } : {}),
           description: `Comma-separated fields, "-" for descending: -created_at,name.${list ? ` Sortable: ${Object.keys(list.sorts).join(', ')}.` : ''}`,
         }),
       ),
       fields: Type.Optional(
         Type.String({
           maxLength: 500,
-          ...(list ? { pattern: listPattern(fieldNames) } : {}),
+          ...(list ? { pattern: namesListPattern(fieldNames) } : {}),
           description: "Comma-separated fields to return. Each item carries those of them the caller may see on it, so an item may carry fewer (another user's email or role, for instance, only ever appear for admins); the item schema therefore requires none of its properties here. A relation's fields (author.id) apply when include names it.",
         }),
       ),
       ...(list && includes.length === 0
         ? ({} as Record<string, TSchema>)
-        : { include: Type.Optional(Type.String({ maxLength: 200, ...(list ? { pattern: listPattern(includes.map(([path]) => path)) } : {}), description: 'Comma-separated relations to embed (depth ≤ 2).' })) }),
+        : { include: Type.Optional(Type.String({ maxLength: 200, ...(list ? { pattern: namesListPattern(includes.map(([path]) => path)) } : {}), description: 'Comma-separated relations to embed (depth ≤ 2).' })) }),
       ...(options.search ? { q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Full-text search.' })) } : {}),
       ...filters,
     },

@@ -1,24 +1,14 @@
 import { Type, type TObject, type TOptional, type TProperties, type TString } from 'typebox';
-import { explainedPattern } from '../../domain/shared/validation.ts';
-import { MAX_LIST_ITEMS } from './list-query.ts';
+import { namesListPattern } from './list-query.ts';
 import { listQuerySchema, type ListQueryOptions } from './lists.ts';
 
-const escapeRegex = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /**
- * A comma-separated filter (`status=pending,paid`) whose items are `values`
- * (or match the regular expression source `values`): the pattern documents,
- * and validates, exactly what the service accepts.
+ * A comma-separated filter (`status=pending,paid`) whose items are `values`:
+ * the pattern documents, and validates, exactly what the service accepts, and
+ * a refusal names the values.
  */
-export function commaList(values: readonly string[] | string, description: string, maxLength = 200): TOptional<TString> {
-  return Type.Optional(Type.String({ minLength: 1, maxLength, pattern: commaListPattern(values), description }));
-}
-
-/** The pattern of `commaList`: up to MAX_LIST_ITEMS of `values` (or of the regular expression source `values`). */
-export function commaListPattern(values: readonly string[] | string): string {
-  const item = typeof values === 'string' ? values : values.map(escapeRegex).join('|');
-  const pattern = `^(?:${item})(?:,(?:${item})){0,${MAX_LIST_ITEMS - 1}}$`;
-  return typeof values === 'string' ? pattern : explainedPattern(pattern, `must be a comma-separated list of at most ${MAX_LIST_ITEMS} of: ${values.join(', ')}`);
+export function commaList(values: readonly string[], description: string, maxLength = 200): TOptional<TString> {
+  return Type.Optional(Type.String({ minLength: 1, maxLength, pattern: namesListPattern(values), description }));
 }
 
 /** A comma-separated query parameter (`status=active,suspended`) as its trimmed items; undefined when absent. */

@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { EVENT_SORTS, presentEvent, TYPE_FILTER_MAX_LENGTH, type EventsService, type StoredEvent } from '../../../domain/events/index.ts';
 import { LIST_MEDIA_TYPES, ListEnvelope, type ListRoute, type RestLists } from '../lists.ts';
 import { principalOf } from '../plugins/request-context.ts';
-import { commaListPattern, listQuery, splitList } from '../query.ts';
+import { listOfPattern } from '../list-query.ts';
+import { listQuery, splitList } from '../query.ts';
 import { DOCUMENTED } from '../../../domain/shared/validation.ts';
 import { typed } from '../type-provider.ts';
 import { problemResponses, SECURITY, Timestamp } from '../schemas/common.ts';
@@ -55,7 +56,7 @@ export function registerEventRoutes(fastify: FastifyInstance, { events, lists, s
             minLength: 1,
             maxLength: TYPE_FILTER_MAX_LENGTH,
             description: 'Comma-separated event types or families (order.*).',
-            [DOCUMENTED]: { pattern: commaListPattern('[a-z_]{1,30}(?:\\.(?:[a-z_]{1,32}|\\*))?|\\*') },
+            [DOCUMENTED]: { pattern: listOfPattern('[a-z_]{1,30}(?:\\.(?:[a-z_]{1,32}|\\*))?|\\*') },
           }),
         ),
         last_event_id: Type.Optional(Type.String({ maxLength: 20, description: 'text/event-stream only: resume after this sequence (on a first connection; reconnections send Last-Event-ID).' })),
